@@ -1,0 +1,93 @@
+"""
+`create_app(config)`: wires the store, the backend, the services, the middleware and the routes.
+Resources are opened in a cleanup context and closed after the last request has finished.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from gateway.backend.base import Backend
+from gateway.backend.embedded import EmbeddedBackend
+from gateway.config import Config
+from gateway.provisioning.rules import UserRules
+from gateway.provisioning.tokens import TokenService
+from gateway.provisioning.users import UserService
+from gateway.store.base import Store
+from gateway.store.sqlite import SqliteStore
+from gateway.web import discovery, health, users
+from gateway.web.keys import BACKEND, CONFIG, STORE, TOKENS, USERS
+from gateway.web.middlewares import handle_request
+from gateway.web.routing import ScimRouter
+
+
+@dataclass(frozen=True, slots=True)
+class State:
+    """What the gateway keeps and where its users live, opened together."""
+
+    store: Store
+    backend: Backend
+
+
+OpenState = Callable[[Config], AbstractAsyncContextManager[State]]
+
+
+@asynccontextmanager
+async def open_state(config: Config) -> AsyncIterator[State]:
+    """The configured store and backend (the embedded backend shares the store's database)."""
+    store = await SqliteStore.open(config.store.path or "", busy_timeout_ms=config.store.busy_timeout_ms)
+    backend = EmbeddedBackend(store.db)
+    try:
+        yield State(store, backend)
+    finally:
+        await backend.close()
+        await store.close()
+
+
+def user_rules(config: Config) -> UserRules:
+    return UserRules(
+        rich_info_limit=config.limits.rich_info_chars,
+        default_locale=config.backend.default_locale,
+        kept_attributes=config.scim.kept_attributes,
+    )
+
+
+def token_service(config: Config, state: State) -> TokenService:
+    return TokenService(state.store, state.backend, max_per_team=config.limits.tokens_per_team)
+
+
+def scim_router() -> ScimRouter:
+    router = ScimRouter()
+    router.add("Users", with_id=False, needs_token=True, get=users.list_users, post=users.create_user)
+    router.add(
+        "Users", with_id=True, needs_token=True, get=users.get_user, put=users.replace_user,
+        patch=users.patch_user, delete=users.delete_user,
+    )  # fmt: skip
+    router.add("ServiceProviderConfig", with_id=False, needs_token=False, get=discovery.service_provider_config)
+    router.add("Schemas", with_id=False, needs_token=False, get=discovery.list_schemas)
+    router.add("Schemas", with_id=True, needs_token=False, get=discovery.get_schema)
+    router.add("ResourceTypes", with_id=False, needs_token=False, get=discovery.list_resource_types)
+    router.add("ResourceTypes", with_id=True, needs_token=False, get=discovery.get_resource_type)
+    return router
+
+
+def create_app(config: Config, *, open_state: OpenState = open_state) -> web.Application:
+    app = web.Application(middlewares=[handle_request], client_max_size=config.limits.max_body_bytes)
+    app[CONFIG] = config
+
+    async def state_context(app: web.Application) -> AsyncIterator[None]:
+        async with open_state(config) as state:
+            app[STORE] = state.store
+            app[BACKEND] = state.backend
+            app[TOKENS] = token_service(config, state)
+            app[USERS] = UserService(state.backend, user_rules(config))
+            yield
+
+    app.cleanup_ctx.append(state_context)
+    app.router.add_get("/i/status", health.status)
+    app.router.add_route("*", "/{tail:.*}", scim_router().dispatch)
+    return app

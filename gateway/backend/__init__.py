@@ -1,0 +1,1 @@
+"""Where Wire users live: the `Backend` protocol and its implementations."""

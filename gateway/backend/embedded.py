@@ -1,0 +1,249 @@
+"""
+The embedded backend: Wire users kept in the gateway's own SQLite database, so that the gateway
+runs (and can be tried) without a Wire installation. It follows brig's rules that matter to SCIM:
+handles unique across teams, invited users pending until they accept, suspension by `active`.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Any
+
+from gateway.backend.models import (
+    NewUser, Page, Status, UserFields, UserQuery, WireUser, content_version, now_text,
+)  # fmt: skip
+from gateway.backend.sql_filter import SORT_COLUMNS, compile_filter
+from gateway.db.sqlite import SqliteDatabase
+from gateway.scim.errors import InvalidFilter, NotFound, PreconditionFailed, Uniqueness
+
+_COLUMNS = (
+    "id, team, handle, display_name, external_id, email, email_type, status, role, locale, idp, "
+    "rich_info, extra, created_at, last_modified, version"
+)
+
+
+class EmbeddedBackend:
+    """A `Backend` (gateway/backend/base.py) over an SqliteDatabase shared with the store."""
+
+    def __init__(self, db: SqliteDatabase) -> None:
+        self._db = db
+
+    async def ensure_team(self, team: str) -> None:
+        await self._db.write(lambda conn: _ensure_team(conn, team))
+
+    async def get_user(self, team: str, user_id: str) -> WireUser:
+        user = await self._db.read(lambda conn: _select_user(conn, team, user_id))
+        if user is None:
+            raise NotFound(f"User {user_id} not found")
+        return user
+
+    async def search_users(self, team: str, query: UserQuery) -> Page:
+        where, params = ("", []) if query.filter is None else compile_filter(query.filter)  # type: ignore[arg-type]
+        order = "seq"
+        if query.sort_by is not None:
+            if query.sort_by not in SORT_COLUMNS:
+                allowed = "userName, displayName, meta.created, meta.lastModified"
+                raise InvalidFilter(f"Cannot sort by '{query.sort_by}'; sortable: {allowed}")
+            order = f"{SORT_COLUMNS[query.sort_by]}, seq"
+        if query.descending:
+            order = ", ".join(f"{part} DESC" for part in order.split(", "))
+        return await self._db.read(
+            lambda conn: _search(conn, team, where, params, order, query.offset, query.limit)
+        )
+
+    async def create_user(self, team: str, new: NewUser) -> WireUser:
+        return await self._db.write(lambda conn: _insert_user(conn, team, new))
+
+    async def update_user(
+        self, team: str, user_id: str, fields: UserFields, *, expected_version: str | None = None
+    ) -> WireUser:
+        return await self._db.write(
+            lambda conn: _update_user(conn, team, user_id, fields, expected_version)
+        )
+
+    async def delete_user(self, team: str, user_id: str) -> bool:
+        return await self._db.write(lambda conn: _delete_user(conn, team, user_id))
+
+    async def accept_invitation(self, team: str, user_id: str) -> WireUser:
+        return await self._db.write(lambda conn: _accept_invitation(conn, team, user_id))
+
+    async def check(self) -> None:
+        await self._db.read(lambda conn: conn.execute("SELECT 1").fetchone())
+
+    async def close(self) -> None:
+        """The database belongs to whoever opened it; nothing to release here."""
+
+
+def _ensure_team(conn: sqlite3.Connection, team: str) -> None:
+    conn.execute(
+        "INSERT OR IGNORE INTO teams (id, created_at) VALUES (?, ?)", (team, now_text())
+    )
+
+
+def _row_to_user(row: tuple[Any, ...]) -> WireUser:
+    (uid, team, handle, display_name, external_id, email, email_type, status, role, locale, idp,
+     rich_info, extra, created, last_modified, version) = row  # fmt: skip
+    return WireUser(
+        id=uid, team=team, handle=handle, display_name=display_name, external_id=external_id,
+        email=email, email_type=email_type, status=status, role=role, locale=locale, idp=idp,
+        rich_info=tuple((t, v) for t, v in json.loads(rich_info)), extra=extra,
+        created=created, last_modified=last_modified, version=version,
+    )  # fmt: skip
+
+
+def _select_user(conn: sqlite3.Connection, team: str, user_id: str) -> WireUser | None:
+    row = conn.execute(
+        f"SELECT {_COLUMNS} FROM users WHERE id = ? AND team = ?", (user_id, team)
+    ).fetchone()
+    return None if row is None else _row_to_user(row)
+
+
+def _search(
+    conn: sqlite3.Connection, team: str, where: str, params: list[object],
+    order: str, offset: int, limit: int,
+) -> Page:  # fmt: skip
+    condition = "team = ?" + (f" AND {where}" if where else "")
+    if where:
+        total = conn.execute(f"SELECT count(*) FROM users WHERE {condition}", [team, *params]).fetchone()[0]
+    else:
+        row = conn.execute("SELECT user_count FROM teams WHERE id = ?", (team,)).fetchone()
+        total = row[0] if row else 0
+    if limit <= 0 or offset >= total:
+        return Page(total, ())
+    rows = conn.execute(
+        f"SELECT {_COLUMNS} FROM users WHERE {condition} ORDER BY {order} LIMIT ? OFFSET ?",
+        [team, *params, limit, offset],
+    ).fetchall()
+    return Page(total, tuple(_row_to_user(r) for r in rows))
+
+
+def _check_unique(
+    conn: sqlite3.Connection, team: str, fields: UserFields, *, user_id: str | None
+) -> None:
+    """Wire's order: externalId first, then userName (handles are unique across teams)."""
+    row = conn.execute(
+        "SELECT id FROM users WHERE team = ? AND external_id = ?", (team, fields.external_id)
+    ).fetchone()
+    if row is not None and row[0] != user_id:
+        raise Uniqueness(f"externalId {fields.external_id!r} is already taken by another user")
+    row = conn.execute("SELECT id FROM users WHERE handle = ?", (fields.handle,)).fetchone()
+    if row is not None and row[0] != user_id:
+        raise Uniqueness(f"userName {fields.handle!r} is already taken")
+
+
+def _version(fields: UserFields, status: Status) -> str:
+    return content_version(
+        handle=fields.handle, display_name=fields.display_name, external_id=fields.external_id,
+        email=fields.email, email_type=fields.email_type, status=status, role=fields.role,
+        locale=fields.locale, rich_info=fields.rich_info, extra=fields.extra,
+    )  # fmt: skip
+
+
+def _insert_user(conn: sqlite3.Connection, team: str, new: NewUser) -> WireUser:
+    fields = new.fields
+    _ensure_team(conn, team)
+    _check_unique(conn, team, fields, user_id=None)
+    if new.idp is None:
+        status: Status = "pending-invitation"
+    else:
+        status = "active" if fields.active else "suspended"
+    now = now_text()
+    user = WireUser(
+        id=new.id, team=team, handle=fields.handle, display_name=fields.display_name,
+        external_id=fields.external_id, email=fields.email, email_type=fields.email_type,
+        status=status, role=fields.role, locale=fields.locale, idp=new.idp,
+        rich_info=fields.rich_info, extra=fields.extra, created=now, last_modified=now,
+        version=_version(fields, status),
+    )  # fmt: skip
+    try:
+        conn.execute(
+            f"INSERT INTO users ({_COLUMNS}) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            _user_values(user),
+        )
+    except sqlite3.IntegrityError as exc:  # a racing writer in another process
+        raise Uniqueness(f"userName or externalId is already taken ({exc})") from None
+    conn.execute("UPDATE teams SET user_count = user_count + 1 WHERE id = ?", (team,))
+    return user
+
+
+def _user_values(user: WireUser) -> tuple[object, ...]:
+    return (
+        user.id, user.team, user.handle, user.display_name, user.external_id, user.email,
+        user.email_type, user.status, user.role, user.locale, user.idp,
+        _rich_info_json(user.rich_info), user.extra,
+        user.created, user.last_modified, user.version,
+    )  # fmt: skip
+
+
+def _rich_info_json(rich_info: tuple[tuple[str, str], ...]) -> str:
+    return json.dumps([list(f) for f in rich_info], ensure_ascii=False)
+
+
+def _next_status(current: Status, active: bool) -> Status:
+    if current == "pending-invitation":
+        return current
+    return "active" if active else "suspended"
+
+
+def _update_user(
+    conn: sqlite3.Connection, team: str, user_id: str, fields: UserFields,
+    expected_version: str | None,
+) -> WireUser:  # fmt: skip
+    current = _select_user(conn, team, user_id)
+    if current is None:
+        raise NotFound(f"User {user_id} not found")
+    if expected_version is not None and expected_version != current.version:
+        raise PreconditionFailed(
+            f"User {user_id} has changed (version {current.version}, If-Match {expected_version}); "
+            "read it again and retry"
+        )
+    status = _next_status(current.status, fields.active)
+    version = _version(fields, status)
+    if version == current.version:
+        return current
+    _check_unique(conn, team, fields, user_id=user_id)
+    user = WireUser(
+        id=current.id, team=team, handle=fields.handle, display_name=fields.display_name,
+        external_id=fields.external_id, email=fields.email, email_type=fields.email_type,
+        status=status, role=fields.role, locale=fields.locale, idp=current.idp,
+        rich_info=fields.rich_info, extra=fields.extra, created=current.created,
+        last_modified=now_text(), version=version,
+    )  # fmt: skip
+    conn.execute(
+        "UPDATE users SET handle = ?, display_name = ?, external_id = ?, email = ?, "
+        "email_type = ?, status = ?, role = ?, locale = ?, rich_info = ?, extra = ?, "
+        "last_modified = ?, version = ? WHERE id = ?",
+        (user.handle, user.display_name, user.external_id, user.email, user.email_type,
+         user.status, user.role, user.locale, _rich_info_json(user.rich_info), user.extra,
+         user.last_modified, version, user.id),  # fmt: skip
+    )
+    return user
+
+
+def _delete_user(conn: sqlite3.Connection, team: str, user_id: str) -> bool:
+    deleted = conn.execute("DELETE FROM users WHERE id = ? AND team = ?", (user_id, team)).rowcount
+    if deleted:
+        conn.execute("UPDATE teams SET user_count = user_count - 1 WHERE id = ?", (team,))
+    return bool(deleted)
+
+
+def _accept_invitation(conn: sqlite3.Connection, team: str, user_id: str) -> WireUser:
+    current = _select_user(conn, team, user_id)
+    if current is None:
+        raise NotFound(f"User {user_id} not found")
+    if current.status != "pending-invitation":
+        return current
+    fields = UserFields(
+        handle=current.handle, display_name=current.display_name, external_id=current.external_id,
+        email=current.email, email_type=current.email_type, role=current.role,
+        locale=current.locale, rich_info=current.rich_info, extra=current.extra,
+    )  # fmt: skip
+    version = _version(fields, "active")
+    now = now_text()
+    conn.execute(
+        "UPDATE users SET status = 'active', last_modified = ?, version = ? WHERE id = ?",
+        (now, version, user_id),
+    )
+    return _select_user(conn, team, user_id)  # type: ignore[return-value]

@@ -1,0 +1,103 @@
+"""
+Wire users as the gateway sees them: plain frozen values exchanged with every `Backend`.
+
+A `WireUser` has already passed Wire's rules (provisioning/rules.py); backends store and return
+it, they do not validate it again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Literal
+
+Status = Literal["active", "suspended", "pending-invitation"]
+Role = Literal["owner", "admin", "member", "partner"]
+RichInfo = tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UserFields:
+    """What a SCIM client can set on a Wire user (full state, as a PUT gives it)."""
+
+    handle: str
+    display_name: str
+    external_id: str
+    email: str | None = None
+    email_type: str | None = None
+    role: Role = "member"
+    locale: str = "en"
+    rich_info: RichInfo = ()
+    extra: str = "{}"  # JSON object of kept core attributes (e.g. {"name": {...}}), keys sorted
+    active: bool = True
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NewUser:
+    """A user to create; `idp` set means a SAML user (active at once), else an invitation."""
+
+    id: str
+    fields: UserFields
+    idp: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WireUser:
+    id: str
+    team: str
+    handle: str
+    display_name: str
+    external_id: str
+    email: str | None
+    email_type: str | None
+    status: Status
+    role: Role
+    locale: str
+    idp: str | None
+    rich_info: RichInfo
+    extra: str
+    created: str  # ISO 8601 UTC with milliseconds, e.g. 2026-04-11T10:00:00.123Z
+    last_modified: str
+    version: str = field(default="")  # weak ETag over the content; see content_version
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UserQuery:
+    """A list request: filter AST (None: everyone), sort, window."""
+
+    filter: object | None = None  # gateway.scim.filter.ast.Filter
+    sort_by: str | None = None  # lower-case dotted SCIM path, e.g. "username", "meta.created"
+    descending: bool = False
+    offset: int = 0
+    limit: int = 100
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    total: int
+    users: tuple[WireUser, ...]
+
+
+def content_version(
+    *, handle: str, display_name: str, external_id: str, email: str | None,
+    email_type: str | None, status: str, role: str, locale: str, rich_info: RichInfo, extra: str,
+) -> str:  # fmt: skip
+    """Weak ETag over everything a client can see change; equal content gives an equal version."""
+    content = json.dumps(
+        [handle, display_name, external_id, email, email_type, status, role, locale,
+         [list(f) for f in rich_info], extra],
+        ensure_ascii=False, separators=(",", ":"),
+    )  # fmt: skip
+    return 'W/"' + hashlib.sha256(content.encode()).hexdigest()[:32] + '"'
+
+
+def format_time(moment: datetime) -> str:
+    """The stored and returned form of a time: UTC, milliseconds, 'Z' (sorts as text)."""
+    utc = moment.astimezone(timezone.utc)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+
+
+def now_text() -> str:
+    return format_time(datetime.now(timezone.utc))

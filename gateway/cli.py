@@ -1,0 +1,222 @@
+"""
+The `scim-gateway` command: serve, token create/list/revoke, accept-invitation, check-config.
+The only place that reads os.environ and sys.argv.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from gateway.config import Config, ConfigError, load_config
+
+EXIT_CONFIG = 2
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "run", None):
+        parser.print_help()
+        return EXIT_CONFIG
+    try:
+        config = load_config(_config_path(args.config), os.environ)
+    except ConfigError as exc:
+        print(f"scim-gateway: configuration error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    try:
+        return args.run(config, args)
+    except _UsageError as exc:
+        print(f"scim-gateway: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+
+
+class _UsageError(Exception):
+    pass
+
+
+def _config_path(given: str | None) -> Path | None:
+    if given:
+        return Path(given)
+    default = Path("config.yaml")
+    return default if default.is_file() else None
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="scim-gateway",
+        description="SCIM 2.0 gateway for self-hosted Wire: identity providers provision team users.",
+    )
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    def command(name: str, help: str, run: Callable[[Config, argparse.Namespace], int]) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help, description=help)
+        sub.add_argument("--config", metavar="FILE", help="YAML config (default: ./config.yaml if present, else built-in defaults)")
+        sub.set_defaults(run=run)
+        return sub
+
+    command("serve", "Run the SCIM API until SIGTERM or SIGINT.", _serve)
+    command("check-config", "Validate the configuration and print it; exit 2 if it is wrong.", _check_config)
+
+    accept = command(
+        "accept-invitation",
+        "Embedded backend: mark an invited (email/password) user as having accepted the invitation.",
+        _accept_invitation,
+    )
+    accept.add_argument("--team", required=True, help="team id (UUID)")
+    accept.add_argument("--user", required=True, help="user id (UUID), the SCIM id")
+
+    token = commands.add_parser("token", help="Create, list and revoke SCIM bearer tokens.", description="Create, list and revoke SCIM bearer tokens.")
+    tokens = token.add_subparsers(title="token commands", metavar="ACTION")
+    token.set_defaults(run=None)
+
+    def token_command(name: str, help: str, run: Callable[[Config, argparse.Namespace], int]) -> argparse.ArgumentParser:
+        sub = tokens.add_parser(name, help=help, description=help)
+        sub.add_argument("--config", metavar="FILE", help="YAML config (default: ./config.yaml if present)")
+        sub.add_argument("--team", required=True, help="team id (UUID); the embedded backend creates an unknown team")
+        sub.set_defaults(run=run)
+        return sub
+
+    create = token_command("create", "Create a token for a team and print it (it is shown only once).", _token_create)
+    create.add_argument("--description", default="", help="what the token is for, e.g. 'Entra ID production'")
+    create.add_argument("--name", help="short name (default: the token id)")
+    create.add_argument("--idp", help="SAML IdP id: users provisioned with this token are SAML users")
+    create.add_argument("--json", action="store_true", help="print the whole record as JSON instead of the token alone")
+    listing = token_command("list", "List a team's tokens (never the secrets).", _token_list)
+    listing.add_argument("--json", action="store_true", help="print JSON lines")
+    revoke = token_command("revoke", "Revoke a token at once.", _token_revoke)
+    revoke.add_argument("--id", required=True, help="token id (from 'token list')")
+    return parser
+
+
+def _serve(config: Config, args: argparse.Namespace) -> int:
+    from gateway.serve import serve  # imports aiohttp; keep --help fast
+
+    return serve(config)
+
+
+def _check_config(config: Config, args: argparse.Namespace) -> int:
+    from gateway.config import defaults_as_yaml_items
+
+    print("configuration OK")
+    for key, _default, _help in defaults_as_yaml_items():
+        value: Any = config
+        for part in key.split("."):
+            value = getattr(value, part)
+        print(f"  {key}: {json.dumps(list(value) if isinstance(value, tuple) else value)}")
+    return 0
+
+
+def _team(value: str) -> str:
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        raise _UsageError(f"--team must be a UUID, got {value!r}") from None
+
+
+def _with_state(config: Config, work: Callable[[Any], Awaitable[int]]) -> int:
+    from gateway.app import open_state
+
+    async def run() -> int:
+        async with open_state(config) as state:
+            return await work(state)
+
+    return asyncio.run(run())
+
+
+def _token_create(config: Config, args: argparse.Namespace) -> int:
+    from gateway.app import token_service
+    from gateway.scim.errors import ScimError
+
+    team = _team(args.team)
+
+    async def work(state: Any) -> int:
+        try:
+            secret, record = await token_service(config, state).create(
+                team, description=args.description, name=args.name, idp=args.idp
+            )
+        except ScimError as exc:
+            print(f"scim-gateway: {exc.detail}", file=sys.stderr)
+            return 1
+        if args.json:
+            print(json.dumps({"token": secret, "info": _token_info(record)}))
+        else:
+            print(secret)
+        return 0
+
+    return _with_state(config, work)
+
+
+def _token_info(record: Any) -> dict[str, Any]:
+    info = {
+        "team": record.team, "id": record.id, "created_at": record.created_at,
+        "description": record.description, "name": record.name,
+    }  # fmt: skip
+    if record.idp:
+        info["idp"] = record.idp
+    if record.last_used_at:
+        info["last_used_at"] = record.last_used_at
+    return info
+
+
+def _token_list(config: Config, args: argparse.Namespace) -> int:
+    from gateway.app import token_service
+
+    team = _team(args.team)
+
+    async def work(state: Any) -> int:
+        records = await token_service(config, state).list(team)
+        for record in records:
+            if args.json:
+                print(json.dumps(_token_info(record)))
+            else:
+                print(f"{record.id}  {record.name}  created {record.created_at}  "
+                      f"last used {record.last_used_at or 'never'}  {record.description}")
+        if not records and not args.json:
+            print(f"team {team} has no SCIM tokens", file=sys.stderr)
+        return 0
+
+    return _with_state(config, work)
+
+
+def _token_revoke(config: Config, args: argparse.Namespace) -> int:
+    from gateway.app import token_service
+
+    team = _team(args.team)
+
+    async def work(state: Any) -> int:
+        if await token_service(config, state).revoke(team, args.id):
+            print(f"revoked {args.id}")
+            return 0
+        print(f"scim-gateway: team {team} has no token {args.id}", file=sys.stderr)
+        return 1
+
+    return _with_state(config, work)
+
+
+def _accept_invitation(config: Config, args: argparse.Namespace) -> int:
+    from gateway.scim.errors import ScimError
+
+    team = _team(args.team)
+
+    async def work(state: Any) -> int:
+        try:
+            user = await state.backend.accept_invitation(team, str(uuid.UUID(args.user)))
+        except (ScimError, ValueError) as exc:
+            print(f"scim-gateway: {getattr(exc, 'detail', exc)}", file=sys.stderr)
+            return 1
+        print(f"user {user.id} is {user.status}")
+        return 0
+
+    return _with_state(config, work)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,271 @@
+"""
+The gateway's configuration: one YAML file, overridden by `SCIM_GATEWAY__SECTION__KEY` environment
+variables, read once at start into frozen dataclasses.
+
+Every field carries its one-line help in `metadata["help"]`; `config.yaml` at the top of the
+repository lists every key with its default and that help (a test keeps the two in step). Every
+error names the dotted key (and the line, for YAML syntax errors) and what is allowed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+ENV_PREFIX = "SCIM_GATEWAY__"
+
+
+class ConfigError(Exception):
+    """A configuration the gateway refuses to start with; the message names the key."""
+
+
+def _opt(default: Any, help: str, **limits: Any) -> Any:
+    """A dataclass field with its help text and optional `min`/`max` limits."""
+    return field(default=default, metadata={"help": help, **limits})
+
+
+def _section(factory: type, help: str) -> Any:
+    return field(default_factory=factory, metadata={"help": help})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Listen:
+    host: str = _opt("127.0.0.1", "address to listen on (0.0.0.0 for all interfaces)")
+    port: int = _opt(8080, "TCP port of the SCIM API", min=1, max=65535)
+    workers: int = _opt(1, "worker processes sharing the port (SO_REUSEPORT)", min=1, max=64)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Log:
+    level: Literal["debug", "info", "warning", "error"] = _opt("info", "least severe level logged")
+    format: Literal["auto", "json", "console"] = _opt(
+        "auto", "auto: console on a terminal, JSON lines otherwise"
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Store:
+    kind: Literal["sqlite"] = _opt("sqlite", "where the gateway keeps tokens and user state")
+    path: str | None = _opt("./data/gateway.db", "SQLite database file (kind sqlite)")
+    busy_timeout_ms: int = _opt(5000, "how long a write waits for a lock", min=0, max=600000)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Backend:
+    kind: Literal["embedded"] = _opt(
+        "embedded", "where Wire users live: embedded keeps them in the store's database"
+    )
+    default_locale: str = _opt("en", "language of users created without preferredLanguage")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Limits:
+    max_body_bytes: int = _opt(1048576, "largest request body accepted (413 above)", min=1024)
+    tokens_per_team: int = _opt(8, "SCIM tokens a team may hold at once", min=1, max=1000)
+    rich_info_chars: int = _opt(
+        5000, "total characters of rich-info fields per user (413 above)", min=0
+    )
+    default_page_size: int = _opt(100, "users per list page when count is absent", min=1)
+    max_page_size: int = _opt(1000, "largest count honoured on a list page", min=1)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Scim:
+    kept_attributes: tuple[str, ...] = _opt(
+        ("name",), "core User attributes Wire cannot hold that the gateway keeps and returns"
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Config:
+    """Everything the gateway reads from its environment, read once at start."""
+
+    listen: Listen = _section(Listen, "where the SCIM API listens")
+    public_base_url: str | None = _opt(
+        None, "base URL clients use, e.g. https://wire.example.com (else taken from the request)"
+    )
+    trusted_proxies: tuple[str, ...] = _opt(
+        (), "CIDRs whose X-Forwarded-* headers are believed (nginz in front)"
+    )
+    shutdown_grace_seconds: float = _opt(
+        10.0, "how long in-flight requests may finish after SIGTERM", min=0, max=3600
+    )
+    log: Log = _section(Log, "logging")
+    store: Store = _section(Store, "the gateway's own state")
+    backend: Backend = _section(Backend, "the user directory")
+    limits: Limits = _section(Limits, "limits")
+    scim: Scim = _section(Scim, "SCIM attribute handling")
+
+
+def load_config(path: Path | None, env: Mapping[str, str]) -> Config:
+    """
+    Read `path` (if given), apply `SCIM_GATEWAY__*` overrides from `env`, validate.
+
+    Raises:
+        ConfigError: naming the key (and line for YAML syntax errors) and what is allowed.
+    """
+    raw = _read_yaml(path) if path is not None else {}
+    for name in sorted(env):
+        if name.startswith(ENV_PREFIX):
+            keys = name.removeprefix(ENV_PREFIX).lower().split("__")
+            _set_dotted(raw, keys, _parse_env_value(name, env[name]))
+    config = _build(Config, raw, where="")
+    _check_cross_field(config)
+    return config
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the config file: {exc.strerror}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown position"
+        raise ConfigError(f"{path}: YAML syntax error at {where}: {exc.problem}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: YAML error: {exc}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping of sections, not {_kind(data)}")
+    return data
+
+
+def _parse_env_value(name: str, value: str) -> Any:
+    try:
+        return yaml.safe_load(value) if value != "" else ""
+    except yaml.YAMLError:
+        raise ConfigError(f"{name}: the value is not valid YAML") from None
+
+
+def _set_dotted(raw: dict[str, Any], keys: list[str], value: Any) -> None:
+    node = raw
+    for depth, key in enumerate(keys[:-1]):
+        child = node.get(key)
+        if child is None:
+            child = node[key] = {}
+        elif not isinstance(child, dict):
+            dotted = ".".join(keys[: depth + 1])
+            raise ConfigError(f"{dotted}: is not a section, so {'.'.join(keys)} cannot be set")
+        node = child
+    node[keys[-1]] = value
+
+
+def _build(cls: type, raw: Any, *, where: str) -> Any:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where or 'config'}: must be a mapping, got {_kind(raw)}")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(raw) - set(fields))
+    if unknown:
+        key = f"{where}.{unknown[0]}" if where else unknown[0]
+        raise ConfigError(f"{key}: unknown key; allowed here: {', '.join(sorted(fields))}")
+    values = {}
+    for name, value in raw.items():
+        key = f"{where}.{name}" if where else name
+        values[name] = _convert(hints[name], value, key, fields[name].metadata)
+    return cls(**values)
+
+
+def _convert(hint: Any, value: Any, key: str, meta: Mapping[str, Any]) -> Any:
+    if dataclasses.is_dataclass(hint):
+        return _build(hint, value if value is not None else {}, where=key)
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        (inner,) = [a for a in args if a is not type(None)]
+        return _convert(inner, value, key, meta)
+    if origin is Literal:
+        if value not in args:
+            raise ConfigError(f"{key}: {value!r} is not allowed; choose one of {', '.join(args)}")
+        return value
+    if origin is tuple:
+        if not isinstance(value, list):
+            raise ConfigError(f"{key}: must be a list, got {_kind(value)}")
+        return tuple(_convert(args[0], item, f"{key}[{i}]", meta) for i, item in enumerate(value))
+    return _scalar(hint, value, key, meta)
+
+
+def _scalar(hint: type, value: Any, key: str, meta: Mapping[str, Any]) -> Any:
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{key}: must be true or false, got {_kind(value)}")
+        return value
+    if hint is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if not isinstance(value, hint) or isinstance(value, bool) and hint is not bool:
+        raise ConfigError(f"{key}: must be {_type_name(hint)}, got {_kind(value)}")
+    low, high = meta.get("min"), meta.get("max")
+    if low is not None and value < low or high is not None and value > high:
+        bounds = f"from {low}" + (f" to {high}" if high is not None else " up")
+        raise ConfigError(f"{key}: {value} is out of range; allowed: {bounds}")
+    return value
+
+
+def _check_cross_field(config: Config) -> None:
+    if config.store.kind == "sqlite" and not config.store.path:
+        raise ConfigError("store.path: required when store.kind is sqlite (a file path)")
+    for i, cidr in enumerate(config.trusted_proxies):
+        try:
+            ipaddress.ip_network(cidr, strict=False)
+        except ValueError:
+            raise ConfigError(
+                f"trusted_proxies[{i}]: {cidr!r} is not a CIDR such as 10.0.0.0/8 or ::1/128"
+            ) from None
+    url = config.public_base_url
+    if url is not None and not url.startswith(("http://", "https://")):
+        raise ConfigError(f"public_base_url: {url!r} must start with http:// or https://")
+    if config.limits.default_page_size > config.limits.max_page_size:
+        raise ConfigError("limits.default_page_size: must not exceed limits.max_page_size")
+    for i, attr in enumerate(config.scim.kept_attributes):
+        if attr not in KEEPABLE_ATTRIBUTES:
+            allowed = ", ".join(sorted(KEEPABLE_ATTRIBUTES))
+            raise ConfigError(f"scim.kept_attributes[{i}]: {attr!r} is not keepable; allowed: {allowed}")
+
+
+# Core User attributes (RFC 7643 §4.1) that Wire has no place for and the gateway may keep.
+KEEPABLE_ATTRIBUTES = frozenset(
+    {
+        "name", "nickName", "profileUrl", "title", "userType", "locale", "timezone",
+        "phoneNumbers", "ims", "photos", "addresses", "entitlements", "x509Certificates",
+    }
+)  # fmt: skip
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "nothing (null)"
+    return {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean"}.get(
+        type(value), f"a {type(value).__name__}"
+    ) + ("" if isinstance(value, (dict, list)) else f" ({value!r})")
+
+
+def _type_name(hint: type) -> str:
+    return {int: "a whole number", float: "a number", str: "a string"}.get(hint, hint.__name__)
+
+
+def defaults_as_yaml_items(cls: type = Config, prefix: str = "") -> list[tuple[str, Any, str]]:
+    """(dotted key, default, help) for every leaf key: what config.yaml must list."""
+    items: list[tuple[str, Any, str]] = []
+    for f in dataclasses.fields(cls):
+        key = f"{prefix}{f.name}"
+        hint = typing.get_type_hints(cls)[f.name]
+        if dataclasses.is_dataclass(hint):
+            items.extend(defaults_as_yaml_items(hint, key + "."))
+        else:
+            default = f.default
+            items.append((key, list(default) if isinstance(default, tuple) else default, f.metadata["help"]))
+    return items

@@ -1,0 +1,195 @@
+"""
+Wire's rules for a SCIM User, as a pure validator (spar's `validateScimUser'`): a SCIM body in,
+`ValidUser` out, or a ScimError whose detail tells the IdP admin what to fix.
+
+Deliberate differences from Wire: `password` is ignored (Okta always sends one); unknown
+attributes and extension URNs are ignored rather than refused (a 400 on every update gets an Entra
+job quarantined); `roles` also accepts Entra's objects (`[{"value": "Admin"}]`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from gateway.backend.models import Role, UserFields
+from gateway.provisioning.languages import ISO_639_1
+from gateway.provisioning.rich_info import parse_rich_info
+from gateway.scim.errors import InvalidSyntax, InvalidValue
+
+HANDLE = re.compile(r"[a-z0-9_.-]{2,256}")
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+ROLES: tuple[Role, ...] = ("owner", "admin", "member", "partner")
+RESERVED_HANDLES = frozenset(
+    "account admin administrator all android anna avs backend bot cs design dev developer "
+    "development everyone help helpdesk hr info ios legal management news otto payment product "
+    "purchase qa support team user web wire wirebot wireteam".split()
+)
+# Sub-attributes of kept complex core attributes, by their canonical names (RFC 7643 §4.1).
+NAME_PARTS = ("formatted", "familyName", "givenName", "middleName", "honorificPrefix", "honorificSuffix")
+
+
+@dataclass(frozen=True, slots=True)
+class ValidUser:
+    fields: UserFields
+    role_given: bool  # False: keep the current role on update (member on create)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UserRules:
+    """The limits and defaults the rules depend on (from the config)."""
+
+    rich_info_limit: int = 5000
+    default_locale: str = "en"
+    kept_attributes: tuple[str, ...] = ("name",)
+
+
+def validate_user(body: Any, *, idp: str | None, rules: UserRules) -> ValidUser:
+    """Check a SCIM User body against Wire's rules; see the module docstring."""
+    attrs = lower_keys(body, where="the User")
+    external_id = _external_id(attrs.get("externalid"))
+    email, email_type = _email(attrs.get("emails"))
+    if email is None and EMAIL.fullmatch(external_id):
+        email = external_id
+    if idp is None and email is None:
+        raise InvalidValue(
+            "Could not process externalId. Please check: (1) does the scim user contain a valid "
+            "email address? (2) did you associate your scim token with a SAML IdP in wire?"
+        )
+    handle = validate_handle(attrs.get("username"))
+    display_name = _display_name(attrs.get("displayname"), email or external_id)
+    rich_info = parse_rich_info(attrs, limit=rules.rich_info_limit)
+    locale = _language(attrs.get("preferredlanguage"), rules.default_locale)
+    role = _role(attrs.get("roles"))
+    fields = UserFields(
+        handle=handle, display_name=display_name, external_id=external_id, email=email,
+        email_type=email_type, role=role or "member", locale=locale, rich_info=rich_info,
+        extra=_kept(attrs, rules.kept_attributes), active=parse_active(attrs.get("active")),
+    )  # fmt: skip
+    return ValidUser(fields, role_given=role is not None)
+
+
+def lower_keys(body: Any, *, where: str) -> dict[str, Any]:
+    """A JSON object with lower-cased keys; keys differing only in case are refused (as hscim)."""
+    if not isinstance(body, Mapping):
+        raise InvalidSyntax(f"{where} must be a JSON object")
+    lowered: dict[str, Any] = {}
+    for key, value in body.items():
+        low = str(key).lower()
+        if low in lowered:
+            raise InvalidSyntax(f"{where} has the attribute '{low}' twice, in different cases")
+        lowered[low] = value
+    return lowered
+
+
+def validate_handle(value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        raise InvalidValue("userName is required: the Wire handle, e.g. \"jdoe\"")
+    handle = value.lower()
+    if not HANDLE.fullmatch(handle) or handle in RESERVED_HANDLES:
+        raise InvalidValue(
+            f"{value!r} is not a valid Wire handle: userName must be 2 to 256 characters of "
+            "a-z, 0-9, '_', '.' and '-' (map userName to a handle-like attribute, not an email "
+            "address)" + (" and not a reserved name" if handle in RESERVED_HANDLES else "")
+        )
+    return handle
+
+
+def is_valid_handle(value: str) -> bool:
+    handle = value.lower()
+    return bool(HANDLE.fullmatch(handle)) and handle not in RESERVED_HANDLES
+
+
+def _external_id(value: Any) -> str:
+    if value is None or value == "":
+        raise InvalidValue("externalId is required (the SAML NameID, or the email address)")
+    if not isinstance(value, str):
+        raise InvalidValue("externalId must be a string")
+    return value
+
+
+def _email(value: Any) -> tuple[str | None, str | None]:
+    if value is None or value == []:
+        return None, None
+    if not isinstance(value, list) or not all(isinstance(e, Mapping) for e in value):
+        raise InvalidValue('emails must be a list of objects like {"value": "a@example.com"}')
+    entries = [lower_keys(e, where="an emails entry") for e in value]
+    chosen = next((e for e in entries if parse_bool(e.get("primary"), default=False)), entries[0])
+    address = chosen.get("value")
+    if not isinstance(address, str) or not EMAIL.fullmatch(address):
+        raise InvalidValue(f"emails: {address!r} is not a valid email address")
+    kind = chosen.get("type")
+    return address, kind if isinstance(kind, str) else None
+
+
+def _display_name(value: Any, fallback: str) -> str:
+    if value is None:
+        return fallback[:128]
+    if not isinstance(value, str) or not 1 <= len(value) <= 128:
+        length = len(value) if isinstance(value, str) else "not a string"
+        raise InvalidValue(f"displayName must be 1 to 128 characters (got {length})")
+    return value
+
+
+def _language(value: Any, default: str) -> str:
+    if value is None or value == "":
+        return default
+    code = value[:2] if isinstance(value, str) else None
+    if code not in ISO_639_1 or isinstance(value, str) and len(value) > 2 and value[2] not in "-_":
+        raise InvalidValue(
+            f"Could not parse language {value!r}. Expected format is ISO 639-1, "
+            "e.g. \"en\" or \"en-US\" (lower-case language part)"
+        )
+    return code
+
+
+def _role(value: Any) -> Role | None:
+    if value is None or value == []:
+        return None
+    if not isinstance(value, list):
+        value = [value]
+    if len(value) > 1:
+        raise InvalidValue("A user cannot have more than one role.")
+    entry = value[0]
+    name = lower_keys(entry, where="a roles entry").get("value") if isinstance(entry, Mapping) else entry
+    if not isinstance(name, str) or name.lower() not in ROLES:
+        raise InvalidValue(
+            f"The role {name!r} is not valid. Valid roles are owner, admin, member, partner."
+        )
+    return name.lower()  # type: ignore[return-value]
+
+
+def parse_bool(value: Any, *, default: bool) -> bool:
+    if value is None:
+        return default
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    raise InvalidValue(f"{value!r} is not a boolean (use true or false)")
+
+
+def parse_active(value: Any) -> bool:
+    try:
+        return parse_bool(value, default=True)
+    except InvalidValue:
+        raise InvalidValue(f"active must be true or false, got {value!r}") from None
+
+
+def _kept(attrs: Mapping[str, Any], kept: Sequence[str]) -> str:
+    """The kept core attributes as canonical JSON; `name` keeps only its string sub-attributes."""
+    out: dict[str, Any] = {}
+    for attr in kept:
+        value = attrs.get(attr.lower())
+        if value is None:
+            continue
+        if attr == "name":
+            parts = lower_keys(value, where="name") if isinstance(value, Mapping) else {}
+            value = {p: parts[p.lower()] for p in NAME_PARTS if isinstance(parts.get(p.lower()), str)}
+            if not value:
+                continue
+        out[attr] = value
+    return json.dumps(out, ensure_ascii=False, sort_keys=True, separators=(",", ":"))

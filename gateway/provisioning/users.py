@@ -1,0 +1,173 @@
+"""
+The SCIM User flows over a `Backend`: create, read, replace, patch, delete, search.
+
+PATCH is hscim's default made safe: get → apply the ops to the SCIM view (pure) → Wire's rules →
+conditional update on the version read, retried when another writer got in between.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+
+from gateway.backend.base import Backend
+from gateway.backend.models import NewUser, Page, UserQuery, WireUser
+from gateway.provisioning.render import render_user
+from gateway.provisioning.rich_info import LIST_URN, MAP_URN
+from gateway.provisioning.rules import UserRules, lower_keys, validate_user
+from gateway.scim.errors import NotFound, PreconditionFailed
+from gateway.scim.filter.grammar import parse_filter
+from gateway.scim.patch import PatchOp, apply_patch, parse_patch
+from gateway.store.base import TokenRecord
+
+log = structlog.get_logger()
+
+PATCH_ATTEMPTS = 5
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SearchRequest:
+    filter: str | None = None
+    sort_by: str | None = None
+    descending: bool = False
+    start_index: int = 1
+    count: int = 100
+
+
+class UserService:
+    def __init__(self, backend: Backend, rules: UserRules) -> None:
+        self._backend = backend
+        self._rules = rules
+
+    async def create(self, token: TokenRecord, body: Any) -> WireUser:
+        valid = validate_user(body, idp=token.idp, rules=self._rules)
+        user = await self._backend.create_user(
+            token.team, NewUser(id=str(uuid.uuid4()), fields=valid.fields, idp=token.idp)
+        )
+        log.info("user_created", user_id=user.id, team=token.team, pending=user.status != "active")
+        return user
+
+    async def get(self, token: TokenRecord, user_id: str) -> WireUser:
+        return await self._backend.get_user(token.team, _user_id(user_id))
+
+    async def replace(self, token: TokenRecord, user_id: str, body: Any, *, if_match: str | None) -> WireUser:
+        """PUT: full replacement; omitted fields reset, an omitted role is kept (Wire #3488)."""
+        uid = _user_id(user_id)
+        valid = validate_user(body, idp=token.idp, rules=self._rules)
+        fields = valid.fields
+        if not valid.role_given:
+            current = await self._backend.get_user(token.team, uid)
+            _check_if_match(if_match, current)
+            fields = dataclasses.replace(fields, role=current.role)
+        user = await self._backend.update_user(token.team, uid, fields, expected_version=if_match)
+        log.info("user_replaced", user_id=uid, team=token.team, version=user.version)
+        return user
+
+    async def patch(self, token: TokenRecord, user_id: str, body: Any, *, if_match: str | None) -> WireUser:
+        """RFC 7644 §3.5.2: get → apply → Wire rules → update on the version read."""
+        uid = _user_id(user_id)
+        ops = _rich_info_paths_to_map(parse_patch(body))
+        for attempt in range(PATCH_ATTEMPTS):
+            current = await self._backend.get_user(token.team, uid)
+            _check_if_match(if_match, current)
+            before = render_user(current)
+            after = _reconcile_rich_info(before, apply_patch(before, ops))
+            if after == before:
+                return current
+            valid = validate_user(after, idp=token.idp, rules=self._rules)
+            fields = valid.fields if valid.role_given else dataclasses.replace(valid.fields, role=current.role)
+            try:
+                user = await self._backend.update_user(
+                    token.team, uid, fields, expected_version=current.version
+                )
+            except PreconditionFailed:
+                if if_match is not None or attempt == PATCH_ATTEMPTS - 1:
+                    raise
+                continue
+            log.info("user_patched", user_id=uid, team=token.team, version=user.version)
+            return user
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def delete(self, token: TokenRecord, user_id: str, *, if_match: str | None = None) -> None:
+        """Idempotent, and silent for unknown ids and other teams' users (as Wire)."""
+        try:
+            uid = _user_id(user_id)
+        except NotFound:
+            return
+        if if_match is not None:
+            try:
+                current = await self._backend.get_user(token.team, uid)
+            except NotFound:
+                return
+            _check_if_match(if_match, current)
+        if await self._backend.delete_user(token.team, uid):
+            log.info("user_deleted", user_id=uid, team=token.team)
+
+    async def search(self, token: TokenRecord, request: SearchRequest) -> tuple[Page, int]:
+        """A page of the team's users; returns (page, startIndex actually used)."""
+        parsed = None if request.filter is None else parse_filter(request.filter)
+        start = max(request.start_index, 1)
+        query = UserQuery(
+            filter=parsed, sort_by=request.sort_by, descending=request.descending,
+            offset=start - 1, limit=max(request.count, 0),
+        )  # fmt: skip
+        return await self._backend.search_users(token.team, query), start
+
+    async def accept_invitation(self, team: str, user_id: str) -> WireUser:
+        return await self._backend.accept_invitation(team, _user_id(user_id))
+
+
+def _user_id(text: str) -> str:
+    try:
+        return str(uuid.UUID(text))
+    except ValueError:
+        raise NotFound(f"User {text} not found") from None
+
+
+def _check_if_match(if_match: str | None, user: WireUser) -> None:
+    if if_match is None:
+        return
+    wanted = {tag.strip() for tag in if_match.split(",")}
+    if "*" not in wanted and user.version not in wanted:
+        raise PreconditionFailed(
+            f"User {user.id} has version {user.version}, not {if_match}; read it again and retry"
+        )
+
+
+def _rich_info_paths_to_map(ops: Sequence[PatchOp]) -> tuple[PatchOp, ...]:
+    """`urn:wire:scim:schemas:profile:1.0:<Key>` addresses one rich-info field, like the map form."""
+    out = []
+    for op in ops:
+        path = op.path
+        if path is not None and (path.uri or "").lower() == LIST_URN.lower() and path.attr.lower() != "richinfo":
+            op = dataclasses.replace(op, path=dataclasses.replace(path, uri=MAP_URN))
+        out.append(op)
+    return tuple(out)
+
+
+def _reconcile_rich_info(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """
+    Both rich-info forms are rendered with the same content; after a PATCH of one of them the
+    changed one wins, and the unchanged list keeps only the order of the fields that remain.
+    """
+    b, a = lower_keys(before, where="User"), lower_keys(after, where="User")
+    map_key, list_key = MAP_URN.lower(), LIST_URN.lower()
+    map_changed = a.get(map_key) != b.get(map_key)
+    list_changed = a.get(list_key) != b.get(list_key)
+    if map_changed and not list_changed:
+        remaining = {k.lower() for k in (a.get(map_key) or {})}
+        fields = b[list_key]["richInfo"]["fields"]
+        kept = [f for f in fields if f["type"].lower() in remaining]
+        return {**_without(after, LIST_URN), LIST_URN: {"richInfo": {"version": 0, "fields": kept}}}
+    if list_changed and not map_changed:
+        return {**_without(after, MAP_URN), MAP_URN: {}}
+    return after
+
+
+def _without(resource: dict[str, Any], urn: str) -> dict[str, Any]:
+    return {k: v for k, v in resource.items() if k.lower() != urn.lower()}

@@ -1,0 +1,1 @@
+"""The gateway's own state: `Store` protocol and implementations."""

@@ -1,0 +1,1 @@
+"""The HTTP edge: base-path quirks, authentication, handlers, error rendering, health."""

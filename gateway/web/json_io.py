@@ -1,0 +1,49 @@
+"""Reading and writing SCIM JSON: media types, body size, syntax, one response shape."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aiohttp import web
+
+from gateway.scim.errors import InvalidSyntax, PayloadTooLarge, ScimError, UnsupportedMediaType
+
+SCIM_JSON = "application/scim+json; charset=utf-8"
+ACCEPTED_TYPES = ("application/scim+json", "application/json")
+
+
+async def read_json(request: web.Request) -> Any:
+    """The request's JSON body; 415 for other media types, 413 past the limit, 400 for bad JSON."""
+    media_type = request.content_type.lower()
+    if media_type not in ACCEPTED_TYPES:
+        raise UnsupportedMediaType(
+            f"Content-Type {media_type or '(none)'} is not supported; send application/scim+json "
+            "or application/json"
+        )
+    try:
+        raw = await request.read()
+    except web.HTTPRequestEntityTooLarge as exc:
+        raise PayloadTooLarge(
+            f"The request body is larger than the limit of {exc.max_size} bytes "
+            "(limits.max_body_bytes)"
+        ) from None
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        where = f" at line {exc.lineno}, column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
+        raise InvalidSyntax(f"The request body is not valid JSON{where}") from None
+
+
+def scim_response(
+    body: Any, *, status: int = 200, headers: dict[str, str] | None = None
+) -> web.Response:
+    return web.Response(
+        body=json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8"),
+        status=status,
+        headers={"Content-Type": SCIM_JSON, **(headers or {})},
+    )
+
+
+def error_response(error: ScimError) -> web.Response:
+    return scim_response(error.to_body(), status=error.status, headers=error.headers)

@@ -1,0 +1,21 @@
+"""Typed keys for what hangs off the application and the request (no module globals)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from gateway.config import Config
+from gateway.provisioning.tokens import TokenService
+from gateway.provisioning.users import UserService
+from gateway.store.base import Store, TokenRecord
+
+CONFIG = web.AppKey("config", Config)
+USERS = web.AppKey("users", UserService)
+TOKENS = web.AppKey("tokens", TokenService)
+STORE = web.AppKey[Store]("store")
+BACKEND = web.AppKey[object]("backend")  # a gateway.backend.base.Backend
+
+TOKEN = web.RequestKey("token", TokenRecord)
+REQUEST_ID = web.RequestKey("request_id", str)
+BASE_URL = web.RequestKey("base_url", str)  # e.g. https://wire.example.com/scim/v2
+RESOURCE_ID = web.RequestKey("resource_id", str)  # the id segment after the resource, or ""

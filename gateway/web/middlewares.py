@@ -1,0 +1,66 @@
+"""
+The one middleware around every request: request id and log context, one access line, and every
+failure rendered as an RFC 7644 error body (a 500 carries the request id, never a traceback).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import structlog
+from aiohttp import web
+
+from gateway.scim.errors import ScimError
+from gateway.web.json_io import error_response
+from gateway.web.keys import REQUEST_ID, TOKEN
+from gateway.web.routing import Handler
+
+log = structlog.get_logger()
+
+
+@web.middleware
+async def handle_request(request: web.Request, handler: Handler) -> web.StreamResponse:
+    started = time.perf_counter()
+    request_id = _request_id(request)
+    request[REQUEST_ID] = request_id
+    structlog.contextvars.clear_contextvars()
+    structlog.contextvars.bind_contextvars(request_id=request_id)
+    try:
+        response = await handler(request)
+    except ScimError as exc:
+        response = error_response(exc)
+    except web.HTTPException as exc:
+        response = _from_http_exception(exc)
+    except Exception:
+        log.exception("unhandled_error", method=request.method, path=request.path)
+        response = error_response(
+            ScimError(f"Internal error; quote request id {request_id} to the operator", status=500)
+        )
+    response.headers["X-Request-Id"] = request_id
+    token = request.get(TOKEN)
+    log.info(
+        "request",
+        method=request.method,
+        path=request.path,
+        status=response.status,
+        duration_ms=round((time.perf_counter() - started) * 1000, 2),
+        team=token.team if token else None,
+        token_id=token.id if token else None,
+    )
+    return response
+
+
+def _request_id(request: web.Request) -> str:
+    given = request.headers.get("X-Request-Id", "")
+    if 0 < len(given) <= 64 and given.replace("-", "").isalnum():
+        return given
+    return uuid.uuid4().hex
+
+
+def _from_http_exception(exc: web.HTTPException) -> web.StreamResponse:
+    if exc.status < 400:
+        return exc
+    if exc.status == 413:
+        return error_response(ScimError("The request body is larger than the configured limit", status=413))
+    return error_response(ScimError(exc.reason, status=exc.status))

@@ -1,0 +1,126 @@
+"""
+SCIM routing with the base-URL quirks real clients need, in one place:
+
+- `/scim/v2/...` and `/scim/...` (some clients append `/v2`, others do not);
+- an optional API-version prefix `/vN/` before `scim` (nginz routes it);
+- trailing and doubled slashes (`/scim/v2//Users/`);
+- a case-insensitive resource segment (`/users`).
+
+One catch-all aiohttp route hands every path to `dispatch`, which normalises it, finds the
+handler, answers 404/405 as SCIM errors, and authenticates where the resource needs a token.
+"""
+
+from __future__ import annotations
+
+import functools
+import ipaddress
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from gateway.scim.errors import NotFound, ScimError
+from gateway.web.keys import BASE_URL, CONFIG, RESOURCE_ID, TOKEN, TOKENS
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+_VERSION = re.compile(r"v[0-9]+")
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    methods: dict[str, Handler]
+    needs_token: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ScimPath:
+    base: str  # the base the client used, normalised: "/scim/v2", "/v7/scim"
+    resource: str  # canonical resource name: "Users", "ServiceProviderConfig", ...
+    resource_id: str | None
+
+
+class ScimRouter:
+    """Handlers by (canonical resource, whether an id follows)."""
+
+    def __init__(self) -> None:
+        self._routes: dict[tuple[str, bool], Route] = {}
+        self._names: dict[str, str] = {}
+
+    def add(self, resource: str, *, with_id: bool, needs_token: bool, **methods: Handler) -> None:
+        self._names[resource.lower()] = resource
+        self._routes[(resource, with_id)] = Route(
+            {m.upper(): h for m, h in methods.items()}, needs_token
+        )
+
+    def parse(self, path: str) -> ScimPath | None:
+        segments = [s for s in path.split("/") if s]
+        prefix: list[str] = []
+        if segments and _VERSION.fullmatch(segments[0]):
+            prefix, segments = segments[:1], segments[1:]
+        if not segments or segments[0] != "scim":
+            return None
+        base = [*prefix, "scim"]
+        rest = segments[1:]
+        if rest and rest[0] == "v2":
+            base.append("v2")
+            rest = rest[1:]
+        if not rest or len(rest) > 2:
+            return None
+        resource = self._names.get(rest[0].lower())
+        if resource is None:
+            return None
+        return ScimPath("/" + "/".join(base), resource, rest[1] if len(rest) == 2 else None)
+
+    async def dispatch(self, request: web.Request) -> web.StreamResponse:
+        scim_path = self.parse(request.path)
+        route = None if scim_path is None else self._routes.get(
+            (scim_path.resource, scim_path.resource_id is not None)
+        )
+        if scim_path is None or route is None:
+            raise NotFound(f"There is no SCIM resource at {request.path}; the base URL is /scim/v2")
+        handler = route.methods.get(request.method)
+        if handler is None:
+            if request.method == "HEAD" and "GET" in route.methods:
+                handler = route.methods["GET"]
+            else:
+                allowed = ", ".join(sorted(route.methods))
+                raise ScimError(
+                    f"{request.method} is not allowed on {scim_path.resource}; allowed: {allowed}",
+                    status=405,
+                    headers={"Allow": allowed},
+                )
+        if route.needs_token:
+            request[TOKEN] = await request.app[TOKENS].verify(request.headers.get("Authorization"))
+        request[BASE_URL] = origin(request) + scim_path.base
+        request[RESOURCE_ID] = scim_path.resource_id or ""
+        return await handler(request)
+
+
+def origin(request: web.Request) -> str:
+    """scheme://host as the client sees it: configured, else forwarded by a trusted proxy."""
+    config = request.app[CONFIG]
+    if config.public_base_url:
+        return config.public_base_url.rstrip("/")
+    scheme, host = request.scheme, request.host
+    if _from_trusted_proxy(request):
+        scheme = request.headers.get("X-Forwarded-Proto", scheme).split(",")[0].strip() or scheme
+        host = request.headers.get("X-Forwarded-Host", host).split(",")[0].strip() or host
+    return f"{scheme}://{host}"
+
+
+def _from_trusted_proxy(request: web.Request) -> bool:
+    networks = _networks(request.app[CONFIG].trusted_proxies)
+    if not networks or request.remote is None:
+        return False
+    try:
+        address = ipaddress.ip_address(request.remote)
+    except ValueError:
+        return False
+    return any(address in network for network in networks)
+
+
+@functools.lru_cache(maxsize=8)
+def _networks(cidrs: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    return tuple(ipaddress.ip_network(cidr, strict=False) for cidr in cidrs)

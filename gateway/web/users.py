@@ -1,0 +1,116 @@
+"""/Users handlers: parse the request, call one UserService method, render the result."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from gateway.backend.models import WireUser
+from gateway.provisioning.render import render_user
+from gateway.provisioning.users import SearchRequest
+from gateway.scim.errors import InvalidValue
+from gateway.scim.projection import parse_attribute_list, project
+from gateway.scim.schemas import list_response
+from gateway.web.json_io import read_json, scim_response
+from gateway.web.keys import BASE_URL, CONFIG, RESOURCE_ID, TOKEN, USERS
+
+
+def _location(request: web.Request, user: WireUser) -> str:
+    return f"{request[BASE_URL]}/Users/{user.id}"
+
+
+Projection = tuple[tuple[str, ...], tuple[str, ...]]
+
+
+def _projection(request: web.Request) -> Projection:
+    """The `attributes` and `excludedAttributes` of the request (RFC 7644 §3.4.2.5)."""
+    return (
+        parse_attribute_list(request.query.get("attributes")),
+        parse_attribute_list(request.query.get("excludedAttributes")),
+    )
+
+
+def _projected(request: web.Request, user: WireUser, projection: Projection | None = None) -> dict:
+    attributes, excluded = projection or _projection(request)
+    resource = render_user(user, location=_location(request, user))
+    if attributes or excluded:
+        resource = project(resource, attributes=attributes, excluded=excluded)
+    return resource
+
+
+def _user_response(request: web.Request, user: WireUser, *, status: int = 200) -> web.Response:
+    headers = {"ETag": user.version}
+    if status == 201:
+        headers["Location"] = _location(request, user)
+    return scim_response(_projected(request, user), status=status, headers=headers)
+
+
+async def create_user(request: web.Request) -> web.Response:
+    body = await read_json(request)
+    user = await request.app[USERS].create(request[TOKEN], body)
+    return _user_response(request, user, status=201)
+
+
+async def get_user(request: web.Request) -> web.Response:
+    user = await request.app[USERS].get(request[TOKEN], request[RESOURCE_ID])
+    if_none_match = request.headers.get("If-None-Match")
+    if if_none_match and user.version in {t.strip() for t in if_none_match.split(",")}:
+        return web.Response(status=304, headers={"ETag": user.version})
+    return _user_response(request, user)
+
+
+async def replace_user(request: web.Request) -> web.Response:
+    body = await read_json(request)
+    user = await request.app[USERS].replace(
+        request[TOKEN], request[RESOURCE_ID], body, if_match=request.headers.get("If-Match")
+    )
+    return _user_response(request, user)
+
+
+async def patch_user(request: web.Request) -> web.Response:
+    body = await read_json(request)
+    user = await request.app[USERS].patch(
+        request[TOKEN], request[RESOURCE_ID], body, if_match=request.headers.get("If-Match")
+    )
+    return _user_response(request, user)
+
+
+async def delete_user(request: web.Request) -> web.Response:
+    await request.app[USERS].delete(
+        request[TOKEN], request[RESOURCE_ID], if_match=request.headers.get("If-Match")
+    )
+    return web.Response(status=204)
+
+
+async def list_users(request: web.Request) -> web.Response:
+    limits = request.app[CONFIG].limits
+    query = request.query
+    count = _int_param(query, "count", limits.default_page_size)
+    sort_by = query.get("sortBy")
+    search = SearchRequest(
+        filter=query.get("filter") or None,
+        sort_by=_sort_path(sort_by) if sort_by else None,
+        descending=query.get("sortOrder", "ascending").lower() == "descending",
+        start_index=_int_param(query, "startIndex", 1),
+        count=min(max(count, 0), limits.max_page_size),
+    )  # fmt: skip
+    page, start = await request.app[USERS].search(request[TOKEN], search)
+    projection = _projection(request)
+    resources = [_projected(request, user, projection) for user in page.users]
+    return scim_response(list_response(resources, total=page.total, start_index=start))
+
+
+def _int_param(query: "web.MultiDictProxy[str]", name: str, default: int) -> int:  # type: ignore[name-defined]
+    raw = query.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise InvalidValue(f"{name} must be a whole number, got {raw!r}") from None
+
+
+def _sort_path(text: str) -> str:
+    """sortBy as a lower-case dotted path without the core User URN."""
+    low = text.strip().lower()
+    core = "urn:ietf:params:scim:schemas:core:2.0:user:"
+    return low.removeprefix(core)
