@@ -1,0 +1,76 @@
+"""
+Shared fixtures: a gateway app on a fresh SQLite file, driven through aiohttp's test client,
+with a token for TEAM (no IdP: email/password flow) and one for SAML_TEAM (bound to an IdP).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from gateway.app import create_app
+from gateway.config import Config, Store, load_config
+from gateway.web.keys import TOKENS
+
+TEAM = "6f1c2b9e-2a4e-4d0e-9a51-2f1b9b2d7c11"
+SAML_TEAM = "0b5e3c52-95a4-4f4e-8d7c-3f3a1f7d2e01"
+OTHER_TEAM = "d2a1c0de-1111-4222-8333-944455556666"
+IDP = "2d6f7a8e-0a8b-4c4f-9a3e-5b2e1c0d9f11"
+SCIM_JSON = "application/scim+json"
+
+
+@pytest.fixture(name="config")
+def _config(tmp_path: Path) -> Config:
+    base = load_config(None, {})
+    return dataclasses.replace(base, store=Store(path=str(tmp_path / "gateway.db")))
+
+
+@pytest.fixture(name="make_client")
+def _make_client(aiohttp_client: Callable[..., Any], config: Config) -> Callable[..., Any]:
+    async def make(cfg: Config | None = None) -> TestClient:
+        return await aiohttp_client(create_app(cfg or config))
+
+    return make
+
+
+@pytest.fixture(name="client")
+async def _client(make_client: Callable[..., Any]) -> TestClient:
+    return await make_client()
+
+
+async def new_token(client: TestClient, team: str = TEAM, *, idp: str | None = None) -> str:
+    secret, _ = await client.app[TOKENS].create(team, description="test", idp=idp)
+    return secret
+
+
+@pytest.fixture(name="token")
+async def _token(client: TestClient) -> str:
+    """A token without IdP: users are invited (email/password flow)."""
+    return await new_token(client)
+
+
+@pytest.fixture(name="saml_token")
+async def _saml_token(client: TestClient) -> str:
+    """A token bound to an IdP: users are SAML users, active at once."""
+    return await new_token(client, SAML_TEAM, idp=IDP)
+
+
+def auth(token: str, **extra: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}", "Content-Type": SCIM_JSON, **extra}
+
+
+def user_body(user_name: str = "bjensen", **overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "userName": user_name,
+        "externalId": f"{user_name}@example.com",
+        "displayName": f"{user_name.title()} Example",
+        "emails": [{"value": f"{user_name}@example.com", "type": "work", "primary": True}],
+    }
+    body.update(overrides)
+    return {k: v for k, v in body.items() if v is not None}
