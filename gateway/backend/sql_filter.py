@@ -23,11 +23,12 @@ class Column:
     sql: str
     kind: str = "string"  # string | boolean | datetime
     case_exact: bool = False
+    stored_lower: bool = False  # values are stored lower-case: fold the operand, compare exactly
 
 
 COLUMNS: dict[str, Column] = {
     "id": Column("id", case_exact=True),
-    "username": Column("handle"),
+    "username": Column("handle", stored_lower=True),
     "externalid": Column("external_id", case_exact=True),
     "displayname": Column("display_name"),
     "emails": Column("email"),
@@ -112,6 +113,9 @@ def _compare(f: Compare, column: Column, params: list[object]) -> str:
         raise InvalidFilter(f"'{f.path.dotted}' is a string; compare it with a quoted value")
     if column.kind == "datetime":
         value = _normalise_datetime(value, f.path.dotted)
+    if column.stored_lower:  # exact comparison with a folded operand keeps the index usable
+        value = value.lower()
+        column = Column(column.sql, case_exact=True)
     if f.op in _LIKE:
         head, tail = _LIKE[f.op]
         params.append(head + _escape_like(value) + tail)
