@@ -114,11 +114,11 @@ def _check_config(config: Config, args: argparse.Namespace) -> int:
     return 0
 
 
-def _team(value: str) -> str:
+def _uuid_arg(value: str, option: str) -> str:
     try:
         return str(uuid.UUID(value))
     except ValueError:
-        raise _UsageError(f"--team must be a UUID, got {value!r}") from None
+        raise _UsageError(f"{option} must be a UUID, got {value!r}") from None
 
 
 def _with_state(config: Config, work: Callable[[Any], Awaitable[int]]) -> int:
@@ -135,7 +135,7 @@ def _token_create(config: Config, args: argparse.Namespace) -> int:
     from gateway.app import token_service
     from gateway.scim.errors import ScimError
 
-    team = _team(args.team)
+    team = _uuid_arg(args.team, "--team")
 
     async def work(state: Any) -> int:
         try:
@@ -169,7 +169,7 @@ def _token_info(record: Any) -> dict[str, Any]:
 def _token_list(config: Config, args: argparse.Namespace) -> int:
     from gateway.app import token_service
 
-    team = _team(args.team)
+    team = _uuid_arg(args.team, "--team")
 
     async def work(state: Any) -> int:
         records = await token_service(config, state).list(team)
@@ -189,7 +189,7 @@ def _token_list(config: Config, args: argparse.Namespace) -> int:
 def _token_revoke(config: Config, args: argparse.Namespace) -> int:
     from gateway.app import token_service
 
-    team = _team(args.team)
+    team = _uuid_arg(args.team, "--team")
 
     async def work(state: Any) -> int:
         if await token_service(config, state).revoke(team, args.id):
@@ -204,13 +204,14 @@ def _token_revoke(config: Config, args: argparse.Namespace) -> int:
 def _accept_invitation(config: Config, args: argparse.Namespace) -> int:
     from gateway.scim.errors import ScimError
 
-    team = _team(args.team)
+    team = _uuid_arg(args.team, "--team")
+    user_id = _uuid_arg(args.user, "--user")
 
     async def work(state: Any) -> int:
         try:
-            user = await state.backend.accept_invitation(team, str(uuid.UUID(args.user)))
-        except (ScimError, ValueError) as exc:
-            print(f"scim-gateway: {getattr(exc, 'detail', exc)}", file=sys.stderr)
+            user = await state.backend.accept_invitation(team, user_id)
+        except ScimError as exc:
+            print(f"scim-gateway: {exc.detail}", file=sys.stderr)
             return 1
         print(f"user {user.id} is {user.status}")
         return 0

@@ -248,9 +248,11 @@ KEEPABLE_ATTRIBUTES = frozenset(
 def _kind(value: Any) -> str:
     if value is None:
         return "nothing (null)"
-    return {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean"}.get(
-        type(value), f"a {type(value).__name__}"
-    ) + ("" if isinstance(value, (dict, list)) else f" ({value!r})")
+    kind = {
+        dict: "a mapping", list: "a list", str: "a string", bool: "a boolean",
+        int: "a whole number", float: "a number",
+    }.get(type(value), f"a {type(value).__name__}")  # fmt: skip
+    return kind if isinstance(value, (dict, list)) else f"{kind} ({value!r})"
 
 
 def _type_name(hint: type) -> str:

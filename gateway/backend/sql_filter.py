@@ -73,8 +73,9 @@ def _compile(f: Filter, params: list[object], *, prefix: str | None) -> str:
     if isinstance(f, ValuePath):
         if prefix is not None or f.path.sub is not None:
             raise InvalidFilter(f"Nested value filters are not supported ('{f.path.dotted}[...]')")
-        _column(f.path, None)  # the attribute itself must be known
-        return _compile(f.filter, params, prefix=f.path.attr)
+        column = _column(f.path, None)  # the attribute itself must be known
+        # true only when there is a value to match: `emails[not (...)]` needs an email
+        return f"({column.sql} IS NOT NULL AND {_compile(f.filter, params, prefix=f.path.attr)})"
     if isinstance(f, Present):
         column = _column(f.path, prefix)
         if column.kind == "boolean":
@@ -119,9 +120,15 @@ def _compare(f: Compare, column: Column, params: list[object]) -> str:
     if f.op in _LIKE:
         head, tail = _LIKE[f.op]
         params.append(head + _escape_like(value) + tail)
-        if column.case_exact:
-            params.append(value)
-            return f"({column.sql} LIKE ? ESCAPE '\\' AND instr({column.sql}, ?) > 0)"
+        if column.case_exact:  # LIKE ignores ASCII case: check where the value sits, exactly
+            sql = column.sql
+            exact = {
+                "co": (f"instr({sql}, ?) > 0", 1),
+                "sw": (f"instr({sql}, ?) = 1", 1),
+                "ew": (f"substr({sql}, length({sql}) - length(?) + 1) = ?", 2),
+            }[f.op]
+            params.extend([value] * exact[1])
+            return f"({sql} LIKE ? ESCAPE '\\' AND {exact[0]})"
         return f"({column.sql} LIKE ? ESCAPE '\\')"
     params.append(value)
     collate = "" if column.case_exact else " COLLATE NOCASE"
