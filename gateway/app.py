@@ -83,9 +83,10 @@ def create_app(config: Config, *, open_state: OpenState = open_state) -> web.App
         async with open_state(config) as state:
             app[STORE] = state.store
             app[BACKEND] = state.backend
-            app[TOKENS] = token_service(config, state)
+            app[TOKENS] = tokens = token_service(config, state)
             app[USERS] = UserService(state.backend, user_rules(config))
             yield
+            await tokens.drain()
 
     app.cleanup_ctx.append(state_context)
     app.router.add_get("/i/status", health.status)

@@ -5,16 +5,21 @@ stored only as "sha512:" + base64(SHA-512(token)), so spar's stored hashes can b
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import secrets
 import time
 import uuid
 
+import structlog
+
 from gateway.backend.base import Backend
 from gateway.backend.models import now_text
 from gateway.scim.errors import Forbidden, Unauthorized
 from gateway.store.base import Store, TokenLimitReached, TokenRecord
+
+log = structlog.get_logger()
 
 # How often the last_used_at column is written per token: use is recorded, not every request.
 TOUCH_INTERVAL_SECONDS = 60.0
@@ -47,6 +52,7 @@ class TokenService:
         self._backend = backend
         self._max_per_team = max_per_team
         self._touched: dict[str, float] = {}
+        self._touching: set[asyncio.Task[None]] = set()
 
     async def create(
         self, team: str, *, description: str = "", name: str | None = None, idp: str | None = None
@@ -83,5 +89,19 @@ class TokenService:
         now = time.monotonic()
         if now - self._touched.get(record.id, -TOUCH_INTERVAL_SECONDS) >= TOUCH_INTERVAL_SECONDS:
             self._touched[record.id] = now
-            await self._store.touch_token(record.id, now_text())
+            # Off the request path: a read must not wait behind a write for a timestamp.
+            task = asyncio.create_task(self._touch(record.id, now_text()))
+            self._touching.add(task)
+            task.add_done_callback(self._touching.discard)
         return record
+
+    async def _touch(self, token_id: str, when: str) -> None:
+        try:
+            await self._store.touch_token(token_id, when)
+        except Exception as exc:  # a lost "last used" time is not worth failing anything for
+            log.warning("token_touch_failed", token_id=token_id, error=type(exc).__name__)
+
+    async def drain(self) -> None:
+        """Wait for pending last-used writes (before the store closes)."""
+        if self._touching:
+            await asyncio.gather(*self._touching, return_exceptions=True)

@@ -105,9 +105,10 @@ class TestService:
             await service.verify(f"Bearer {secret}")
 
     async def test_use_is_recorded(self, service: TokenService) -> None:
-        """verify records when the token was last used."""
+        """verify records when the token was last used (in the background, drained here)."""
         secret, _ = await service.create(TEAM)
         await service.verify(f"Bearer {secret}")
+        await service.drain()
 
         (listed,) = await service.list(TEAM)
 
