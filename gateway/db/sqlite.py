@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -78,11 +79,28 @@ class SqliteDatabase:
             self.path, isolation_level=None, check_same_thread=False,
             timeout=self._busy_timeout_ms / 1000,
         )  # fmt: skip
-        conn.execute("PRAGMA journal_mode=WAL")
+        _enable_wal(conn, timeout_s=self._busy_timeout_ms / 1000)
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA foreign_keys=ON")
         conn.execute(f"PRAGMA busy_timeout={int(self._busy_timeout_ms)}")
         return conn
+
+
+def _enable_wal(conn: sqlite3.Connection, *, timeout_s: float) -> None:
+    """
+    `PRAGMA journal_mode=WAL`, retried while the database is locked: when several processes open a
+    new database at once (workers > 1), SQLite can answer SQLITE_BUSY here without calling the
+    busy handler, so the connect timeout does not cover it.
+    """
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.01)
 
 
 def _in_transaction(conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection], T]) -> T:

@@ -140,7 +140,7 @@ def _language(value: Any, default: str) -> str:
     code = value[:2] if isinstance(value, str) else None
     if code not in ISO_639_1 or isinstance(value, str) and len(value) > 2 and value[2] not in "-_":
         raise InvalidValue(
-            f"Could not parse language {value!r}. Expected format is ISO 639-1, "
+            f"Could not parse language {value!r}. Expected format for preferredLanguage is ISO 639-1, "
             "e.g. \"en\" or \"en-US\" (lower-case language part)"
         )
     return code

@@ -20,14 +20,17 @@ from gateway.backend.models import NewUser, Page, UserQuery, WireUser
 from gateway.provisioning.render import render_user
 from gateway.provisioning.rich_info import LIST_URN, MAP_URN
 from gateway.provisioning.rules import UserRules, lower_keys, validate_user
-from gateway.scim.errors import NotFound, PreconditionFailed
+from gateway.scim.errors import NotFound, PreconditionFailed, ServiceUnavailable
 from gateway.scim.filter.grammar import parse_filter
 from gateway.scim.patch import PatchOp, apply_patch, parse_patch
 from gateway.store.base import TokenRecord
 
 log = structlog.get_logger()
 
-PATCH_ATTEMPTS = 5
+# Without If-Match a lost race is retried: each loss means another write went through, so only
+# that many concurrent writers of one user can make a PATCH retry. A client that sent no If-Match
+# never sees 412; past this many attempts it gets a 503 to retry later.
+PATCH_ATTEMPTS = 100
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -60,11 +63,14 @@ class UserService:
         uid = _user_id(user_id)
         valid = validate_user(body, idp=token.idp, rules=self._rules)
         fields = valid.fields
-        if not valid.role_given:
+        expected_version = None
+        if if_match is not None or not valid.role_given:
             current = await self._backend.get_user(token.team, uid)
-            _check_if_match(if_match, current)
-            fields = dataclasses.replace(fields, role=current.role)
-        user = await self._backend.update_user(token.team, uid, fields, expected_version=if_match)
+            _check_if_match(if_match, current)  # `*` and lists of tags are matched here
+            expected_version = None if if_match is None else current.version
+            if not valid.role_given:
+                fields = dataclasses.replace(fields, role=current.role)
+        user = await self._backend.update_user(token.team, uid, fields, expected_version=expected_version)
         log.info("user_replaced", user_id=uid, team=token.team, version=user.version)
         return user
 
@@ -72,11 +78,12 @@ class UserService:
         """RFC 7644 §3.5.2: get → apply → Wire rules → update on the version read."""
         uid = _user_id(user_id)
         ops = _rich_info_paths_to_map(parse_patch(body))
-        for attempt in range(PATCH_ATTEMPTS):
+        for _ in range(PATCH_ATTEMPTS):
             current = await self._backend.get_user(token.team, uid)
             _check_if_match(if_match, current)
             before = render_user(current)
             after = _reconcile_rich_info(before, apply_patch(before, ops))
+            after = _reconcile_single_values(before, after)
             if after == before:
                 return current
             valid = validate_user(after, idp=token.idp, rules=self._rules)
@@ -86,12 +93,14 @@ class UserService:
                     token.team, uid, fields, expected_version=current.version
                 )
             except PreconditionFailed:
-                if if_match is not None or attempt == PATCH_ATTEMPTS - 1:
+                if if_match is not None:
                     raise
                 continue
             log.info("user_patched", user_id=uid, team=token.team, version=user.version)
             return user
-        raise AssertionError("unreachable")  # pragma: no cover
+        raise ServiceUnavailable(
+            f"User {uid} is being changed by too many requests at once; retry", headers={"Retry-After": "1"}
+        )
 
     async def delete(self, token: TokenRecord, user_id: str, *, if_match: str | None = None) -> None:
         """Idempotent, and silent for unknown ids and other teams' users (as Wire)."""
@@ -166,6 +175,24 @@ def _reconcile_rich_info(before: dict[str, Any], after: dict[str, Any]) -> dict[
         return {**_without(after, LIST_URN), LIST_URN: {"richInfo": {"version": 0, "fields": kept}}}
     if list_changed and not map_changed:
         return {**_without(after, MAP_URN), MAP_URN: {}}
+    return after
+
+
+def _reconcile_single_values(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """
+    Wire keeps one email and one role. When a PATCH writes values next to the kept one (Entra's
+    `emails[type eq "work"].value` on a user without a work address, `roles[primary eq "True"].value`,
+    or an `add`), the written values replace it; Wire's rules then pick among them.
+    """
+    for attr in ("emails", "roles"):
+        key = next((k for k in after if k.lower() == attr), None)
+        values = after.get(key) if key is not None else None
+        if not isinstance(values, list) or len(values) < 2:
+            continue
+        old = before.get(attr) or []
+        written = [v for v in values if v not in old]
+        if written and len(written) < len(values):
+            after = {**after, key: written}
     return after
 
 

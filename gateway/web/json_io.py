@@ -23,9 +23,9 @@ async def read_json(request: web.Request) -> Any:
         )
     try:
         raw = await request.read()
-    except web.HTTPRequestEntityTooLarge as exc:
+    except web.HTTPRequestEntityTooLarge:
         raise PayloadTooLarge(
-            f"The request body is larger than the limit of {exc.max_size} bytes "
+            f"The request body is larger than the limit of {request.client_max_size} bytes "
             "(limits.max_body_bytes)"
         ) from None
     try:
@@ -33,6 +33,8 @@ async def read_json(request: web.Request) -> Any:
     except (ValueError, UnicodeDecodeError) as exc:
         where = f" at line {exc.lineno}, column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
         raise InvalidSyntax(f"The request body is not valid JSON{where}") from None
+    except RecursionError:
+        raise InvalidSyntax("The request body is JSON nested too deeply") from None
 
 
 def scim_response(

@@ -1,0 +1,177 @@
+"""
+Third-party SCIM conformance tools against a real gateway: scim2-tester (through `scim2 test`
+of scim2-cli) and `scim-sanity probe`. Slow and dependent on those tools, so only with
+SCIM_GATEWAY_TEST_CONFORMANCE=1 (.ci/run sets it). The token never goes on a command line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from e2e.conftest import IDP, REPO_ROOT, SAML_TEAM, Gateway, StartGateway
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(
+        os.environ.get("SCIM_GATEWAY_TEST_CONFORMANCE") != "1",
+        reason="conformance tools are slow: set SCIM_GATEWAY_TEST_CONFORMANCE=1 to run them",
+    ),
+]
+
+TOOLS_FALLBACK = Path("/work/toolsvenv/bin")
+TOOL_SECONDS = 300
+# scim2-tester's result statuses (scim2_tester.utils.Status); these two are failures.
+STATUSES = ("SUCCESS", "COMPLIANT", "ACCEPTABLE", "DEVIATION", "ERROR", "CRITICAL", "SKIPPED")
+FAILING = ("ERROR", "CRITICAL")
+# Wire's rules (README, "Wire's rules"): userName is a handle (no "@"), externalId is required.
+# scim-sanity's generated user has neither, so its POST would get a 400 and every later user
+# check would be skipped; these fields make its user a valid Wire user.
+SANITY_USER_FIELDS = {
+    "userName": "scim-sanity-probe",
+    "externalId": "scim-sanity-probe@example.com",
+}
+
+
+def find_tool(name: str) -> str:
+    """The tool on PATH, else in the tools virtualenv; skips the test when neither has it."""
+    found = shutil.which(name)
+    if found:
+        return found
+    fallback = TOOLS_FALLBACK / name
+    if fallback.is_file() and os.access(fallback, os.X_OK):
+        return str(fallback)
+    pytest.skip(f"{name} is not installed (neither on PATH nor in {TOOLS_FALLBACK})")
+
+
+@pytest.fixture(name="saml_gateway")
+def _saml_gateway(start_gateway: StartGateway) -> tuple[Gateway, str]:
+    gateway = start_gateway()
+    token, _ = gateway.create_token(SAML_TEAM, idp=IDP)
+    return gateway, token
+
+
+# scim2-models (under scim2-tester) cannot parse an extension URN whose last segment is a version,
+# as Wire's `urn:wire:scim:schemas:profile:1.0` is; the checks that build attribute paths from the
+# schema fail in the tool before sending a request. README.md lists them; nothing else may fail,
+# and these may fail only for that reason.
+TOOL_CANNOT_PARSE_WIRE_PROFILE_URN = "urn:wire:scim:schemas:profile:1.0"
+
+
+def test_scim2_tester_fails_only_where_it_cannot_parse_wires_urn(saml_gateway: tuple[Gateway, str]) -> None:
+    """scim2-tester reports no failure but the README-listed checks its URN parser cannot run."""
+    gateway, token = saml_gateway
+    scim2 = find_tool("scim2")
+    done = subprocess.run(
+        [scim2, "--url", gateway.scim_url, "test"],
+        env={**os.environ, "SCIM_CLI_HEADERS": f"Authorization: Bearer {token}"},
+        capture_output=True, text=True, timeout=TOOL_SECONDS, check=False,
+    )  # fmt: skip
+    checks = parse_scim2_test(done.stdout)
+    ran = f"exit {done.returncode}, stdout:\n{done.stdout}\nstderr:\n{done.stderr}"
+    assert checks, f"scim2 test reported no checks ({ran})"
+    assert "SUCCESS" in {status for status, _, _ in checks}, done.stdout
+    known = readme_scim2_tester_limits()
+    failures = [
+        f"{status} {name}\n{why}"
+        for status, name, why in checks
+        if status in FAILING and not (name in known and TOOL_CANNOT_PARSE_WIRE_PROFILE_URN in why)
+    ]
+    assert [] == failures, "scim2-tester failures:\n\n" + "\n\n".join(failures)
+
+
+def readme_scim2_tester_limits() -> set[str]:
+    """The scim2-tester check names README.md lists (backticked, on the line naming scim2-tester)."""
+    text = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    line = next((l for l in text.splitlines() if l.startswith("- scim2-tester:")), "")
+    return set(re.findall(r"`([a-z_]+)`", line))
+
+
+def parse_scim2_test(output: str) -> list[tuple[str, str, str]]:
+    """(status, check name, explanation): each `STATUS check_name` line and the lines after it."""
+    pattern = re.compile(rf"^({'|'.join(STATUSES)}) (\S+)\s*$")
+    checks: list[tuple[str, str, list[str]]] = []
+    for line in output.splitlines():
+        match = pattern.match(line)
+        if match:
+            checks.append((match.group(1), match.group(2), []))
+        elif checks:
+            checks[-1][2].append(line)
+    return [(status, name, "\n".join(lines).strip()) for status, name, lines in checks]
+
+
+def test_scim_sanity_failures_are_only_the_documented_deliberate_differences(
+    saml_gateway: tuple[Gateway, str],
+) -> None:
+    """Every `scim-sanity probe` failure is a deliberate difference listed in the README."""
+    gateway, token = saml_gateway
+    done = subprocess.run(
+        [
+            *_scim_sanity_command(), "probe", gateway.scim_url, "--json-output",
+            "--i-accept-side-effects", "--extra-user-fields", json.dumps(SANITY_USER_FIELDS),
+        ],
+        env={**os.environ, "SCIM_SANITY_PROBE_TOKEN": token},
+        capture_output=True, text=True, timeout=TOOL_SECONDS, check=False,
+    )  # fmt: skip
+    try:
+        report = json.loads(done.stdout)
+    except ValueError:
+        pytest.fail(
+            f"scim-sanity did not print JSON (exit {done.returncode}):\n"
+            f"{done.stdout}\n{done.stderr}"
+        )
+    results = report["results"]
+    assert results, report
+    assert "pass" in {result["status"] for result in results}, report
+    failures = {
+        result["name"]: result.get("message", "")
+        for result in results
+        if result["status"] not in ("pass", "skip", "warn", "warning")
+    }
+    documented = readme_scim_sanity_differences()
+    unexplained = [f"{name}: {why}" for name, why in failures.items() if name not in documented]
+    assert [] == unexplained, (
+        "scim-sanity failures not listed as deliberate differences in README.md:\n"
+        + "\n".join(unexplained)
+    )
+
+
+def _scim_sanity_command() -> list[str]:
+    """
+    `scim-sanity` run by its own interpreter with Click's environment variables switched on, so
+    that the token comes from SCIM_SANITY_PROBE_TOKEN: its only other way in is `--token` on the
+    command line, which every user of the machine can read.
+    """
+    script = Path(find_tool("scim-sanity"))
+    first_line = script.read_text(encoding="utf-8", errors="replace").splitlines()[0]
+    if first_line.startswith("#!"):
+        python = first_line[2:].strip()
+    else:
+        python = str(script.parent / "python")
+    code = (
+        "import sys; from scim_sanity.cli import main; "
+        "sys.argv[0] = 'scim-sanity'; main(auto_envvar_prefix='SCIM_SANITY')"
+    )
+    return [python, "-c", code]
+
+
+def readme_scim_sanity_differences() -> set[str]:
+    """
+    The scim-sanity check names README.md lists as deliberate: the `code` spans after the first
+    line that mentions scim-sanity within the "Deliberate differences" part of its section.
+    """
+    text = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    match = re.search(r"^Deliberate differences.*?(?=^## |\Z)", text, re.S | re.M)
+    if match is None:
+        return set()
+    part = match.group(0)
+    mention = part.find("scim-sanity")
+    if mention < 0:
+        return set()
+    return set(re.findall(r"`([^`]+)`", part[mention:]))
