@@ -1,0 +1,200 @@
+"""
+Carries out a `Plan` (built by bench.cli) and returns the results document.
+
+With `spawn`, for each scale: seed a template store once, then for each worker count copy it,
+start a gateway on the copy, run the gateway workloads in order (reads, then writes) and stop it.
+The ceiling app runs once per worker count, before the scales. Without `spawn`, the workloads
+run against the given gateway, on a sample of its users read through the API.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from bench import procs, report
+from bench.loadgen import LoadSpec, run_load
+from bench.population import Population, SeededPopulation, sample_population
+from bench.profile import Sampler, summarise
+from bench.seeding import seed_store
+from bench.workloads import GATEWAY_WORKLOADS
+
+
+@dataclass(frozen=True)
+class Plan:
+    workloads: tuple[str, ...]  # in run order; may include "ceiling"
+    concurrency: int
+    duration: float | None
+    requests: int | None
+    warmup: float
+    client_processes: int
+    pin: bool
+    spawn: bool
+    scales: tuple[int, ...] = ()  # with spawn: users seeded, one gateway run per scale
+    workers: tuple[int, ...] = (1,)  # with spawn: listen.workers, one gateway run per value
+    url: str | None = None  # without spawn: the gateway to drive
+    token: str | None = None
+    gateway_pid: int | None = None
+    work_dir: Path | None = None  # kept when given (seeded stores, gateway logs, profiles)
+    log_level: str = "info"
+    profile: bool = False
+    quiet_wait: float = 0.0  # before each workload, wait up to this long for an idle machine
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def run(plan: Plan) -> dict[str, Any]:
+    work = plan.work_dir or Path(tempfile.mkdtemp(prefix="scim-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    doc: dict[str, Any] = {
+        "machine": report.machine(),
+        "plan": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(plan).items() if k != "token"},
+        "ceiling": {},
+        "runs": [],
+        "profiles": {},
+    }
+    try:
+        if "ceiling" in plan.workloads:
+            for workers in plan.workers if plan.spawn else (1,):
+                doc["ceiling"][str(workers)] = _run_ceiling(plan, workers, work)
+        gateway_workloads = [w for w in plan.workloads if w in GATEWAY_WORKLOADS]
+        if gateway_workloads:
+            if plan.spawn:
+                for scale in plan.scales:
+                    template, token = _seeded(work, scale)
+                    for workers in plan.workers:
+                        doc["runs"].append(_run_spawned(plan, gateway_workloads, work, scale, workers, template, token, doc))
+            else:
+                doc["runs"].append(_run_external(plan, gateway_workloads, work, doc))
+    finally:
+        if plan.work_dir is None:
+            shutil.rmtree(work, ignore_errors=True)
+    report.add_derived(doc)
+    return doc
+
+
+def _seeded(work: Path, scale: int) -> tuple[Path, str]:
+    """The template store for `scale` (reused from the work dir if it is there) and its token."""
+    template, token_file = work / f"seed-{scale}.db", work / f"seed-{scale}.token"
+    if template.exists() and token_file.exists():
+        return template, token_file.read_text().strip()
+    template.unlink(missing_ok=True)
+    log(f"seeding {scale:,} users ...")
+    token = seed_store(template, scale, log=log)
+    token_file.write_text(token + "\n")
+    return template, token
+
+
+def _run_ceiling(plan: Plan, workers: int, work: Path) -> dict[str, Any]:
+    port = procs.free_port()
+    server = procs.start_ceiling(port=port, workers=workers, pin=plan.pin, log_path=work / "ceiling.log")
+    try:
+        server.wait_ready("/scim/v2/Users/ready", workers=workers)
+        population = SeededPopulation(1000)  # ids only shape the path; the app ignores them
+        return _measure(plan, "ceiling", server.base_url, "-", population, lambda: server.pids(), f"ceiling, {workers} worker(s)", None)
+    finally:
+        server.stop()
+
+
+def _run_spawned(plan: Plan, workloads: list[str], work: Path, scale: int, workers: int,
+                 template: Path, token: str, doc: dict[str, Any]) -> dict[str, Any]:  # fmt: skip
+    db = work / f"run-{scale}-{workers}w.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    shutil.copyfile(template, db)
+    port = procs.free_port()
+    config = work / f"gateway-{scale}-{workers}w.yaml"
+    procs.write_gateway_config(config, port=port, workers=workers, db=db, log_level=plan.log_level)
+    server = procs.start_gateway(config, port=port, workers=workers, pin=plan.pin, log_path=work / f"gateway-{scale}-{workers}w.log")
+    results: dict[str, Any] = {}
+    try:
+        server.wait_ready("/i/status", workers=workers)
+        population = SeededPopulation(scale)
+        for name in workloads:
+            where = f"{scale:,} users, {workers} worker(s)"
+            profile = work / f"profile-{name}-{scale}-{workers}w.txt" if plan.profile else None
+            results[name] = _measure(plan, name, server.base_url, token, population, server.pids, where, profile)
+            if profile is not None and profile.exists():
+                doc["profiles"][f"{name} @ {where}"] = summarise(profile)
+    finally:
+        server.stop()
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{db}{suffix}").unlink(missing_ok=True)
+    return {"scale": scale, "workers": workers, "pinned": server.pinned, "results": results}
+
+
+def _run_external(plan: Plan, workloads: list[str], work: Path, doc: dict[str, Any]) -> dict[str, Any]:
+    assert plan.url and plan.token
+    log(f"sampling users of {plan.url} ...")
+    population = asyncio.run(sample_population(plan.url, plan.token))
+    log(f"  {population.count:,} users in the team, {len(population.users):,} sampled")
+    pids = (lambda: [plan.gateway_pid, *procs.descendants(plan.gateway_pid)]) if plan.gateway_pid else None
+    results: dict[str, Any] = {}
+    for name in workloads:
+        profile = work / f"profile-{name}.txt" if plan.profile and pids else None
+        results[name] = _measure(plan, name, plan.url, plan.token, population, pids, "external gateway", profile)
+        if profile is not None and profile.exists():
+            doc["profiles"][name] = summarise(profile)
+    return {"scale": population.count, "workers": None, "pinned": None, "results": results}
+
+
+def _measure(plan: Plan, name: str, base_url: str, token: str, population: Population,
+             pids_of, where: str, profile: Path | None) -> dict[str, Any]:  # fmt: skip
+    """Run one workload; CPU, peak RSS (and py-spy) around its measured phase."""
+    spec = LoadSpec(
+        base_url=base_url, token=token, workload=name, population=population,
+        concurrency=plan.concurrency, duration=plan.duration, requests=plan.requests,
+        warmup=plan.warmup, processes=plan.client_processes,
+        cpus=procs.CLIENT_CPUS if plan.pin else None,
+    )  # fmt: skip
+    state: dict[str, Any] = {}
+
+    def on_go() -> dict[str, Any]:
+        if pids_of is None:
+            return {"machine_busy": procs.machine_busy_seconds()}
+        state["pids"] = pids = pids_of()
+        reset = procs.reset_peak_rss(pids)
+        if profile is not None:
+            state["sampler"] = Sampler(pids, profile)
+            state["sampler"].start()
+        return {"cpu": procs.cpu_seconds(pids), "rss_reset": reset, "machine_busy": procs.machine_busy_seconds()}
+
+    def on_done() -> dict[str, Any]:
+        busy = procs.machine_busy_seconds()
+        if pids_of is None:
+            return {"machine_busy": busy}
+        done = {
+            "cpu": procs.cpu_seconds(state["pids"]),
+            "rss": {p: procs.peak_rss_mb(p) for p in state["pids"]},
+            "machine_busy": busy,
+        }
+        if "sampler" in state:
+            state["sampler"].stop()
+        return done
+
+    if plan.quiet_wait > 0:
+        waited = procs.wait_until_quiet(plan.quiet_wait)
+        if waited > 1.5:
+            log(f"    waited {waited:.0f} s for the machine to be idle")
+    started = time.monotonic()
+    outcome = run_load(spec, on_go=on_go, on_done=on_done)
+    result = report.summarise(outcome)
+    log(
+        f"{name:>19} @ {where}: {result['requests_per_s']:>8,.1f} req/s  p50 {result['p50_ms']:.2f} ms  "
+        f"p99 {result['p99_ms']:.2f} ms  errors {result['errors']}  "
+        f"gateway CPU {result.get('gateway_cpu_pct', '–')} %  client CPU {result['client_cpu_pct']} %  "
+        f"peak RSS {result.get('gateway_peak_rss_mb', '–')} MB  ({time.monotonic() - started:.1f} s)"
+    )
+    if (result.get("others_cpu_pct") or 0) > 10:
+        log(f"    warning: other processes used {result['others_cpu_pct']} % CPU during this measurement")
+    for sample in result["error_samples"][:2]:
+        log(f"    error: {sample[:300]}")
+    return result

@@ -1,0 +1,187 @@
+"""
+The workloads: the request patterns of real identity providers (shared/reference/idp-clients.md).
+
+Each workload has a `step`: one operation as the IdP performs it, one HTTP request (two for
+entra-initial-sync). The load generator runs `concurrency` coroutines, each calling `step` in a
+loop. `step` calls `client.call(label, method, path, body, check)`; the client times the request,
+reads the whole body and counts it as an error when the status is not 2xx or `check` objects.
+
+| workload            | what is sent                                                         | source   |
+|---------------------|----------------------------------------------------------------------|----------|
+| entra-initial-sync  | GET /Users?filter=userName eq "<new>" (200, empty), then POST it     | §1.5     |
+| entra-incremental   | PATCH Replace displayName, or active "False"/"True" (Entra's strings)| §1.6     |
+| okta-import         | GET /Users?startIndex=k&count=100, k a random page of the whole team | §2.10    |
+| get-by-id           | GET /Users/<id> of a random user                                     | §1.5 (E1)|
+| filter-username     | GET /Users?filter=userName eq "<existing>"                           | §1.5,2.5 |
+| ceiling             | GET of a pre-serialised ~1 KB user from bench/ceiling.py, not the gateway |     |
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Protocol
+from urllib.parse import quote
+
+from bench.population import Population
+
+USERS = "/scim/v2/Users"
+PATCH_URN = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+
+# The gateway's workloads in the order they run: reads first (they leave the store as seeded, so
+# each scale is measured at exactly N users), then the writes.
+READS = ("get-by-id", "filter-username", "okta-import")
+WRITES = ("entra-incremental", "entra-initial-sync")
+GATEWAY_WORKLOADS = READS + WRITES
+ALL = ("ceiling", *GATEWAY_WORKLOADS)
+
+Check = Callable[[int, bytes], str | None]  # (status, body) -> error message, or None if fine
+
+
+class Client(Protocol):
+    """What a step needs from the load generator (bench.loadgen.Client)."""
+
+    def call(
+        self, label: str, method: str, path: str, body: bytes | None = None, check: Check | None = None
+    ) -> Awaitable[tuple[int, bytes]]: ...
+
+
+def total_results(expected: int) -> Check:
+    """A check for a ListResponse that must have `expected` results (it parses the small body)."""
+
+    def check(status: int, body: bytes) -> str | None:
+        if status != 200:
+            return None  # the status itself already counts as the error
+        found = json.loads(body).get("totalResults")
+        return None if found == expected else f"totalResults {found}, expected {expected}"
+
+    return check
+
+
+def filter_path(user_name: str) -> str:
+    """GET /Users?filter=userName eq "<name>", URL-encoded as Entra and Okta send it."""
+    return f"{USERS}?filter=" + quote(f'userName eq "{user_name}"', safe="")
+
+
+class Workload:
+    name = ""
+
+    def __init__(self, population: Population) -> None:
+        self.population = population
+
+    async def step(self, client: Client, rng: random.Random) -> None:
+        raise NotImplementedError
+
+
+class GetById(Workload):
+    """GET /Users/<id>: how Entra and Okta read a user they have linked (by the cached id)."""
+
+    name = "get-by-id"
+
+    async def step(self, client: Client, rng: random.Random) -> None:
+        uid, _ = self.population.pick(rng)
+        await client.call("GET /Users/{id}", "GET", f"{USERS}/{uid}")
+
+
+class FilterUsername(Workload):
+    """GET /Users?filter=userName eq "x" for an existing user: the match query of every cycle."""
+
+    name = "filter-username"
+    _found = staticmethod(total_results(1))
+
+    async def step(self, client: Client, rng: random.Random) -> None:
+        _, name = self.population.pick(rng)
+        await client.call("GET /Users?filter", "GET", filter_path(name), check=self._found)
+
+
+class OktaImport(Workload):
+    """
+    Okta's import: pages of 100 (`startIndex` 1, 101, 201, ...). A full import reads every page
+    once; here each request reads a page chosen uniformly at random, so a short run costs what a
+    whole import costs on average, deep pages included.
+    """
+
+    name = "okta-import"
+
+    async def step(self, client: Client, rng: random.Random) -> None:
+        pages = max(1, -(-self.population.count // 100))
+        start = 1 + 100 * rng.randrange(pages)
+        await client.call("GET /Users?startIndex", "GET", f"{USERS}?startIndex={start}&count=100")
+
+
+class EntraIncremental(Workload):
+    """
+    Entra's incremental cycle: PATCH with capitalised `Replace` on a single attribute, `active`
+    as the string "False"/"True" (Entra's default, §1.6/§1.7), displayName as a new value.
+    """
+
+    name = "entra-incremental"
+
+    async def step(self, client: Client, rng: random.Random) -> None:
+        uid, _ = self.population.pick(rng)
+        kind = rng.randrange(3)
+        if kind == 0:
+            operation = {"op": "Replace", "path": "displayName", "value": f"Bench Renamed {rng.getrandbits(32)}"}
+        else:
+            operation = {"op": "Replace", "path": "active", "value": "False" if kind == 1 else "True"}
+        body = json.dumps({"schemas": [PATCH_URN], "Operations": [operation]}).encode()
+        await client.call("PATCH /Users/{id}", "PATCH", f"{USERS}/{uid}", body)
+
+
+class EntraInitialSync(Workload):
+    """
+    Entra's initial cycle for a user the target does not have: the match query answers an empty
+    ListResponse (expected, not an error), then the POST (§1.5 ENTRA-U1, the verbatim create body;
+    its `Test_User_<uuid>` userName lower-cases to a valid Wire handle).
+    """
+
+    name = "entra-initial-sync"
+    _absent = staticmethod(total_results(0))
+
+    async def step(self, client: Client, rng: random.Random) -> None:
+        user_name = f"Test_User_{uuid.UUID(int=rng.getrandbits(128), version=4)}"
+        status, _ = await client.call("GET /Users?filter (new)", "GET", filter_path(user_name), check=self._absent)
+        if status != 200:
+            return
+        body = {
+            "schemas": [
+                "urn:ietf:params:scim:schemas:core:2.0:User",
+                "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],
+            "externalId": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+            "userName": user_name,
+            "active": True,
+            "emails": [{
+                "primary": True,
+                "type": "work",
+                "value": f"Test_User_{uuid.UUID(int=rng.getrandbits(128), version=4)}@testuser.com"}],
+            "meta": {"resourceType": "User"},
+            "name": {"formatted": "givenName familyName", "familyName": "familyName", "givenName": "givenName"},
+            "roles": [],
+        }  # fmt: skip
+        await client.call("POST /Users", "POST", USERS, json.dumps(body).encode(), check=_created)
+
+
+class Ceiling(Workload):
+    """GET of one ~1 KB user from bench/ceiling.py: the same client and path shape as get-by-id."""
+
+    name = "ceiling"
+
+    async def step(self, client: Client, rng: random.Random) -> None:
+        uid, _ = self.population.pick(rng)
+        await client.call("GET ceiling", "GET", f"{USERS}/{uid}")
+
+
+def _created(status: int, body: bytes) -> str | None:
+    """A create must answer 201 (a non-2xx status already counts as the error)."""
+    return f"{status} instead of 201 Created" if status != 201 and 200 <= status < 300 else None
+
+
+WORKLOADS: dict[str, type[Workload]] = {
+    w.name: w for w in (GetById, FilterUsername, OktaImport, EntraIncremental, EntraInitialSync, Ceiling)
+}
+
+
+def make_workload(name: str, population: Population) -> Workload:
+    return WORKLOADS[name](population)
