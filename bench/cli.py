@@ -69,6 +69,8 @@ def parser() -> argparse.ArgumentParser:
     how.add_argument("--client-processes", type=int, default=1, metavar="N", help="load-generator processes (default 1)")
     how.add_argument("--quiet-wait", type=float, default=0.0, metavar="S",
                      help="before each workload wait up to S s until the machine is idle (shared machines)")  # fmt: skip
+    how.add_argument("--retry-noisy", type=int, default=0, metavar="K",
+                     help="measure a workload again (up to K times) when other processes used > 10%% CPU meanwhile; keep the least disturbed")  # fmt: skip
     how.add_argument("--no-pin", action="store_true", help="do not pin the server to core 0 and the client to core 1")
 
     out = p.add_argument_group("output")
@@ -77,7 +79,8 @@ def parser() -> argparse.ArgumentParser:
                      help="keep seeded stores, gateway logs and profiles here (reused seeds: same DIR, same scale)")  # fmt: skip
     out.add_argument("--gateway-log-level", default="info", choices=("debug", "info", "warning", "error"),
                      help="log.level of the spawned gateway (default info: one access line per request, as deployed)")  # fmt: skip
-    out.add_argument("--profile", action="store_true", help="sample the gateway with py-spy during each workload (slows it)")
+    out.add_argument("--profile", nargs="?", const="threads", choices=("threads", "gil"),
+                     help="sample the gateway with py-spy during each workload: all busy threads (default) or only the GIL holder")  # fmt: skip
     p.add_argument("--smoke", action="store_true",
                    help="a quick check that everything works: scales 200,1000, 1 s per workload, concurrency 8")  # fmt: skip
     return p
@@ -119,6 +122,7 @@ def plan_from(args: argparse.Namespace, p: argparse.ArgumentParser) -> Plan:
         log_level=args.gateway_log_level,
         profile=args.profile,
         quiet_wait=args.quiet_wait,
+        retry_noisy=args.retry_noisy,
     )
 
 

@@ -7,7 +7,14 @@ dependency of the project: `pip install py-spy` into the venv. It samples in non
 (the gateway is never paused), but py-spy itself needs CPU on a 2-core machine, so a profiled
 run's throughput is not a benchmark figure.
 
-Summary, over all samples of all threads that were running (idle threads are not sampled):
+Two modes:
+- "threads" (default): every thread that is not idle, including threads waiting for the GIL (a
+  function that releases the GIL, e.g. os.urandom or a file write, then shows the wait to get it
+  back: latency, not CPU) and SQLite working in the reader/writer threads without the GIL;
+- "gil": only the thread holding the GIL (py-spy --gil): where the Python CPU time goes, without
+  GIL waits, but also without C code that runs GIL-free (SQLite's statement steps).
+
+Summary, over all samples:
 - "self": the function at the top of the stack (where the CPU was);
 - "inclusive": stacks the function appears in at all (what it and its callees cost).
 """
@@ -37,7 +44,7 @@ def py_spy() -> str | None:
 class Sampler:
     """`py-spy record` of some pids from start() to stop(), writing collapsed stacks to `out`."""
 
-    def __init__(self, pids: list[int], out: Path, *, rate: int = 200) -> None:
+    def __init__(self, pids: list[int], out: Path, *, rate: int = 200, gil_only: bool = False) -> None:
         self.out = out
         self._argv = [
             py_spy() or "py-spy", "record", "--format", "raw", "--rate", str(rate),
@@ -45,6 +52,8 @@ class Sampler:
         ]  # fmt: skip
         if len(pids) > 1:
             self._argv.append("--subprocesses")
+        if gil_only:
+            self._argv.append("--gil")
         self._process: subprocess.Popen | None = None
 
     def start(self) -> None:

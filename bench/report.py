@@ -29,7 +29,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from bench.loadgen import LabelStats, LoadOutcome
+from bench.loadgen import LoadOutcome
 
 
 def percentile(ordered: list[float], q: float) -> float:

@@ -18,6 +18,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import aiohttp
+
 from bench import procs, report
 from bench.loadgen import LoadSpec, run_load
 from bench.population import Population, SeededPopulation, sample_population
@@ -43,8 +45,9 @@ class Plan:
     gateway_pid: int | None = None
     work_dir: Path | None = None  # kept when given (seeded stores, gateway logs, profiles)
     log_level: str = "info"
-    profile: bool = False
+    profile: str | None = None  # py-spy mode: "threads" or "gil" (see bench.profile)
     quiet_wait: float = 0.0  # before each workload, wait up to this long for an idle machine
+    retry_noisy: int = 0  # repeat a measurement disturbed by other processes up to this often
 
 
 def log(message: str) -> None:
@@ -120,10 +123,10 @@ def _run_spawned(plan: Plan, workloads: list[str], work: Path, scale: int, worke
         population = SeededPopulation(scale)
         for name in workloads:
             where = f"{scale:,} users, {workers} worker(s)"
-            profile = work / f"profile-{name}-{scale}-{workers}w.txt" if plan.profile else None
+            profile = work / f"profile-{plan.profile}-{name}-{scale}-{workers}w.txt" if plan.profile else None
             results[name] = _measure(plan, name, server.base_url, token, population, server.pids, where, profile)
             if profile is not None and profile.exists():
-                doc["profiles"][f"{name} @ {where}"] = summarise(profile)
+                doc["profiles"][f"{name} @ {where} ({plan.profile})"] = summarise(profile)
     finally:
         server.stop()
         for suffix in ("", "-wal", "-shm"):
@@ -134,21 +137,50 @@ def _run_spawned(plan: Plan, workloads: list[str], work: Path, scale: int, worke
 def _run_external(plan: Plan, workloads: list[str], work: Path, doc: dict[str, Any]) -> dict[str, Any]:
     assert plan.url and plan.token
     log(f"sampling users of {plan.url} ...")
-    population = asyncio.run(sample_population(plan.url, plan.token))
+    try:
+        population = asyncio.run(sample_population(plan.url, plan.token))
+    except aiohttp.ClientError as exc:  # unreachable, or the token was refused
+        raise SystemExit(f"bench: cannot list the users of {plan.url}: {exc}") from None
     log(f"  {population.count:,} users in the team, {len(population.users):,} sampled")
     pids = (lambda: [plan.gateway_pid, *procs.descendants(plan.gateway_pid)]) if plan.gateway_pid else None
     results: dict[str, Any] = {}
     for name in workloads:
-        profile = work / f"profile-{name}.txt" if plan.profile and pids else None
+        profile = work / f"profile-{plan.profile}-{name}.txt" if plan.profile and pids else None
         results[name] = _measure(plan, name, plan.url, plan.token, population, pids, "external gateway", profile)
         if profile is not None and profile.exists():
-            doc["profiles"][name] = summarise(profile)
+            doc["profiles"][f"{name} ({plan.profile})"] = summarise(profile)
     return {"scale": population.count, "workers": None, "pinned": None, "results": results}
+
+
+NOISY_PCT = 10.0  # a measurement during which other processes used more CPU than this is "noisy"
 
 
 def _measure(plan: Plan, name: str, base_url: str, token: str, population: Population,
              pids_of, where: str, profile: Path | None) -> dict[str, Any]:  # fmt: skip
-    """Run one workload; CPU, peak RSS (and py-spy) around its measured phase."""
+    """
+    Run one workload (again, up to `plan.retry_noisy` times, while other processes disturbed it)
+    and keep the least disturbed attempt; the others are listed under "attempts".
+    """
+    attempts: list[dict[str, Any]] = []
+    retries = 0 if profile is not None else plan.retry_noisy  # py-spy itself counts as "others"
+    for attempt in range(1 + retries):
+        result = _measure_once(plan, name, base_url, token, population, pids_of, where, profile)
+        attempts.append(result)
+        if (result.get("others_cpu_pct") or 0) <= NOISY_PCT:
+            break
+        if attempt < retries:
+            log("    measuring again: disturbed by other processes")
+    best = min(attempts, key=lambda r: r.get("others_cpu_pct") or 0)
+    if len(attempts) > 1:
+        best["attempts"] = [
+            {"requests_per_s": a["requests_per_s"], "others_cpu_pct": a.get("others_cpu_pct")} for a in attempts
+        ]
+    return best
+
+
+def _measure_once(plan: Plan, name: str, base_url: str, token: str, population: Population,
+                  pids_of, where: str, profile: Path | None) -> dict[str, Any]:  # fmt: skip
+    """Run one workload once; CPU, peak RSS (and py-spy) around its measured phase."""
     spec = LoadSpec(
         base_url=base_url, token=token, workload=name, population=population,
         concurrency=plan.concurrency, duration=plan.duration, requests=plan.requests,
@@ -163,7 +195,7 @@ def _measure(plan: Plan, name: str, base_url: str, token: str, population: Popul
         state["pids"] = pids = pids_of()
         reset = procs.reset_peak_rss(pids)
         if profile is not None:
-            state["sampler"] = Sampler(pids, profile)
+            state["sampler"] = Sampler(pids, profile, gil_only=plan.profile == "gil")
             state["sampler"].start()
         return {"cpu": procs.cpu_seconds(pids), "rss_reset": reset, "machine_busy": procs.machine_busy_seconds()}
 
@@ -193,7 +225,7 @@ def _measure(plan: Plan, name: str, base_url: str, token: str, population: Popul
         f"gateway CPU {result.get('gateway_cpu_pct', '–')} %  client CPU {result['client_cpu_pct']} %  "
         f"peak RSS {result.get('gateway_peak_rss_mb', '–')} MB  ({time.monotonic() - started:.1f} s)"
     )
-    if (result.get("others_cpu_pct") or 0) > 10:
+    if (result.get("others_cpu_pct") or 0) > NOISY_PCT:
         log(f"    warning: other processes used {result['others_cpu_pct']} % CPU during this measurement")
     for sample in result["error_samples"][:2]:
         log(f"    error: {sample[:300]}")
