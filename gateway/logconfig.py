@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 
+import orjson
 import structlog
 import structlog.tracebacks
 
@@ -20,7 +21,7 @@ def configure_logging(*, level: str = "info", format: str = "auto") -> None:
             structlog.processors.ExceptionRenderer(
                 structlog.tracebacks.ExceptionDictTransformer(show_locals=False)
             ),
-            structlog.processors.JSONRenderer(),
+            structlog.processors.JSONRenderer(serializer=_orjson_dumps),
         ]
         if as_json
         else [structlog.dev.ConsoleRenderer(colors=False, exception_formatter=structlog.dev.plain_traceback)]
@@ -33,6 +34,15 @@ def configure_logging(*, level: str = "info", format: str = "auto") -> None:
             *renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(LEVELS[level]),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=(
+            structlog.BytesLoggerFactory(file=sys.stderr.buffer)
+            if as_json
+            else structlog.PrintLoggerFactory(file=sys.stderr)
+        ),
         cache_logger_on_first_use=True,
     )
+
+
+def _orjson_dumps(event: object, **_: object) -> bytes:
+    """orjson for the log lines (the stdlib encoder was a tenth of a lookup's CPU)."""
+    return orjson.dumps(event, default=str)

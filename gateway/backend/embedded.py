@@ -13,6 +13,7 @@ from typing import Any
 from gateway.backend.models import (
     NewUser, Page, Status, UserFields, UserQuery, WireUser, content_version, now_text,
 )  # fmt: skip
+from gateway.backend.page_cursors import PageCursors
 from gateway.backend.sql_filter import SORT_COLUMNS, compile_filter
 from gateway.db.sqlite import SqliteDatabase
 from gateway.scim.errors import InvalidFilter, NotFound, PreconditionFailed, Uniqueness
@@ -28,6 +29,7 @@ class EmbeddedBackend:
 
     def __init__(self, db: SqliteDatabase) -> None:
         self._db = db
+        self._cursors = PageCursors()
 
     async def ensure_team(self, team: str) -> None:
         await self._db.write(lambda conn: _ensure_team(conn, team))
@@ -48,9 +50,14 @@ class EmbeddedBackend:
             order = f"{SORT_COLUMNS[query.sort_by]}, seq"
         if query.descending:
             order = ", ".join(f"{part} DESC" for part in order.split(", "))
-        return await self._db.read(
-            lambda conn: _search(conn, team, where, params, order, query.offset, query.limit)
+        key = (team, where, tuple(params)) if order == "seq" else None
+        after = None if key is None else self._cursors.find(key, query.offset)
+        page, last_seq = await self._db.read(
+            lambda conn: _search(conn, team, where, params, order, query.offset, query.limit, after)
         )
+        if key is not None and last_seq is not None:
+            self._cursors.remember(key, query.offset + len(page.users), last_seq)
+        return page
 
     async def create_user(self, team: str, new: NewUser) -> WireUser:
         return await self._db.write(lambda conn: _insert_user(conn, team, new))
@@ -87,7 +94,8 @@ def _row_to_user(row: tuple[Any, ...]) -> WireUser:
     return WireUser(
         id=uid, team=team, handle=handle, display_name=display_name, external_id=external_id,
         email=email, email_type=email_type, status=status, role=role, locale=locale, idp=idp,
-        rich_info=tuple((t, v) for t, v in json.loads(rich_info)), extra=extra,
+        rich_info=() if rich_info == "[]" else tuple((t, v) for t, v in json.loads(rich_info)),
+        extra=extra,
         created=created, last_modified=last_modified, version=version,
     )  # fmt: skip
 
@@ -101,8 +109,9 @@ def _select_user(conn: sqlite3.Connection, team: str, user_id: str) -> WireUser 
 
 def _search(
     conn: sqlite3.Connection, team: str, where: str, params: list[object],
-    order: str, offset: int, limit: int,
-) -> Page:  # fmt: skip
+    order: str, offset: int, limit: int, after_seq: int | None,
+) -> tuple[Page, int | None]:  # fmt: skip
+    """The page and the `seq` of its last row; `after_seq` replaces OFFSET (see page_cursors)."""
     condition = "team = ?" + (f" AND {where}" if where else "")
     if where:
         total = conn.execute(f"SELECT count(*) FROM users WHERE {condition}", [team, *params]).fetchone()[0]
@@ -110,12 +119,15 @@ def _search(
         row = conn.execute("SELECT user_count FROM teams WHERE id = ?", (team,)).fetchone()
         total = row[0] if row else 0
     if limit <= 0 or offset >= total:
-        return Page(total, ())
-    rows = conn.execute(
-        f"SELECT {_COLUMNS} FROM users WHERE {condition} ORDER BY {order} LIMIT ? OFFSET ?",
-        [team, *params, limit, offset],
-    ).fetchall()
-    return Page(total, tuple(_row_to_user(r) for r in rows))
+        return Page(total, ()), None
+    if after_seq is None:
+        sql = f"SELECT {_COLUMNS}, seq FROM users WHERE {condition} ORDER BY {order} LIMIT ? OFFSET ?"
+        rows = conn.execute(sql, [team, *params, limit, offset]).fetchall()
+    else:
+        sql = f"SELECT {_COLUMNS}, seq FROM users WHERE {condition} AND seq > ? ORDER BY seq LIMIT ?"
+        rows = conn.execute(sql, [team, *params, after_seq, limit]).fetchall()
+    users = tuple(_row_to_user(row[:-1]) for row in rows)
+    return Page(total, users), (rows[-1][-1] if rows else None)
 
 
 def _check_unique(

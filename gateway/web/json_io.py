@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import orjson
 from aiohttp import web
 
 from gateway.scim.errors import InvalidSyntax, PayloadTooLarge, ScimError, UnsupportedMediaType
@@ -29,7 +30,7 @@ async def read_json(request: web.Request) -> Any:
             "(limits.max_body_bytes)"
         ) from None
     try:
-        return json.loads(raw)
+        return orjson.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         where = f" at line {exc.lineno}, column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
         raise InvalidSyntax(f"The request body is not valid JSON{where}") from None
@@ -41,7 +42,7 @@ def scim_response(
     body: Any, *, status: int = 200, headers: dict[str, str] | None = None
 ) -> web.Response:
     return web.Response(
-        body=json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8"),
+        body=orjson.dumps(body),
         status=status,
         headers={"Content-Type": SCIM_JSON, **(headers or {})},
     )

@@ -5,8 +5,8 @@ failure rendered as an RFC 7644 error body (a 500 carries the request id, never 
 
 from __future__ import annotations
 
+import random
 import time
-import uuid
 
 import structlog
 from aiohttp import web
@@ -55,7 +55,7 @@ def _request_id(request: web.Request) -> str:
     given = request.headers.get("X-Request-Id", "")
     if 0 < len(given) <= 64 and given.replace("-", "").isalnum():
         return given
-    return uuid.uuid4().hex
+    return f"{random.getrandbits(128):032x}"  # unique, not secret: no need for os.urandom
 
 
 def _from_http_exception(exc: web.HTTPException) -> web.StreamResponse:

@@ -1,0 +1,97 @@
+"""Paging in creation order continues from the previous page's last row instead of OFFSET."""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from gateway.backend.embedded import EmbeddedBackend
+from gateway.backend.models import NewUser, UserFields, UserQuery
+from gateway.backend.page_cursors import PageCursors
+from gateway.db.sqlite import SqliteDatabase
+
+TEAM = "6f1c2b9e-2a4e-4d0e-9a51-2f1b9b2d7c11"
+
+
+@pytest.fixture(name="backend")
+async def _backend(tmp_path: Path) -> AsyncIterator[EmbeddedBackend]:
+    db = await SqliteDatabase.open(tmp_path / "gw.db")
+    backend = EmbeddedBackend(db)
+    for i in range(25):
+        fields = UserFields(handle=f"user{i:03d}", display_name=f"U {i}", external_id=f"u{i}@example.com")
+        await backend.create_user(TEAM, NewUser(id=str(uuid.uuid4()), fields=fields, idp="idp"))
+    yield backend
+    await db.close()
+
+
+async def _trace(db: SqliteDatabase, statements: list[str]) -> None:
+    """Record every statement the reader connection runs."""
+
+    def install(conn: sqlite3.Connection) -> None:
+        conn.set_trace_callback(statements.append)
+
+    await db.read(install)
+
+
+async def _walk(backend: EmbeddedBackend, size: int) -> list[str]:
+    handles: list[str] = []
+    offset = 0
+    while True:
+        page = await backend.search_users(TEAM, UserQuery(offset=offset, limit=size))
+        if not page.users:
+            return handles
+        handles += [u.handle for u in page.users]
+        offset += len(page.users)
+
+
+async def test_walking_the_pages_returns_every_user_once_in_order(backend: EmbeddedBackend) -> None:
+    """Consecutive pages cover the team exactly once, in creation order."""
+    expected = [f"user{i:03d}" for i in range(25)]
+
+    assert expected == await _walk(backend, 10)
+
+
+async def test_the_next_page_reads_after_the_last_row_not_by_offset(backend: EmbeddedBackend) -> None:
+    """Once page 1 was read, page 2 is read with `seq > ?` and no OFFSET."""
+    statements: list[str] = []
+    await _trace(backend._db, statements)  # noqa: SLF001 - observing the SQL is the point
+    await backend.search_users(TEAM, UserQuery(offset=0, limit=10))
+    statements.clear()
+
+    await backend.search_users(TEAM, UserQuery(offset=10, limit=10))
+    page_sql = [s for s in statements if "ORDER BY" in s]
+
+    assert 1 == len(page_sql)
+    assert "seq > " in page_sql[0] and "OFFSET" not in page_sql[0]
+
+
+async def test_a_deletion_on_an_earlier_page_does_not_skip_a_user(backend: EmbeddedBackend) -> None:
+    """A user deleted from page 1 after it was read does not make page 2 skip the next user."""
+    first = await backend.search_users(TEAM, UserQuery(offset=0, limit=10))
+    await backend.delete_user(TEAM, first.users[0].id)
+
+    second = await backend.search_users(TEAM, UserQuery(offset=10, limit=10))
+
+    assert "user010" == second.users[0].handle
+
+
+async def test_an_unremembered_start_falls_back_to_offset(backend: EmbeddedBackend) -> None:
+    """A page whose start nobody reached by paging is still served, by OFFSET."""
+    page = await backend.search_users(TEAM, UserQuery(offset=17, limit=3))
+
+    assert ["user017", "user018", "user019"] == [u.handle for u in page.users]
+
+
+def test_cursors_forget_the_least_recently_used_beyond_capacity() -> None:
+    """The map is bounded: the oldest entry goes first."""
+    cursors = PageCursors(capacity=2)
+    cursors.remember("q", 10, 1)
+    cursors.remember("q", 20, 2)
+    cursors.find("q", 10)
+    cursors.remember("q", 30, 3)
+
+    assert (1, None, 3) == (cursors.find("q", 10), cursors.find("q", 20), cursors.find("q", 30))
