@@ -113,19 +113,21 @@ def _search(
 ) -> tuple[Page, int | None]:  # fmt: skip
     """The page and the `seq` of its last row; `after_seq` replaces OFFSET (see page_cursors)."""
     condition = "team = ?" + (f" AND {where}" if where else "")
-    if where:
+    rows: list[tuple[Any, ...]] = []
+    if limit > 0:
+        if after_seq is None:
+            sql = f"SELECT {_COLUMNS}, seq FROM users WHERE {condition} ORDER BY {order} LIMIT ? OFFSET ?"
+            rows = conn.execute(sql, [team, *params, limit, offset]).fetchall()
+        else:
+            sql = f"SELECT {_COLUMNS}, seq FROM users WHERE {condition} AND seq > ? ORDER BY seq LIMIT ?"
+            rows = conn.execute(sql, [team, *params, after_seq, limit]).fetchall()
+    if offset == 0 and len(rows) < limit:
+        total = len(rows)  # the whole result fits on the first page: nothing more to count
+    elif where:
         total = conn.execute(f"SELECT count(*) FROM users WHERE {condition}", [team, *params]).fetchone()[0]
     else:
         row = conn.execute("SELECT user_count FROM teams WHERE id = ?", (team,)).fetchone()
         total = row[0] if row else 0
-    if limit <= 0 or offset >= total:
-        return Page(total, ()), None
-    if after_seq is None:
-        sql = f"SELECT {_COLUMNS}, seq FROM users WHERE {condition} ORDER BY {order} LIMIT ? OFFSET ?"
-        rows = conn.execute(sql, [team, *params, limit, offset]).fetchall()
-    else:
-        sql = f"SELECT {_COLUMNS}, seq FROM users WHERE {condition} AND seq > ? ORDER BY seq LIMIT ?"
-        rows = conn.execute(sql, [team, *params, after_seq, limit]).fetchall()
     users = tuple(_row_to_user(row[:-1]) for row in rows)
     return Page(total, users), (rows[-1][-1] if rows else None)
 
