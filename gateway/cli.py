@@ -93,6 +93,15 @@ def _parser() -> argparse.ArgumentParser:
     listing.add_argument("--json", action="store_true", help="print JSON lines")
     revoke = token_command("revoke", "Revoke a token at once.", _token_revoke)
     revoke.add_argument("--id", required=True, help="token id (from 'token list')")
+    importing = tokens.add_parser(
+        "import",
+        help="Import spar's stored token rows (CSV or JSON exported from Cassandra).",
+        description="Import spar's stored token rows (team_provisioning_by_team, exported from "
+        "Cassandra as CSV with a header or as a JSON list), so IdPs keep their tokens.",
+    )
+    importing.add_argument("--config", metavar="FILE", help="YAML config (default: ./config.yaml if present)")
+    importing.add_argument("--file", required=True, help="the exported rows ('-' for standard input)")
+    importing.set_defaults(run=_token_import)
     return parser
 
 
@@ -197,6 +206,32 @@ def _token_revoke(config: Config, args: argparse.Namespace) -> int:
             return 0
         print(f"scim-gateway: team {team} has no token {args.id}", file=sys.stderr)
         return 1
+
+    return _with_state(config, work)
+
+
+def _token_import(config: Config, args: argparse.Namespace) -> int:
+    from gateway.app import token_service
+    from gateway.provisioning.token_import import TokenImportError, parse_spar_rows
+    from gateway.scim.errors import ScimError
+
+    try:
+        text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text(encoding="utf-8")
+        records = parse_spar_rows(text)
+    except (OSError, TokenImportError) as exc:
+        raise _UsageError(f"token import: {exc}") from None
+
+    async def work(state: Any) -> int:
+        service = token_service(config, state)
+        imported = 0
+        for record in records:
+            try:
+                imported += await service.import_record(record)
+            except ScimError as exc:
+                print(f"scim-gateway: token {record.id}: {exc.detail}", file=sys.stderr)
+                return 1
+        print(f"imported {imported} token(s), {len(records) - imported} already present")
+        return 0
 
     return _with_state(config, work)
 

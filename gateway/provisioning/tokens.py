@@ -71,6 +71,18 @@ class TokenService:
             raise Forbidden(str(exc)) from None
         return secret, record
 
+    async def import_record(self, record: TokenRecord) -> bool:
+        """Store a token made elsewhere (spar); False when a token with that id already exists."""
+        existing = await self._store.list_tokens(record.team)
+        if any(t.id == record.id or t.hash == record.hash for t in existing):
+            return False
+        await self._backend.ensure_team(record.team)
+        try:
+            await self._store.add_token(record, max_per_team=self._max_per_team)
+        except TokenLimitReached as exc:
+            raise Forbidden(str(exc)) from None
+        return True
+
     async def list(self, team: str) -> list[TokenRecord]:
         return await self._store.list_tokens(team)
 
