@@ -12,15 +12,17 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from gateway.backend.base import Backend
+from gateway.backend.brig import BrigBackend
 from gateway.backend.embedded import EmbeddedBackend
 from gateway.config import Config
+from gateway.provisioning.groups import GroupService
 from gateway.provisioning.rules import UserRules
 from gateway.provisioning.tokens import TokenService
 from gateway.provisioning.users import UserService
 from gateway.store.base import Store
 from gateway.store.sqlite import SqliteStore
-from gateway.web import discovery, health, users
-from gateway.web.keys import BACKEND, CONFIG, STORE, TOKENS, USERS
+from gateway.web import discovery, groups, health, search, users
+from gateway.web.keys import BACKEND, CONFIG, GROUPS, STORE, TOKENS, USERS
 from gateway.web.middlewares import handle_request
 from gateway.web.routing import ScimRouter
 
@@ -38,9 +40,16 @@ OpenState = Callable[[Config], AbstractAsyncContextManager[State]]
 
 @asynccontextmanager
 async def open_state(config: Config) -> AsyncIterator[State]:
-    """The configured store and backend (the embedded backend shares the store's database)."""
+    """
+    The configured store and backend (the embedded backend shares the store's database; the brig
+    backend keeps its SCIM state there too).
+    """
     store = await SqliteStore.open(config.store.path or "", busy_timeout_ms=config.store.busy_timeout_ms)
-    backend = EmbeddedBackend(store.db)
+    backend: Backend
+    if config.backend.kind == "brig":
+        backend = await BrigBackend.open(config.backend, store.db)
+    else:
+        backend = EmbeddedBackend(store.db)
     try:
         yield State(store, backend)
     finally:
@@ -67,6 +76,12 @@ def scim_router() -> ScimRouter:
         "Users", with_id=True, needs_token=True, get=users.get_user, put=users.replace_user,
         patch=users.patch_user, delete=users.delete_user,
     )  # fmt: skip
+    router.add("Groups", with_id=False, needs_token=True, get=groups.list_groups, post=groups.create_group)
+    router.add(
+        "Groups", with_id=True, needs_token=True, get=groups.get_group, put=groups.replace_group,
+        patch=groups.patch_group, delete=groups.delete_group,
+    )  # fmt: skip
+    router.add(".search", with_id=False, needs_token=True, post=search.search_all_resource_types)
     router.add("ServiceProviderConfig", with_id=False, needs_token=False, get=discovery.service_provider_config)
     router.add("Schemas", with_id=False, needs_token=False, get=discovery.list_schemas)
     router.add("Schemas", with_id=True, needs_token=False, get=discovery.get_schema)
@@ -85,6 +100,7 @@ def create_app(config: Config, *, open_state: OpenState = open_state) -> web.App
             app[BACKEND] = state.backend
             app[TOKENS] = tokens = token_service(config, state)
             app[USERS] = UserService(state.backend, user_rules(config))
+            app[GROUPS] = GroupService(state.backend)
             yield
             await tokens.drain()
 

@@ -1,5 +1,6 @@
 """
-The `scim-gateway` command: serve, token create/list/revoke, accept-invitation, check-config.
+The `scim-gateway` command: serve, token create/list/revoke, accept-invitation, check-config,
+brig-lite (and brig-lite add-member).
 The only place that reads os.environ and sys.argv.
 """
 
@@ -65,6 +66,21 @@ def _parser() -> argparse.ArgumentParser:
     command("serve", "Run the SCIM API until SIGTERM or SIGINT.", _serve)
     command("check-config", "Validate the configuration and print it; exit 2 if it is wrong.", _check_config)
 
+    lite = command(
+        "brig-lite",
+        "Serve brig's and galley's internal routes (brig-lite) on brig_lite.host:port, for trying the brig backend.",
+        _brig_lite,
+    )
+    lite_actions = lite.add_subparsers(title="brig-lite commands", metavar="ACTION")
+    member_help = "Add an active team member with an email and password to brig-lite; print its user id."
+    member = lite_actions.add_parser("add-member", help=member_help, description=member_help)
+    member.add_argument("--config", metavar="FILE", default=argparse.SUPPRESS, help="YAML config (default: ./config.yaml if present)")
+    member.add_argument("--team", required=True, help="team id (UUID)")
+    member.add_argument("--role", required=True, choices=["owner", "admin", "member", "partner"], help="team role")
+    member.add_argument("--email", required=True, help="the member's email address (login)")
+    member.add_argument("--password", required=True, help="the member's password (at least 6 characters; stored as scrypt)")
+    member.set_defaults(run=_brig_lite_add_member)
+
     accept = command(
         "accept-invitation",
         "Embedded backend: mark an invited (email/password) user as having accepted the invitation.",
@@ -120,6 +136,30 @@ def _check_config(config: Config, args: argparse.Namespace) -> int:
         for part in key.split("."):
             value = getattr(value, part)
         print(f"  {key}: {json.dumps(list(value) if isinstance(value, tuple) else value)}")
+    return 0
+
+
+def _brig_lite(config: Config, args: argparse.Namespace) -> int:
+    from gateway.brig_lite.app import serve_brig_lite  # imports aiohttp; keep --help fast
+
+    return serve_brig_lite(config)
+
+
+def _brig_lite_add_member(config: Config, args: argparse.Namespace) -> int:
+    from gateway.brig_lite.app import add_member
+    from gateway.brig_lite.wire_json import WireError
+    from gateway.logconfig import configure_logging
+
+    team = _uuid_arg(args.team, "--team")
+    configure_logging(level=config.log.level, format=config.log.format)  # logs to stderr: stdout is the id
+    try:
+        user_id = asyncio.run(
+            add_member(config.brig_lite, team=team, role=args.role, email=args.email, password=args.password)
+        )
+    except WireError as exc:
+        print(f"scim-gateway: {exc.message}", file=sys.stderr)
+        return 1
+    print(user_id)
     return 0
 
 

@@ -60,10 +60,56 @@ class Store:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Backend:
-    kind: Literal["embedded"] = _opt(
-        "embedded", "where Wire users live: embedded keeps them in the store's database"
+    kind: Literal["embedded", "brig"] = _opt(
+        "embedded",
+        "where Wire users live: embedded keeps them in the store's database, brig asks Wire's brig and galley",
     )
     default_locale: str = _opt("en", "language of users created without preferredLanguage")
+    brig_url: str | None = _opt(None, "brig's internal API, e.g. http://brig:8080 (kind brig)")
+    galley_url: str | None = _opt(
+        None, "galley's internal API, e.g. http://galley:8080 (kind brig; default: brig_url, as brig-lite)"
+    )
+    call_timeout_seconds: float = _opt(
+        10.0, "longest wait for each brig or galley call (SCIM 504 above)", min=0.01, max=600
+    )
+    connect_timeout_seconds: float = _opt(
+        2.0, "longest wait for a new connection to brig or galley", min=0.01, max=600
+    )
+    max_connections: int = _opt(100, "keep-alive connections to brig and galley, at most", min=1, max=10000)
+    retry_after_seconds: int = _opt(
+        5, "Retry-After sent with a 502, 503 or 504 when brig or galley fails", min=0, max=3600
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FaultRule:
+    """One fault brig-lite injects, for tests: an error, a delay or a dropped connection."""
+
+    route: str = _opt("*", "fnmatch pattern over 'METHOD /path', e.g. 'POST /i/users/spar' or '* /i/users*'")
+    rate: float = _opt(1.0, "share of matching requests that fail, 0 to 1", min=0.0, max=1.0)
+    status: int = _opt(503, "status answered; 0 drops the connection, below 400 only the delay", min=0, max=599)
+    label: str = _opt("injected-fault", "the label of Wire's error body, e.g. handle-exists or managed-by-scim")
+    delay_ms: int = _opt(0, "wait before answering (every matching request)", min=0, max=600000)
+    after: bool = _opt(False, "do the work first, then answer the error (a lost response)")
+    times: int | None = _opt(None, "apply to the first N matching requests only", min=1)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BrigLite:
+    host: str = _opt("127.0.0.1", "address brig-lite listens on")
+    port: int = _opt(8081, "TCP port of brig-lite (brig's and galley's internal routes)", min=1, max=65535)
+    path: str = _opt("./data/brig-lite.db", "brig-lite's SQLite database file")
+    domain: str = _opt("example.com", "the backend domain in users' qualified_id")
+    default_locale: str = _opt("en", "locale of users created without one (GET /i/users/locale)")
+    max_team_size: int = _opt(10000, "members a team may have (403 too-many-team-members above)", min=1)
+    rich_info_chars: int = _opt(5000, "total characters of a user's rich info (413 above)", min=0)
+    invitation_timeout_seconds: float = _opt(
+        1814400.0, "pending invitations older than this vanish, as in Wire (21 days)", min=0
+    )
+    validate_saml_emails: bool = _opt(False, "the validateSAMLemails team feature: true sends activation")
+    unique_emails: bool = _opt(False, "refuse an email another user holds (409 email-exists), as Wire")
+    faults: tuple[FaultRule, ...] = _opt((), "injected faults for tests: [{route, rate, status, label, delay_ms, after, times}]")
+    fault_seed: int | None = _opt(None, "seed of the fault dice (null: random)")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -103,6 +149,7 @@ class Config:
     backend: Backend = _section(Backend, "the user directory")
     limits: Limits = _section(Limits, "limits")
     scim: Scim = _section(Scim, "SCIM attribute handling")
+    brig_lite: BrigLite = _section(BrigLite, "brig-lite: brig's and galley's internal API for trying the brig backend")
 
 
 def load_config(path: Path | None, env: Mapping[str, str]) -> Config:
@@ -218,6 +265,14 @@ def _scalar(hint: type, value: Any, key: str, meta: Mapping[str, Any]) -> Any:
 def _check_cross_field(config: Config) -> None:
     if config.store.kind == "sqlite" and not config.store.path:
         raise ConfigError("store.path: required when store.kind is sqlite (a file path)")
+    if config.backend.kind == "brig" and not config.backend.brig_url:
+        raise ConfigError(
+            "backend.brig_url: required when backend.kind is brig (brig's internal API, e.g. http://brig:8080)"
+        )
+    for key in ("brig_url", "galley_url"):
+        url = getattr(config.backend, key)
+        if url is not None and not url.startswith(("http://", "https://")):
+            raise ConfigError(f"backend.{key}: {url!r} must start with http:// or https://")
     for i, cidr in enumerate(config.trusted_proxies):
         try:
             ipaddress.ip_network(cidr, strict=False)
@@ -257,6 +312,11 @@ def _kind(value: Any) -> str:
 
 def _type_name(hint: type) -> str:
     return {int: "a whole number", float: "a number", str: "a string"}.get(hint, hint.__name__)
+
+
+def build_section(cls: type, raw: Any, *, where: str) -> Any:
+    """One config dataclass from a mapping, checked like the file (e.g. a fault rule at run time)."""
+    return _build(cls, raw, where=where)
 
 
 def defaults_as_yaml_items(cls: type = Config, prefix: str = "") -> list[tuple[str, Any, str]]:

@@ -1,12 +1,15 @@
 """
 Shared fixtures: a gateway app on a fresh SQLite file, driven through aiohttp's test client,
 with a token for TEAM (no IdP: email/password flow) and one for SAML_TEAM (bound to an IdP).
+Tests marked `pytest.mark.backends("embedded", "brig")` run on both backends; "brig" is the brig
+backend against the real brig-lite app served on a loopback port (running_brig_lite).
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +17,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from gateway.app import create_app
-from gateway.config import Config, Store, load_config
+from gateway.config import Backend, Config, Store, load_config
 from gateway.web.keys import TOKENS
 
 TEAM = "6f1c2b9e-2a4e-4d0e-9a51-2f1b9b2d7c11"
@@ -24,10 +27,28 @@ IDP = "2d6f7a8e-0a8b-4c4f-9a3e-5b2e1c0d9f11"
 SCIM_JSON = "application/scim+json"
 
 
+@pytest.fixture(name="backend_kind")
+def _backend_kind() -> str:
+    """The backend the gateway runs on; tests marked `backends(...)` run once per kind."""
+    return "embedded"
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    marker = metafunc.definition.get_closest_marker("backends")
+    if marker is not None and "backend_kind" in metafunc.fixturenames:
+        metafunc.parametrize("backend_kind", marker.args)
+
+
 @pytest.fixture(name="config")
-def _config(tmp_path: Path) -> Config:
+async def _config(tmp_path: Path, backend_kind: str) -> AsyncIterator[Config]:
+    """Defaults with the store in tmp_path; for "brig", a real brig-lite app on a loopback port."""
     base = load_config(None, {})
-    return dataclasses.replace(base, store=Store(path=str(tmp_path / "gateway.db")))
+    config = dataclasses.replace(base, store=Store(path=str(tmp_path / "gateway.db")))
+    if backend_kind == "embedded":
+        yield config
+        return
+    async with running_brig_lite(tmp_path / "brig-lite.db") as url:
+        yield dataclasses.replace(config, backend=Backend(kind="brig", brig_url=url))
 
 
 @pytest.fixture(name="make_client")
@@ -74,3 +95,19 @@ def user_body(user_name: str = "bjensen", **overrides: Any) -> dict[str, Any]:
     }
     body.update(overrides)
     return {k: v for k, v in body.items() if v is not None}
+
+
+@asynccontextmanager
+async def running_brig_lite(path: Path, **settings: Any) -> AsyncIterator[str]:
+    """brig-lite (the real app) on a free loopback port, its database at `path`; yields its URL."""
+    from aiohttp.test_utils import TestServer
+
+    from gateway.brig_lite.app import create_brig_lite_app
+    from gateway.config import BrigLite
+
+    server = TestServer(create_brig_lite_app(BrigLite(path=str(path), **settings)), host="127.0.0.1")
+    await server.start_server()
+    try:
+        yield f"http://127.0.0.1:{server.port}"
+    finally:
+        await server.close()

@@ -5,14 +5,17 @@ contract suite in tests/contract/test_backend.py is what makes one correct.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
-from gateway.backend.models import NewUser, Page, UserFields, UserQuery, WireUser
+from gateway.backend.models import (
+    GroupEdit, GroupPage, GroupQuery, NewGroup, NewUser, Page, UserFields, UserQuery, WireGroup, WireUser,
+)  # fmt: skip
 
 
 class Backend(Protocol):
     """
-    A directory of Wire team users.
+    A directory of Wire team users and their user groups.
 
     Contract:
     - Every method is scoped to `team`; users of other teams are invisible (NotFound).
@@ -22,6 +25,20 @@ class Backend(Protocol):
     - A write either happens completely or not at all.
     - `update_user` with content equal to the stored content changes nothing (same version and
       lastModified). A pending invitation stays pending whatever `active` says.
+    - A user read (`get_user`, `search_users`, `update_user`) carries `groups`: (id, displayName)
+      of its groups, sorted by name. Membership is not part of the user's `version`.
+
+    Groups (SCIM Groups as Wire user groups managed by SCIM):
+    - Members are users of the same team; member ids are unique within a group. An edit or a new
+      group naming any other id raises InvalidValue listing those ids, except ids of the team's
+      groups, which are skipped (Wire user groups hold users only; Entra sends nested groups).
+    - externalId is optional and unique per team when given (Uniqueness); displayName is not
+      unique and is stored as given (the service checks its length).
+    - `version` is a weak ETag that changes with every effective change (name, externalId, a member
+      added or removed, a member user deleted) and only then; so does `lastModified`.
+    - Adding or removing one member costs the same whatever the group's size: no method reads or
+      rewrites the whole member list except to return it (`include_members`) or to replace it.
+    - Deleting a user removes it from its groups in the same write.
     """
 
     async def ensure_team(self, team: str) -> None:
@@ -43,6 +60,33 @@ class Backend(Protocol):
 
     async def accept_invitation(self, team: str, user_id: str) -> WireUser:
         """The invited user accepted: pending-invitation becomes active."""
+
+    async def get_group(self, team: str, group_id: str, *, include_members: bool = True) -> WireGroup:
+        """The group; `members` is None unless `include_members` (then sorted user ids)."""
+
+    async def search_groups(self, team: str, query: GroupQuery) -> GroupPage:
+        """
+        The page of groups matching `query` (filter on displayName, externalId, id,
+        members.value, meta dates; InvalidFilter otherwise), in creation order unless sorted.
+        The total of an unfiltered query and a page without members cost the same whatever the
+        number of groups.
+        """
+
+    async def create_group(self, team: str, new: NewGroup) -> WireGroup:
+        """Create with its members (InvalidValue / Uniqueness as in the class docstring)."""
+
+    async def edit_group(
+        self, team: str, group_id: str, edits: Sequence[GroupEdit], *,
+        expected_version: str | None = None, include_members: bool = False,
+    ) -> WireGroup:  # fmt: skip
+        """
+        Apply `edits` in order, all or none: NotFound for an unknown group, PreconditionFailed
+        when `expected_version` is given and differs. Edits that change nothing leave version and
+        lastModified as they were. Returns the group after the edits.
+        """
+
+    async def delete_group(self, team: str, group_id: str) -> bool:
+        """Delete with its memberships; True when a group was deleted, False when there was none."""
 
     async def check(self) -> None:
         """Raise if the backend cannot serve requests (used by /i/status)."""

@@ -13,6 +13,9 @@ from typing import Any
 from gateway.backend.models import (
     NewUser, Page, Status, UserFields, UserQuery, WireUser, content_version, now_text,
 )  # fmt: skip
+from gateway.backend.embedded_groups import (
+    EmbeddedGroups, remove_user_from_groups, with_groups, with_page_groups,
+)  # fmt: skip
 from gateway.backend.page_cursors import PageCursors
 from gateway.backend.sql_filter import SORT_COLUMNS, compile_filter
 from gateway.db.sqlite import SqliteDatabase
@@ -24,8 +27,11 @@ _COLUMNS = (
 )
 
 
-class EmbeddedBackend:
-    """A `Backend` (gateway/backend/base.py) over an SqliteDatabase shared with the store."""
+class EmbeddedBackend(EmbeddedGroups):
+    """
+    A `Backend` (gateway/backend/base.py) over an SqliteDatabase shared with the store; the group
+    methods are in embedded_groups.py. A user read carries its groups (one more indexed query).
+    """
 
     def __init__(self, db: SqliteDatabase) -> None:
         self._db = db
@@ -35,7 +41,7 @@ class EmbeddedBackend:
         await self._db.write(lambda conn: _ensure_team(conn, team))
 
     async def get_user(self, team: str, user_id: str) -> WireUser:
-        user = await self._db.read(lambda conn: _select_user(conn, team, user_id))
+        user = await self._db.read(lambda conn: with_groups(conn, _select_user(conn, team, user_id)))
         if user is None:
             raise NotFound(f"User {user_id} not found")
         return user
@@ -53,7 +59,9 @@ class EmbeddedBackend:
         key = (team, where, tuple(params)) if order == "seq" else None
         after = None if key is None else self._cursors.find(key, query.offset)
         page, last_seq = await self._db.read(
-            lambda conn: _search(conn, team, where, params, order, query.offset, query.limit, after)
+            lambda conn: with_page_groups(
+                conn, _search(conn, team, where, params, order, query.offset, query.limit, after)
+            )
         )
         if key is not None and last_seq is not None:
             self._cursors.remember(key, query.offset + len(page.users), last_seq)
@@ -66,14 +74,16 @@ class EmbeddedBackend:
         self, team: str, user_id: str, fields: UserFields, *, expected_version: str | None = None
     ) -> WireUser:
         return await self._db.write(
-            lambda conn: _update_user(conn, team, user_id, fields, expected_version)
-        )
+            lambda conn: with_groups(conn, _update_user(conn, team, user_id, fields, expected_version))
+        )  # type: ignore[return-value]  # _update_user returns a user or raises
 
     async def delete_user(self, team: str, user_id: str) -> bool:
         return await self._db.write(lambda conn: _delete_user(conn, team, user_id))
 
     async def accept_invitation(self, team: str, user_id: str) -> WireUser:
-        return await self._db.write(lambda conn: _accept_invitation(conn, team, user_id))
+        return await self._db.write(
+            lambda conn: with_groups(conn, _accept_invitation(conn, team, user_id))
+        )  # type: ignore[return-value]
 
     async def check(self) -> None:
         await self._db.read(lambda conn: conn.execute("SELECT 1").fetchone())
@@ -240,6 +250,7 @@ def _delete_user(conn: sqlite3.Connection, team: str, user_id: str) -> bool:
     deleted = conn.execute("DELETE FROM users WHERE id = ? AND team = ?", (user_id, team)).rowcount
     if deleted:
         conn.execute("UPDATE teams SET user_count = user_count - 1 WHERE id = ?", (team,))
+        remove_user_from_groups(conn, user_id)  # same transaction: no member outlives its user
     return bool(deleted)
 
 

@@ -61,6 +61,8 @@ class WireUser:
     created: str  # ISO 8601 UTC with milliseconds, e.g. 2026-04-11T10:00:00.123Z
     last_modified: str
     version: str = field(default="")  # weak ETag over the content; see content_version
+    # (group id, displayName) of the groups it belongs to, sorted; read-only, not in `version`
+    groups: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -101,3 +103,87 @@ def format_time(moment: datetime) -> str:
 
 def now_text() -> str:
     return format_time(datetime.now(timezone.utc))
+
+
+# --- groups ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GroupFields:
+    """What a SCIM client can set on a Wire user group besides its members."""
+
+    display_name: str
+    external_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NewGroup:
+    id: str
+    fields: GroupFields
+    members: tuple[str, ...] = ()  # user ids, without duplicates
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WireGroup:
+    id: str
+    team: str
+    display_name: str
+    external_id: str | None
+    created: str
+    last_modified: str
+    version: str  # weak ETag from a counter bumped on every effective change
+    member_count: int
+    members: tuple[str, ...] | None = None  # user ids, sorted; None when not loaded
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GroupQuery:
+    """A group list request: filter AST (None: every group), sort, window, members or not."""
+
+    filter: object | None = None  # gateway.scim.filter.ast.Filter
+    sort_by: str | None = None  # "displayname", "meta.created" or "meta.lastmodified"
+    descending: bool = False
+    offset: int = 0
+    limit: int = 100
+    include_members: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class GroupPage:
+    total: int
+    groups: tuple[WireGroup, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AddMembers:
+    """Add these users (already members: nothing happens)."""
+
+    user_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RemoveMembers:
+    """Remove these users (not members: nothing happens)."""
+
+    user_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ReplaceMembers:
+    """Make these users the whole member list."""
+
+    user_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Rename:
+    display_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class SetExternalId:
+    external_id: str | None
+
+
+# One step of a group change; a PATCH or PUT is a sequence of them, applied in order, atomically.
+GroupEdit = AddMembers | RemoveMembers | ReplaceMembers | Rename | SetExternalId

@@ -1,6 +1,7 @@
 """
 Compile a SCIM filter AST (gateway.scim.filter.ast) into an SQL WHERE clause over the `users`
-table, so that filtering, sorting and paging happen in the database and use its indexes.
+table (or another resource's table, described by a `Table`), so that filtering, sorting and paging
+happen in the database and use its indexes.
 
 Every value goes in as a bound parameter. Attributes that are not in COLUMNS raise InvalidFilter
 naming the attribute and listing the ones that can be filtered on.
@@ -8,6 +9,7 @@ naming the attribute and listing the ones that can be filtered on.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -21,9 +23,12 @@ CORE_USER_URN = "urn:ietf:params:scim:schemas:core:2.0:user"
 @dataclass(frozen=True, slots=True)
 class Column:
     sql: str
-    kind: str = "string"  # string | boolean | datetime
+    kind: str = "string"  # string | boolean | datetime | exists
     case_exact: bool = False
     stored_lower: bool = False  # values are stored lower-case: fold the operand, compare exactly
+    # kind "exists": `sql` is a condition with one `?` for the operand (eq and ne only, e.g. a
+    # membership lookup); `present` is the condition `pr` compiles to.
+    present: str = "1"
 
 
 COLUMNS: dict[str, Column] = {
@@ -52,50 +57,66 @@ SORT_COLUMNS: dict[str, str] = {
     "meta.lastmodified": "last_modified",
 }
 
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    """The filterable attributes of one resource type, keyed by lower-case dotted SCIM path."""
+
+    columns: Mapping[str, Column]
+    core_urn: str  # lower-case; paths may carry it as a prefix
+    resource: str  # for error details: "User", "Group"
+
+
+USER_TABLE = Table(COLUMNS, CORE_USER_URN, "User")
+
 _LIKE = {"co": ("%", "%"), "sw": ("", "%"), "ew": ("%", "")}
 _ORDER = {"gt": ">", "ge": ">=", "lt": "<", "le": "<="}
 
 
-def compile_filter(f: Filter) -> tuple[str, list[object]]:
-    """Return (`where` SQL, parameters) for `f`."""
+def compile_filter(f: Filter, table: Table = USER_TABLE) -> tuple[str, list[object]]:
+    """Return (`where` SQL, parameters) for `f` over `table`'s columns."""
     params: list[object] = []
-    return _compile(f, params, prefix=None), params
+    return _compile(f, params, prefix=None, table=table), params
 
 
-def _compile(f: Filter, params: list[object], *, prefix: str | None) -> str:
-    if isinstance(f, And):
-        return f"({_compile(f.left, params, prefix=prefix)} AND {_compile(f.right, params, prefix=prefix)})"
-    if isinstance(f, Or):
-        return f"({_compile(f.left, params, prefix=prefix)} OR {_compile(f.right, params, prefix=prefix)})"
+def _compile(f: Filter, params: list[object], *, prefix: str | None, table: Table) -> str:
+    if isinstance(f, (And, Or)):
+        joiner = " AND " if isinstance(f, And) else " OR "
+        parts = (_compile(side, params, prefix=prefix, table=table) for side in (f.left, f.right))
+        return f"({joiner.join(parts)})"
     if isinstance(f, Not):
-        inner = _compile(f.expr, params, prefix=prefix)
+        inner = _compile(f.expr, params, prefix=prefix, table=table)
         return f"(NOT coalesce({inner}, 0))"
     if isinstance(f, ValuePath):
         if prefix is not None or f.path.sub is not None:
             raise InvalidFilter(f"Nested value filters are not supported ('{f.path.dotted}[...]')")
-        column = _column(f.path, None)  # the attribute itself must be known
+        column = _column(f.path, None, table)  # the attribute itself must be known
+        inner = _compile(f.filter, params, prefix=f.path.attr, table=table)
+        if column.kind == "exists":
+            return f"({inner})"
         # true only when there is a value to match: `emails[not (...)]` needs an email
-        return f"({column.sql} IS NOT NULL AND {_compile(f.filter, params, prefix=f.path.attr)})"
+        return f"({column.sql} IS NOT NULL AND {inner})"
     if isinstance(f, Present):
-        column = _column(f.path, prefix)
-        if column.kind == "boolean":
-            return "1"
+        column = _column(f.path, prefix, table)
+        if column.kind in ("boolean", "exists"):
+            return f"({column.present})"
         return f"({column.sql} IS NOT NULL AND {column.sql} != '')"
     if isinstance(f, Compare):
-        return _compare(f, _column(f.path, prefix), params)
+        return _compare(f, _column(f.path, prefix, table), params)
     raise InvalidFilter(f"Unsupported filter expression {f!r}")  # pragma: no cover
 
 
-def _column(path: AttrPath, prefix: str | None) -> Column:
-    if path.uri is not None and path.uri != CORE_USER_URN:
+def _column(path: AttrPath, prefix: str | None, table: Table) -> Column:
+    if path.uri is not None and path.uri != table.core_urn:
         raise InvalidFilter(
             f"Filtering on attributes of schema '{path.uri}' is not supported; "
-            "use core User attributes"
+            f"use core {table.resource} attributes"
         )
     key = path.dotted if prefix is None else f"{prefix}.{path.dotted}"
-    column = COLUMNS.get(key)
+    column = table.columns.get(key)
     if column is None:
-        allowed = ", ".join(sorted({k.split('.')[0] for k in COLUMNS} | {"meta.created"}))
+        allowed = ", ".join(sorted({k.split('.')[0] for k in table.columns} | {"meta.created"}))
         raise InvalidFilter(f"Cannot filter on '{key}'; filterable attributes: {allowed}")
     return column
 
@@ -104,6 +125,13 @@ def _compare(f: Compare, column: Column, params: list[object]) -> str:
     value = f.value
     if column.kind == "boolean":
         return _compare_boolean(f, column, params)
+    if column.kind == "exists":
+        if f.op not in ("eq", "ne") or not isinstance(value, str):
+            raise InvalidFilter(
+                f"'{f.path.dotted}' can only be compared with 'eq' or 'ne' and a quoted value"
+            )
+        params.append(value)
+        return f"({column.sql})" if f.op == "eq" else f"(NOT {column.sql})"
     if value is None:
         if f.op == "eq":
             return f"({column.sql} IS NULL OR {column.sql} = '')"

@@ -55,26 +55,113 @@ SQLITE_MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX users_by_created ON users (team, created_at);
     CREATE INDEX users_by_last_modified ON users (team, last_modified);
     """,
+    # 2: the embedded backend's groups (SCIM Groups as Wire user groups). `revision` is bumped on
+    # every effective change and gives the weak ETag; `member_count` and `teams.group_count` keep
+    # counts without scanning. A membership row is one indexed insert or delete.
+    """
+    CREATE TABLE groups (
+        seq INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        team TEXT NOT NULL REFERENCES teams (id),
+        display_name TEXT NOT NULL,
+        external_id TEXT,
+        created_at TEXT NOT NULL,
+        last_modified TEXT NOT NULL,
+        revision INTEGER NOT NULL DEFAULT 1,
+        member_count INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX groups_by_team ON groups (team);
+    CREATE INDEX groups_by_display_name ON groups (team, display_name COLLATE NOCASE);
+    CREATE UNIQUE INDEX groups_by_external_id ON groups (team, external_id);
+
+    CREATE TABLE group_members (
+        group_id TEXT NOT NULL REFERENCES groups (id) ON DELETE CASCADE,
+        user_id TEXT NOT NULL REFERENCES users (id) DEFERRABLE INITIALLY DEFERRED,
+        PRIMARY KEY (group_id, user_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX group_members_by_user ON group_members (user_id);
+
+    ALTER TABLE teams ADD COLUMN group_count INTEGER NOT NULL DEFAULT 0
+    """,
+    # 3: the brig backend's state (spar's, wire-scim.md §6.3). `brig_external_ids` is spar's
+    # scim_external: (team, externalId) -> user with a creating/created/abandoned marker.
+    # `brig_users` mirrors what SCIM filters and sorts on (brig cannot list or filter), with the
+    # SCIM times and the attributes only the gateway keeps; its columns are named as the embedded
+    # `users` table's, so that sql_filter's USER_TABLE compiles filters for it too.
+    # `brig_saml_refs` is spar's user_v2: (IdP, case-folded NameID) -> user.
+    """
+    CREATE TABLE brig_external_ids (
+        team TEXT NOT NULL,
+        external_id TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        state TEXT NOT NULL,
+        claimed_at REAL NOT NULL,
+        PRIMARY KEY (team, external_id)
+    );
+    CREATE INDEX brig_external_ids_by_user ON brig_external_ids (user_id);
+
+    CREATE TABLE brig_users (
+        seq INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        team TEXT NOT NULL,
+        handle TEXT NOT NULL,
+        external_id TEXT NOT NULL,
+        display_name TEXT NOT NULL,
+        email TEXT,
+        email_type TEXT,
+        status TEXT NOT NULL,
+        role TEXT NOT NULL,
+        locale TEXT NOT NULL,
+        idp TEXT,
+        rich_info TEXT NOT NULL,
+        extra TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        last_modified TEXT NOT NULL,
+        version TEXT NOT NULL
+    );
+    CREATE INDEX brig_users_by_team ON brig_users (team);
+    CREATE INDEX brig_users_by_handle ON brig_users (team, handle);
+    CREATE INDEX brig_users_by_external_id ON brig_users (team, external_id);
+    CREATE INDEX brig_users_by_email ON brig_users (team, email COLLATE NOCASE);
+    CREATE INDEX brig_users_by_display_name ON brig_users (team, display_name COLLATE NOCASE);
+    CREATE INDEX brig_users_by_created ON brig_users (team, created_at);
+    CREATE INDEX brig_users_by_last_modified ON brig_users (team, last_modified);
+
+    CREATE TABLE brig_saml_refs (
+        user_id TEXT PRIMARY KEY,
+        idp TEXT NOT NULL,
+        name_id TEXT NOT NULL
+    );
+    CREATE INDEX brig_saml_refs_by_name_id ON brig_saml_refs (idp, name_id)
+    """,
 )
 
 
-def schema_version(conn: sqlite3.Connection) -> int:
-    conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-    row = conn.execute("SELECT max(version) FROM schema_version").fetchone()
+def schema_version(conn: sqlite3.Connection, *, version_table: str = "schema_version") -> int:
+    conn.execute(f"CREATE TABLE IF NOT EXISTS {version_table} (version INTEGER NOT NULL)")
+    row = conn.execute(f"SELECT max(version) FROM {version_table}").fetchone()
     return row[0] or 0
 
 
-def migrate_sqlite(conn: sqlite3.Connection, *, target: int | None = None) -> int:
-    """Apply every migration above the database's version (up to `target`); return the version."""
-    target = len(SQLITE_MIGRATIONS) if target is None else target
+def migrate_sqlite(
+    conn: sqlite3.Connection, *, target: int | None = None,
+    migrations: tuple[str, ...] | None = None, version_table: str = "schema_version",
+) -> int:  # fmt: skip
+    """
+    Apply every migration above the database's version (up to `target`); return the version.
+    `migrations` (default: SQLITE_MIGRATIONS) and `version_table` let another schema (brig-lite's)
+    keep its own numbering.
+    """
+    steps = SQLITE_MIGRATIONS if migrations is None else migrations
+    target = len(steps) if target is None else target
     conn.execute("BEGIN IMMEDIATE")
     try:
-        current = schema_version(conn)
+        current = schema_version(conn, version_table=version_table)
         for version in range(current + 1, target + 1):
-            for statement in SQLITE_MIGRATIONS[version - 1].split(";"):
+            for statement in steps[version - 1].split(";"):
                 if statement.strip():
                     conn.execute(statement)
-            conn.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
+            conn.execute(f"INSERT INTO {version_table} (version) VALUES (?)", (version,))
     except BaseException:
         conn.execute("ROLLBACK")
         raise

@@ -36,11 +36,17 @@ class SqliteDatabase:
         self._closed = False
 
     @classmethod
-    async def open(cls, path: str | Path, *, busy_timeout_ms: int = 5000) -> SqliteDatabase:
-        """Open (creating the file and its folder if needed) and bring the schema up to date."""
+    async def open(
+        cls, path: str | Path, *, busy_timeout_ms: int = 5000,
+        migrate: Callable[[sqlite3.Connection], object] = migrate_sqlite,
+    ) -> SqliteDatabase:  # fmt: skip
+        """
+        Open (creating the file and its folder if needed) and bring the schema up to date with
+        `migrate` (the gateway's schema unless another is given, e.g. brig-lite's).
+        """
         db = cls(path, busy_timeout_ms=busy_timeout_ms)
         db.path.parent.mkdir(parents=True, exist_ok=True)
-        await db._hop(db._writer, migrate_sqlite)
+        await db._hop(db._writer, migrate)
         await db._hop(db._reader, lambda conn: None)  # open the reader connection now
         return db
 

@@ -118,13 +118,14 @@ def wire_profile_schema() -> dict[str, Any]:
 
 _SCHEMA_BUILDERS: tuple[tuple[str, Callable[[], dict[str, Any]]], ...] = (
     (USER_URN, user_schema),
+    (GROUP_URN, group_schema),
     (WIRE_RICH_INFO_URN, wire_rich_info_schema),
     (WIRE_PROFILE_URN, wire_profile_schema),
 )
 
 
 def schemas_list() -> list[dict[str, Any]]:
-    """All schemas this gateway serves: User and the two Wire extensions (Groups come later)."""
+    """All schemas this gateway serves: User, Group and the two Wire extensions."""
     return [build() for _, build in _SCHEMA_BUILDERS]
 
 
@@ -168,8 +169,8 @@ def _group_resource_type() -> dict[str, Any]:
 
 
 def resource_types() -> list[dict[str, Any]]:
-    """The resource types this gateway serves: User (Group once /Groups exists)."""
-    return [_user_resource_type()]
+    """The resource types this gateway serves: User and Group."""
+    return [_user_resource_type(), _group_resource_type()]
 
 
 def resource_type_by_id(name: str) -> dict[str, Any] | None:

@@ -5,12 +5,14 @@ from __future__ import annotations
 from aiohttp import web
 
 from gateway.config import Config
+from gateway.provisioning.groups import GroupService
 from gateway.provisioning.tokens import TokenService
 from gateway.provisioning.users import UserService
 from gateway.store.base import Store, TokenRecord
 
 CONFIG = web.AppKey("config", Config)
 USERS = web.AppKey("users", UserService)
+GROUPS = web.AppKey("groups", GroupService)
 TOKENS = web.AppKey("tokens", TokenService)
 STORE = web.AppKey[Store]("store")
 BACKEND = web.AppKey[object]("backend")  # a gateway.backend.base.Backend

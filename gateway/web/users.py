@@ -6,6 +6,7 @@ from aiohttp import web
 
 from gateway.backend.models import WireUser
 from gateway.provisioning.render import render_user
+from gateway.provisioning.render_groups import render_user_groups
 from gateway.provisioning.users import SearchRequest
 from gateway.scim.errors import InvalidValue
 from gateway.scim.projection import parse_attribute_list, project
@@ -21,7 +22,7 @@ def _location(request: web.Request, user: WireUser) -> str:
 Projection = tuple[tuple[str, ...], tuple[str, ...]]
 
 
-def _projection(request: web.Request) -> Projection:
+def query_projection(request: web.Request) -> Projection:
     """The `attributes` and `excludedAttributes` of the request (RFC 7644 §3.4.2.5)."""
     return (
         parse_attribute_list(request.query.get("attributes")),
@@ -30,8 +31,10 @@ def _projection(request: web.Request) -> Projection:
 
 
 def _projected(request: web.Request, user: WireUser, projection: Projection | None = None) -> dict:
-    attributes, excluded = projection or _projection(request)
+    attributes, excluded = projection or query_projection(request)
     resource = render_user(user, location=_location(request, user))
+    if user.groups:  # read-only; the backend read them with the user
+        resource["groups"] = render_user_groups(user.groups, base_url=request[BASE_URL])
     if attributes or excluded:
         resource = project(resource, attributes=attributes, excluded=excluded)
     return resource
@@ -84,22 +87,22 @@ async def delete_user(request: web.Request) -> web.Response:
 async def list_users(request: web.Request) -> web.Response:
     limits = request.app[CONFIG].limits
     query = request.query
-    count = _int_param(query, "count", limits.default_page_size)
+    count = int_param(query, "count", limits.default_page_size)
     sort_by = query.get("sortBy")
     search = SearchRequest(
         filter=query.get("filter") or None,
         sort_by=_sort_path(sort_by) if sort_by else None,
         descending=query.get("sortOrder", "ascending").lower() == "descending",
-        start_index=_int_param(query, "startIndex", 1),
+        start_index=int_param(query, "startIndex", 1),
         count=min(max(count, 0), limits.max_page_size),
     )  # fmt: skip
     page, start = await request.app[USERS].search(request[TOKEN], search)
-    projection = _projection(request)
+    projection = query_projection(request)
     resources = [_projected(request, user, projection) for user in page.users]
     return scim_response(list_response(resources, total=page.total, start_index=start))
 
 
-def _int_param(query: "web.MultiDictProxy[str]", name: str, default: int) -> int:  # type: ignore[name-defined]
+def int_param(query: "web.MultiDictProxy[str]", name: str, default: int) -> int:  # type: ignore[name-defined]
     raw = query.get(name)
     if raw is None or raw == "":
         return default

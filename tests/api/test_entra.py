@@ -24,6 +24,8 @@ from scim_calls import (
     search,
 )
 
+pytestmark = pytest.mark.backends("embedded", "brig")
+
 GUID = "00aa00aa-bb11-cc22-dd33-44ee44ee44ee"
 ENTRA_HEADERS = {"Content-Type": "application/scim+json"}
 

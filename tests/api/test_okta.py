@@ -23,6 +23,8 @@ from scim_calls import (
     search,
 )
 
+pytestmark = pytest.mark.backends("embedded", "brig")
+
 OKTA_HEADERS = {
     "User-Agent": "Okta SCIM Client 1.0.0",
     "Accept": "application/scim+json",

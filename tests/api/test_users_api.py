@@ -27,6 +27,8 @@ from scim_calls import (
     total,
 )
 
+pytestmark = pytest.mark.backends("embedded", "brig")
+
 UNKNOWN_ID = "3f0e8a4c-5d7b-4e1a-9c2f-6b8d0a1e2f3c"
 
 
@@ -716,18 +718,21 @@ async def test_concurrent_posts_of_one_user_name_create_one_user(client: TestCli
     assert 1 == await total(client, token)
 
 
-async def test_concurrent_patches_of_one_user_all_apply(client: TestClient, saml_token: str) -> None:
+async def test_concurrent_patches_of_one_user_all_apply(
+    client: TestClient, saml_token: str, backend_kind: str
+) -> None:
     """50 concurrent PATCHes without If-Match each add a field: all answer 200 and no update is lost."""
+    n = 50 if backend_kind == "embedded" else 15  # brig: each lost race costs 3 HTTP reads; fewer keep it quick
     created = await create_user(client, saml_token, user_body("bjensen"))
     statuses = await asyncio.gather(
         *(
             patch_user(client, saml_token, created["id"], op("add", f"{MAP_URN}:Field{i}", str(i)))
-            for i in range(50)
+            for i in range(n)
         )
     )
-    assert [200] * 50 == [r.status for r in statuses]
+    assert [200] * n == [r.status for r in statuses]
     fetched = await get_user(client, saml_token, created["id"])
-    assert {f"Field{i}": str(i) for i in range(50)} == fetched[MAP_URN]
+    assert {f"Field{i}": str(i) for i in range(n)} == fetched[MAP_URN]
 
 
 # --- nothing half-made ---------------------------------------------------------------------------

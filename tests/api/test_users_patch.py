@@ -24,6 +24,8 @@ from scim_calls import (
     patched,
 )
 
+pytestmark = pytest.mark.backends("embedded", "brig")
+
 DEPARTMENT_MAP_PATH = f"{MAP_URN}:Department"
 DEPARTMENT_LIST_PATH = f"{PROFILE_URN}:Department"
 

@@ -16,9 +16,12 @@ from pathlib import Path
 
 import pytest
 
+from conftest import running_brig_lite
 from gateway.backend.base import Backend
+from gateway.backend.brig import BrigBackend
 from gateway.backend.embedded import EmbeddedBackend
 from gateway.backend.models import NewUser, UserFields, UserQuery, WireUser
+from gateway.config import Backend as BackendConfig
 from gateway.db.sqlite import SqliteDatabase
 from gateway.scim.errors import InvalidFilter, NotFound, PreconditionFailed, Uniqueness
 from gateway.scim.filter.grammar import parse_filter
@@ -39,9 +42,22 @@ async def open_embedded(tmp: Path) -> AsyncIterator[Backend]:
         await db.close()
 
 
+@asynccontextmanager
+async def open_brig(tmp: Path) -> AsyncIterator[Backend]:
+    """The brig adapter against the real brig-lite app on a loopback port."""
+    async with running_brig_lite(tmp / "brig-lite.db") as url:
+        db = await SqliteDatabase.open(tmp / "gw.db")
+        backend = await BrigBackend.open(BackendConfig(kind="brig", brig_url=url), db)
+        try:
+            yield backend
+        finally:
+            await backend.close()
+            await db.close()
+
+
 OPENERS: dict[str, Callable[[Path], AbstractAsyncContextManager[Backend]]] = {
     "embedded": open_embedded,
-    # "brig": the brig adapter against the real brig-lite app on a loopback port.
+    "brig": open_brig,
 }
 
 

@@ -169,7 +169,7 @@ class TestErrors:
     @pytest.mark.parametrize(
         ("text", "expected"),
         [
-            ("prot: 1\n", "prot: unknown key; allowed here: backend, limits, listen, log, "
+            ("prot: 1\n", "prot: unknown key; allowed here: backend, brig_lite, limits, listen, log, "
                           "public_base_url, scim, shutdown_grace_seconds, store, trusted_proxies"),
             ("listen:\n  prot: 1\n", "listen.prot: unknown key; allowed here: host, port, workers"),
             ("limits:\n  tokens: 3\n", "limits.tokens: unknown key; allowed here: default_page_size, "
@@ -314,3 +314,47 @@ def test_store_and_limits_sections_build_from_keys(write: Any) -> None:
     config = load_config(path, {})
 
     assert (Store(path="/var/lib/scim/gw.db"), Limits(tokens_per_team=2)) == (config.store, config.limits)
+
+
+class TestBrigBackend:
+    def test_brig_needs_brig_url(self, write: Any) -> None:
+        """backend.kind brig without brig_url is refused, naming the key."""
+        message = load_error(write, "backend:\n  kind: brig\n")
+
+        assert message.startswith("backend.brig_url: required when backend.kind is brig")
+
+    def test_brig_from_the_environment(self) -> None:
+        """SCIM_GATEWAY__BACKEND__KIND and __BRIG_URL select the brig backend."""
+        config = load_config(
+            None,
+            {"SCIM_GATEWAY__BACKEND__KIND": "brig", "SCIM_GATEWAY__BACKEND__BRIG_URL": "http://brig:8080"},
+        )
+
+        assert ("brig", "http://brig:8080", None) == (
+            config.backend.kind, config.backend.brig_url, config.backend.galley_url
+        )
+
+    def test_brig_url_needs_a_scheme(self, write: Any) -> None:
+        """brig_url and galley_url must be http(s) URLs."""
+        message = load_error(write, "backend:\n  kind: brig\n  brig_url: http://b\n  galley_url: galley:8080\n")
+
+        assert message.startswith("backend.galley_url: 'galley:8080' must start with http://")
+
+    def test_brig_lite_port_from_the_environment(self) -> None:
+        """SCIM_GATEWAY__BRIG_LITE__PORT sets brig-lite's port; the default is 127.0.0.1:8081."""
+        assert (("127.0.0.1", 8081), 9191) == (
+            (load_config(None, {}).brig_lite.host, load_config(None, {}).brig_lite.port),
+            load_config(None, {"SCIM_GATEWAY__BRIG_LITE__PORT": "9191"}).brig_lite.port,
+        )
+
+    def test_fault_rules_are_built_and_checked(self, write: Any) -> None:
+        """brig_lite.faults is a list of rules; a bad rate names its index."""
+        config = load_config(write("brig_lite:\n  faults: [{route: 'POST *', rate: 0.1}]\n"), {})
+
+        assert ("POST *", 0.1, 503, False) == (
+            config.brig_lite.faults[0].route, config.brig_lite.faults[0].rate,
+            config.brig_lite.faults[0].status, config.brig_lite.faults[0].after,
+        )  # fmt: skip
+        assert load_error(write, "brig_lite:\n  faults: [{rate: 2}]\n").startswith(
+            "brig_lite.faults[0].rate: 2.0 is out of range"
+        )

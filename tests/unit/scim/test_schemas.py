@@ -40,7 +40,7 @@ ALLOWED_VALUES = {
     "uniqueness": {"none", "server", "global"},
 }
 TEXT_TYPES = {"string", "reference", "binary"}
-ALL_SCHEMA_URNS = [USER_URN, WIRE_RICH_INFO_URN, WIRE_PROFILE_URN]
+ALL_SCHEMA_URNS = [USER_URN, GROUP_URN, WIRE_RICH_INFO_URN, WIRE_PROFILE_URN]
 RFC6750 = "https://www.rfc-editor.org/info/rfc6750"
 
 
@@ -192,8 +192,8 @@ class TestUserAndGroupSchemas:
 
 
 class TestSchemaLookup:
-    def test_schemas_list_holds_user_and_both_wire_extensions(self) -> None:
-        """/Schemas lists User and the Wire extensions (Group only once /Groups is served)."""
+    def test_schemas_list_holds_user_group_and_both_wire_extensions(self) -> None:
+        """/Schemas lists User, Group and the two Wire extensions, in that order."""
         expected = [(urn, [SCHEMA_URN], {"resourceType": "Schema"}) for urn in ALL_SCHEMA_URNS]
 
         actual = [(schema["id"], schema["schemas"], schema["meta"]) for schema in schemas_list()]
@@ -317,17 +317,29 @@ class TestResourceTypes:
 
         assert expected == actual
 
-    def test_group_is_not_advertised_while_groups_are_not_served(self) -> None:
-        """Discovery says only what is true: no Group resource type until /Groups exists."""
-        assert None is resource_type_by_id("Group")
+    def test_group_resource_type_is_served_at_groups_without_extensions(self) -> None:
+        """Group is served at /Groups with the core Group schema and no extension."""
+        expected = {
+            "schemas": [RESOURCE_TYPE_URN],
+            "id": "Group",
+            "name": "Group",
+            "endpoint": "/Groups",
+            "schema": GROUP_URN,
+            "meta": {"resourceType": "ResourceType"},
+        }
 
-    def test_group_schema_is_a_complete_document_for_later(self) -> None:
-        """The Group schema document exists, ready for when /Groups is served."""
+        actual = resource_type_by_id("Group") or {}
+        del actual["description"]
+
+        assert expected == actual
+
+    def test_group_schema_is_the_core_group_schema(self) -> None:
+        """The Group schema document has the core Group URN as id and the name Group."""
         assert (GROUP_URN, "Group") == (group_schema()["id"], group_schema()["name"])
 
-    def test_resource_types_lists_user(self) -> None:
-        """/ResourceTypes lists User."""
-        assert ["User"] == [resource_type["id"] for resource_type in resource_types()]
+    def test_resource_types_lists_user_and_group(self) -> None:
+        """/ResourceTypes lists User, then Group."""
+        assert ["User", "Group"] == [resource_type["id"] for resource_type in resource_types()]
 
     @pytest.mark.parametrize("name", ["user", "Users", "Schema", ""])
     def test_resource_type_by_id_of_an_unknown_name_is_none(self, name: str) -> None:

@@ -1,0 +1,370 @@
+"""
+The brig backend: Wire users live in Wire's brig and galley, reached over their internal API
+(brig_client.py); the gateway keeps spar's SCIM state beside them (brig_state.py).
+
+- Reads of one user go to brig (and galley) for the truth; a list page is one batched
+  `GET /i/users?ids=` over the gateway's searchable mirror. A user gone from brig (deleted
+  elsewhere, an expired invitation) disappears from SCIM reads and its externalId is freed.
+- Create follows spar's order (wire-scim.md §4.4): externalId marker `creating` first, then brig;
+  on failure the brig account is deleted, or, when that fails too, the marker says `abandoned` so
+  that a retried POST removes the leftover first. A retried POST either succeeds or answers 409.
+- Updates write only the changed fields (§4.5), identity first (handle, SSO id) so that a conflict
+  changes nothing; delete asks brig first and forgets the user when brig has let go (§4.7).
+- Team members not created through the gateway (no mirror row) are left alone: invisible to SCIM
+  reads, never taken over, never deleted (docs/backend-calls.md, "Users not created by SCIM").
+- Users serialise per user within a process (the version check and the writes are not one
+  transaction in brig); several gateway processes on one brig rely on brig's own checks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import time
+from collections.abc import AsyncIterator, Iterable, Mapping
+from contextlib import asynccontextmanager
+from typing import Any, NoReturn
+
+import structlog
+
+from gateway.backend import brig_state as state
+from gateway.backend.brig_client import BrigClient, BrigSettings
+from gateway.backend.brig_mapping import (
+    fields_of, invitation_body, next_status, permissions, read_back, rich_info_body, rich_info_of, role_of,
+    spar_user_body, sso_id, status_of, with_content,
+)  # fmt: skip
+from gateway.backend.models import NewUser, Page, UserFields, UserQuery, WireUser, now_text
+from gateway.backend.sql_filter import SORT_COLUMNS, compile_filter
+from gateway.config import Backend as BackendConfig
+from gateway.db.sqlite import SqliteDatabase
+from gateway.scim.errors import InvalidFilter, NotFound, PreconditionFailed, ScimError, Uniqueness
+
+log = structlog.get_logger()
+
+GROUPS_UNAVAILABLE = "Groups are not available with the brig backend yet"
+CALLS_PER_CREATE = 6  # the most brig/galley calls one create makes: bounds how long `creating` lasts
+
+
+class KeyedLocks:
+    """One asyncio.Lock per key while someone holds or waits for it."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    @asynccontextmanager
+    async def hold(self, key: str) -> AsyncIterator[None]:
+        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key]
+            if users == 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
+
+
+class BrigBackend:
+    """A `Backend` (gateway/backend/base.py) over brig and galley; see the module docstring."""
+
+    def __init__(self, client: BrigClient, db: SqliteDatabase, *, stale_after: float) -> None:
+        self._brig = client
+        self._db = db
+        self._stale_after = stale_after
+        self._locks = KeyedLocks()
+
+    @classmethod
+    async def open(cls, config: BackendConfig, db: SqliteDatabase) -> BrigBackend:
+        """The client (one session, a bounded keep-alive pool) over the gateway's database `db`."""
+        assert config.brig_url is not None  # load_config refuses kind brig without it
+        settings = BrigSettings(
+            brig_url=config.brig_url, galley_url=config.galley_url or config.brig_url,
+            call_timeout=config.call_timeout_seconds, connect_timeout=config.connect_timeout_seconds,
+            max_connections=config.max_connections, retry_after=config.retry_after_seconds,
+        )  # fmt: skip
+        stale_after = CALLS_PER_CREATE * config.call_timeout_seconds + 5
+        return cls(BrigClient(settings), db, stale_after=stale_after)
+
+    async def ensure_team(self, team: str) -> None:
+        """Teams are made in Wire; this only checks that galley answers for it."""
+        await self._brig.validate_saml_emails(team)
+
+    # --- reads ------------------------------------------------------------------------------
+
+    async def get_user(self, team: str, user_id: str) -> WireUser:
+        mirror = await self._db.read(lambda conn: state.mirror_row(conn, team, user_id))
+        if mirror is None:
+            raise NotFound(f"User {user_id} not found")
+        brig_user = _live(await self._brig.get_users([user_id]), mirror)
+        if brig_user is None:
+            await self._vanished(user_id)
+        rich_info, bits = await asyncio.gather(
+            self._brig.get_rich_info(user_id), self._brig.get_member_permissions(team, user_id)
+        )
+        if rich_info is None or bits is None:  # deleted, or moved out of the team, meanwhile
+            await self._vanished(user_id)
+        status = status_of(brig_user)
+        assert status is not None  # _live checked it
+        user = read_back(mirror, brig_user, status=status, rich_info=rich_info_of(rich_info), role=role_of(bits))
+        return (await self._keep([(mirror, user)]))[0]
+
+    async def search_users(self, team: str, query: UserQuery) -> Page:
+        where, params = ("", []) if query.filter is None else compile_filter(query.filter)  # type: ignore[arg-type]
+        order = "seq"
+        if query.sort_by is not None:
+            if query.sort_by not in SORT_COLUMNS:
+                allowed = "userName, displayName, meta.created, meta.lastModified"
+                raise InvalidFilter(f"Cannot sort by '{query.sort_by}'; sortable: {allowed}")
+            order = f"{SORT_COLUMNS[query.sort_by]}, seq"
+        if query.descending:
+            order = ", ".join(f"{part} DESC" for part in order.split(", "))
+        for attempt in (1, 2):  # a second pass when brig's answers changed what the filter sees
+            total, rows = await self._db.read(
+                lambda conn: state.search(conn, team, where, params, order, query.offset, query.limit)
+            )
+            if not rows:
+                return Page(total, ())
+            accounts = await self._brig.get_users([row.id for row in rows])
+            pairs, gone = [], []
+            for row in rows:
+                brig_user = _live(accounts, row)
+                if brig_user is None:
+                    gone.append(row.id)
+                else:
+                    pairs.append((row, read_back(row, brig_user, status=status_of(brig_user))))  # type: ignore[arg-type]
+            users = await self._keep(pairs, forget=gone)
+            drifted = gone or any(old.version != new.version for old, new in pairs)
+            if not drifted or attempt == 2:  # else the mirror changed under the filter: once more
+                return Page(total - len(gone), tuple(users))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _keep(self, pairs: Iterable[tuple[WireUser, WireUser]], *, forget: Iterable[str] = ()) -> list[WireUser]:
+        """Refresh the mirror rows brig changed (lastModified: now) and forget vanished users."""
+        now = now_text()
+        users = [new if new.version == old.version else dataclasses.replace(new, last_modified=now) for old, new in pairs]
+        changed = [user for (old, _), user in zip(pairs, users) if user.version != old.version]
+        gone = list(forget)
+        if changed or gone:
+            def work(conn: Any) -> None:
+                for user_id in gone:
+                    state.forget(conn, user_id)
+                for user in changed:
+                    state.save(conn, user)
+
+            await self._db.write(work)
+            if gone:
+                log.info("users_vanished_from_brig", user_ids=gone)
+        return users
+
+    async def _vanished(self, user_id: str) -> NoReturn:
+        """Forget a user brig no longer has (its externalId becomes free) and answer NotFound."""
+        await self._keep([], forget=[user_id])
+        raise NotFound(f"User {user_id} not found")
+
+    # --- create -----------------------------------------------------------------------------
+
+    async def create_user(self, team: str, new: NewUser) -> WireUser:
+        """spar's order (wire-scim.md §4.4) with the `creating` marker; see the module docstring."""
+        f = new.fields
+        await self._free_external_id(team, f.external_id)
+        if await self._brig.handle_taken(f.handle):
+            raise Uniqueness(f"userName {f.handle!r} is already taken")
+        await self._db.write(lambda conn: state.claim(conn, team, f.external_id, new.id, time.time()))
+        try:
+            user = await self._create_in_brig(team, new)
+        except BaseException:
+            await asyncio.shield(self._undo_create(team, f.external_id, new.id))
+            raise
+        await self._db.write(lambda conn: state.record_created(conn, user))
+        return user
+
+    async def _create_in_brig(self, team: str, new: NewUser) -> WireUser:
+        f = new.fields
+        if new.idp is not None:
+            await self._brig.create_spar_user(spar_user_body(team, new))
+            status = "active"
+            if not f.active:
+                await self._brig.put_user_field(new.id, "status", {"status": "suspended"})
+                status = "suspended"
+            if f.email is not None:
+                await self._set_email(team, new.id, f.email)
+        else:
+            await self._brig.create_invitation(team, invitation_body(team, new))
+            await self._brig.put_user_field(new.id, "handle", {"handle": f.handle})
+            if f.rich_info:
+                await self._brig.put_user_field(new.id, "rich-info", {"rich_info": rich_info_body(f.rich_info)})
+            status = "pending-invitation"
+        now = now_text()
+        blank = WireUser(
+            id=new.id, team=team, handle="", display_name="", external_id="", email=None, email_type=None,
+            status="active", role="member", locale="", idp=new.idp, rich_info=(), extra="{}",
+            created=now, last_modified=now,
+        )  # fmt: skip
+        return with_content(blank, f, status)  # type: ignore[arg-type]
+
+    async def _undo_create(self, team: str, external_id: str, user_id: str) -> None:
+        """Delete what a failed create left in brig; if brig fails too, mark the claim abandoned."""
+        try:
+            await self._brig.delete_user(user_id)
+        except ScimError:
+            await self._db.write(lambda conn: state.set_claim_state(conn, team, external_id, user_id, "abandoned"))
+            log.warning("create_left_over", user_id=user_id, team=team)
+            return
+        await self._db.write(lambda conn: state.release(conn, team, external_id, user_id))
+
+    async def _free_external_id(self, team: str, external_id: str) -> None:
+        """
+        Uniqueness when a live user holds `external_id` or a create of it is under way; else
+        clean what holds it: a vanished user's entry, or an abandoned create (its brig leftover
+        deleted first).
+        """
+        claim = await self._db.read(lambda conn: state.get_claim(conn, team, external_id))
+        if claim is None:
+            return
+        if claim.state == "created":
+            live = [u for u in await self._brig.get_users([claim.user_id]) if status_of(u) is not None]
+            if live:
+                raise Uniqueness(
+                    f"externalId {external_id!r} is already taken: user with status {live[0].get('status')} exists"
+                )
+            await self._db.write(lambda conn: state.forget(conn, claim.user_id))
+            return
+        if claim.state == "creating" and time.time() - claim.claimed_at < self._stale_after:
+            raise Uniqueness(f"externalId {external_id!r} is being created by another request; retry shortly")
+        await self._brig.delete_user(claim.user_id)
+        await self._db.write(lambda conn: state.release(conn, team, external_id, claim.user_id))
+        log.info("abandoned_create_cleaned", user_id=claim.user_id, team=team)
+
+    async def _set_email(self, team: str, user_id: str, email: str) -> None:
+        """spar's validateEmail: activation mail when validateSAMLemails is enabled, else at once."""
+        send = await self._brig.validate_saml_emails(team)
+        await self._brig.put_email(user_id, email, send_activation=send)
+
+    # --- update, delete, accept -----------------------------------------------------------------
+
+    async def update_user(
+        self, team: str, user_id: str, fields: UserFields, *, expected_version: str | None = None
+    ) -> WireUser:
+        async with self._locks.hold(user_id):
+            if expected_version is not None:  # every write through the gateway moves the mirror's version
+                mirror = await self._db.read(lambda conn: state.mirror_row(conn, team, user_id))
+                if mirror is not None and mirror.version != expected_version:
+                    raise PreconditionFailed(
+                        f"User {user_id} has changed (version {mirror.version}, If-Match {expected_version}); "
+                        "read it again and retry"
+                    )
+            current = await self.get_user(team, user_id)
+            if expected_version is not None and expected_version != current.version:
+                raise PreconditionFailed(
+                    f"User {user_id} has changed (version {current.version}, If-Match {expected_version}); "
+                    "read it again and retry"
+                )
+            if fields.email is None and current.email is not None:  # brig cannot drop an email
+                fields = dataclasses.replace(fields, email=current.email, email_type=current.email_type)
+            wanted = with_content(current, fields, next_status(current.status, fields.active))
+            if wanted.version == current.version:
+                return current
+            await self._write_changes(team, current, wanted)
+            updated = dataclasses.replace(wanted, last_modified=now_text())
+            await self._db.write(lambda conn: state.save(conn, updated))
+            return updated
+
+    async def _write_changes(self, team: str, current: WireUser, wanted: WireUser) -> None:
+        """Per changed field, as spar (§4.5); conflicts are checked before anything is written."""
+        uid = current.id
+        new_external_id = wanted.external_id != current.external_id
+        if new_external_id:
+            await self._free_external_id(team, wanted.external_id)
+        if wanted.handle != current.handle and await self._brig.handle_taken(wanted.handle):
+            raise Uniqueness(f"userName {wanted.handle!r} is already taken")
+        if new_external_id:
+            await self._db.write(
+                lambda conn: state.rekey(conn, team, uid, current.external_id, wanted.external_id, time.time())
+            )
+        try:
+            if wanted.handle != current.handle:
+                await self._brig.put_user_field(uid, "handle", {"handle": wanted.handle})
+        except Uniqueness:
+            if new_external_id:  # put the index back: nothing changed
+                await self._db.write(
+                    lambda conn: state.rekey(conn, team, uid, wanted.external_id, current.external_id, time.time())
+                )
+            raise
+        puts: list[tuple[str, Mapping[str, Any]]] = []
+        if new_external_id:
+            puts.append(("sso-id", sso_id(wanted.external_id, current.idp)))
+        if wanted.display_name != current.display_name:
+            puts.append(("name", {"name": wanted.display_name}))
+        if wanted.rich_info != current.rich_info:
+            puts.append(("rich-info", {"rich_info": rich_info_body(wanted.rich_info)}))
+        if wanted.locale != current.locale:
+            puts.append(("locale", {"locale": wanted.locale}))
+        for field, body in puts:
+            await self._brig.put_user_field(uid, field, body)
+        if wanted.email is not None and wanted.email != current.email:
+            await self._set_email(team, uid, wanted.email)
+        if wanted.role != current.role:
+            await self._brig.put_member_permissions(team, uid, permissions(wanted.role))
+        if wanted.status != current.status:
+            await self._brig.put_user_field(uid, "status", {"status": wanted.status})
+
+    async def delete_user(self, team: str, user_id: str) -> bool:
+        """brig first, then the gateway's state: a failure in between leaves nothing orphaned."""
+        async with self._locks.hold(user_id):
+            mirror = await self._db.read(lambda conn: state.mirror_row(conn, team, user_id))
+            if mirror is None:
+                return False
+            code = await self._brig.delete_user(user_id)
+            await self._db.write(lambda conn: state.forget(conn, user_id))
+            return code == 202
+
+    async def accept_invitation(self, team: str, user_id: str) -> WireUser:
+        """
+        Force a pending invitation active through brig's status route (for tests and trials with
+        brig-lite; in Wire the user accepts the invitation mail).
+        """
+        async with self._locks.hold(user_id):
+            current = await self.get_user(team, user_id)
+            if current.status != "pending-invitation":
+                return current
+            await self._brig.put_user_field(user_id, "status", {"status": "active"})
+            accepted = dataclasses.replace(with_content(current, fields_of(current), "active"), last_modified=now_text())
+            await self._db.write(lambda conn: state.save(conn, accepted))
+            return accepted
+
+    # --- groups (not yet), health -----------------------------------------------------------------
+
+    async def get_group(self, team: str, group_id: str, *, include_members: bool = True) -> NoReturn:
+        _no_groups()
+
+    async def search_groups(self, team: str, query: object) -> NoReturn:
+        _no_groups()
+
+    async def create_group(self, team: str, new: object) -> NoReturn:
+        _no_groups()
+
+    async def edit_group(self, team: str, group_id: str, edits: object, **_: object) -> NoReturn:
+        _no_groups()
+
+    async def delete_group(self, team: str, group_id: str) -> NoReturn:
+        _no_groups()
+
+    async def check(self) -> None:
+        await self._brig.check()
+
+    async def close(self) -> None:
+        await self._brig.close()
+
+
+def _live(users: Iterable[Mapping[str, Any]], mirror: WireUser) -> Mapping[str, Any] | None:
+    """The brig account of `mirror`'s user among `users` if it is alive and still in the team."""
+    for user in users:
+        if user.get("id") == mirror.id and user.get("team") == mirror.team and status_of(user) is not None:
+            return user
+    return None
+
+
+def _no_groups() -> NoReturn:
+    raise ScimError(GROUPS_UNAVAILABLE, status=501)

@@ -1,0 +1,204 @@
+"""
+An HTTP client of brig's and galley's internal API (wire-scim.md §6), one method per route, over
+one shared aiohttp ClientSession with a bounded keep-alive pool.
+
+Failures become SCIM errors here, once: a refused connection is 503 and a broken one or a 5xx is
+502 (brig's own 503 stays 503), all with Retry-After; a call past its timeout is 504; brig's
+409 `handle-exists`/`email-exists` are 409 uniqueness, 413 `too-large-rich-info` is 413, a 403 is
+403 with Wire's label in the detail. Idempotent reads are retried once after a connection error;
+writes never are (the caller decides what a failed write means).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+import structlog
+
+from gateway.scim.errors import Forbidden, InvalidValue, PayloadTooLarge, ScimError, Uniqueness
+
+log = structlog.get_logger()
+
+IDS_PER_LOOKUP = 100  # ids per `GET /i/users?ids=` (keeps the URL short)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BrigSettings:
+    brig_url: str
+    galley_url: str
+    call_timeout: float = 10.0
+    connect_timeout: float = 2.0
+    max_connections: int = 100
+    retry_after: int = 5
+
+
+class BrigClient:
+    """The calls the brig backend makes; see the module docstring for how failures read."""
+
+    def __init__(self, settings: BrigSettings) -> None:
+        self._settings = settings
+        self._brig = settings.brig_url.rstrip("/")
+        self._galley = settings.galley_url.rstrip("/")
+        self._session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=settings.max_connections, keepalive_timeout=30),
+            timeout=aiohttp.ClientTimeout(total=settings.call_timeout, connect=settings.connect_timeout),
+            raise_for_status=False,
+        )
+
+    async def close(self) -> None:
+        await self._session.close()
+
+    # --- brig -------------------------------------------------------------------------------
+
+    async def get_users(self, ids: Sequence[str]) -> list[dict[str, Any]]:
+        """Row 1: the accounts with these ids, pending invitations included (deleted left out)."""
+        found: list[dict[str, Any]] = []
+        for start in range(0, len(ids), IDS_PER_LOOKUP):
+            chunk = ",".join(ids[start : start + IDS_PER_LOOKUP])
+            _, body = await self._call(
+                "GET", self._brig, "/i/users", params={"ids": chunk, "includePendingInvitations": "true"},
+                read=True, what="read users",
+            )  # fmt: skip
+            found.extend(u for u in body if isinstance(u, dict))
+        return found
+
+    async def handle_taken(self, handle: str) -> bool:
+        """Row 8: `HEAD /i/users/handles/:h`, 200 taken, 404 free."""
+        status, _ = await self._call(
+            "HEAD", self._brig, f"/i/users/handles/{handle}", expect=(200, 404), read=True, what="check a handle"
+        )
+        return status == 200
+
+    async def create_spar_user(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        _, user = await self._call("POST", self._brig, "/i/users/spar", payload=body, expect=(200, 201), what="create a SAML user")
+        return user
+
+    async def create_invitation(self, team: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        _, user = await self._call(
+            "POST", self._brig, f"/i/teams/{team}/invitations", payload=body, expect=(200, 201), what="invite a user"
+        )
+        return user
+
+    async def put_user_field(self, user_id: str, field: str, body: Mapping[str, Any]) -> None:
+        """Rows 6-17: `PUT /i/users/:uid/<field>` (name, handle, managed-by, sso-id, rich-info, locale, status)."""
+        await self._call("PUT", self._brig, f"/i/users/{user_id}/{field}", payload=body, expect=(200, 204), what=f"set {field}")
+
+    async def get_rich_info(self, user_id: str) -> Any | None:
+        status, body = await self._call(
+            "GET", self._brig, f"/i/users/{user_id}/rich-info", expect=(200, 404), read=True, what="read rich info"
+        )
+        return body if status == 200 else None
+
+    async def delete_user(self, user_id: str) -> int:
+        """Row 18: 202 deleted, 200 already deleted, 404 no such user."""
+        status, _ = await self._call("DELETE", self._brig, f"/i/users/{user_id}", expect=(200, 202, 404), what="delete a user")
+        return status
+
+    async def put_email(self, user_id: str, email: str, *, send_activation: bool) -> None:
+        """Row 20: `PUT /i/self/email` for the user (Z-User), activated at once or by mail."""
+        activation = "send_activation_email" if send_activation else "auto_activate"
+        params = {"activation": activation, "validate": str(send_activation).lower(),
+                  "activate": str(not send_activation).lower()}  # fmt: skip
+        await self._call(
+            "PUT", self._brig, "/i/self/email", params=params, payload={"email": email},
+            headers={"Z-User": user_id}, expect=(200, 202, 204), what="set the email",
+        )  # fmt: skip
+
+    # --- galley ------------------------------------------------------------------------------
+
+    async def get_member_permissions(self, team: str, user_id: str) -> int | None:
+        """The member's `self` permission bits; None when not a member of the team."""
+        status, body = await self._call(
+            "GET", self._galley, f"/i/teams/{team}/members/{user_id}", expect=(200, 404), read=True,
+            what="read the team role",
+        )  # fmt: skip
+        return int(body["permissions"]["self"]) if status == 200 else None
+
+    async def put_member_permissions(self, team: str, user_id: str, perms: Mapping[str, int]) -> None:
+        await self._call(
+            "PUT", self._galley, f"/i/teams/{team}/members", payload={"user": user_id, "permissions": perms},
+            what="set the team role",
+        )  # fmt: skip
+
+    async def validate_saml_emails(self, team: str) -> bool:
+        """Whether new emails need the user's confirmation (validateSAMLemails enabled)."""
+        _, body = await self._call(
+            "GET", self._galley, f"/i/teams/{team}/features/validateSAMLemails", read=True,
+            what="read the email validation setting",
+        )  # fmt: skip
+        return isinstance(body, dict) and body.get("status") == "enabled"
+
+    async def check(self) -> None:
+        for base in dict.fromkeys((self._brig, self._galley)):
+            await self._call("GET", base, "/i/status", read=True, what="check health")
+
+    # --- one call -------------------------------------------------------------------------
+
+    async def _call(
+        self, method: str, base: str, path: str, *, what: str, payload: Any = None,
+        params: Mapping[str, str] | None = None, headers: Mapping[str, str] | None = None,
+        expect: Iterable[int] = (200,), read: bool = False,
+    ) -> tuple[int, Any]:  # fmt: skip
+        """(status, JSON body or None); `read` marks an idempotent call, retried once on a connection error."""
+        service = "galley" if base == self._galley and base != self._brig else "brig"
+        call = f"{service} {method} {path}"
+        for attempt in (1, 2):
+            try:
+                async with self._session.request(method, base + path, json=payload, params=params, headers=headers) as answer:
+                    status = answer.status
+                    data = await answer.read()
+                break
+            except aiohttp.ConnectionTimeoutError:
+                error: ScimError = self._unavailable(
+                    503, f"cannot connect to {service} for {call} ({what}) within {self._settings.connect_timeout} s"
+                )
+            except asyncio.TimeoutError:
+                raise self._unavailable(504, f"{call} ({what}) did not answer within {self._settings.call_timeout} s") from None
+            except aiohttp.ClientConnectorError as exc:
+                error = self._unavailable(503, f"cannot connect to {service} for {call} ({what}): {exc.os_error}")
+            except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError, aiohttp.ClientPayloadError) as exc:
+                error = self._unavailable(502, f"{call} ({what}) lost its connection: {type(exc).__name__}")
+            if not read or attempt == 2:
+                raise error
+            log.info("backend_call_retried", call=call)
+        body = _parse_json(data)
+        if status in tuple(expect):
+            return status, body
+        raise self._refused(status, body, call, what)
+
+    def _unavailable(self, status: int, detail: str) -> ScimError:
+        log.warning("backend_call_failed", status=status, detail=detail)
+        return ScimError(detail, status=status, headers={"Retry-After": str(self._settings.retry_after)})
+
+    def _refused(self, status: int, body: Any, call: str, what: str) -> ScimError:
+        label = body.get("label") if isinstance(body, dict) else None
+        message = body.get("message") if isinstance(body, dict) else None
+        said = f"{label}: {message}" if label else f"status {status}"
+        if status >= 500:
+            return self._unavailable(503 if status == 503 else 502, f"{call} ({what}) failed: {status} {said}")
+        if status == 409 and label == "handle-exists":
+            return Uniqueness("userName is already taken (Wire: handle-exists)")
+        if status == 409 and label == "email-exists":
+            return Uniqueness("the email address is already used by another Wire user (Wire: email-exists)")
+        if status == 413:
+            return PayloadTooLarge(f"Wire refused the rich info as too large ({said})", scim_type="invalidValue")
+        if status == 403:
+            return Forbidden(f"Wire refused to {what}: {said}")
+        if status == 400 and label == "invalid-handle":
+            return InvalidValue(f"Wire refused the userName as a handle ({said})")
+        log.warning("backend_call_refused", call=call, status=status, label=label)
+        return ScimError(f"{call} ({what}) answered {status} {said}", status=502)
+
+
+def _parse_json(data: bytes) -> Any:
+    if not data:
+        return None
+    try:
+        return json.loads(data)
+    except ValueError:
+        return None

@@ -1,0 +1,162 @@
+"""
+The state the brig backend keeps in the gateway's database (spar's, wire-scim.md §6.3), as units
+of work for SqliteDatabase.read/write:
+
+- `brig_external_ids`: (team, externalId) -> user, with spar's creation marker: `creating` while
+  a POST is under way, `abandoned` when it failed and the brig account may be left over (the next
+  POST of that externalId deletes it first), `created` once done;
+- `brig_users`: the searchable mirror of each SCIM user (what filters, sorting and paging need,
+  the SCIM times and the attributes only the gateway keeps);
+- `brig_saml_refs`: (IdP, case-folded NameID) of SAML users.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+
+from gateway.backend.models import WireUser
+from gateway.scim.errors import Uniqueness
+
+_COLUMNS = (
+    "id, team, handle, display_name, external_id, email, email_type, status, role, locale, idp, "
+    "rich_info, extra, created_at, last_modified, version"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    user_id: str
+    state: str  # creating | abandoned | created
+    claimed_at: float
+
+
+def get_claim(conn: sqlite3.Connection, team: str, external_id: str) -> Claim | None:
+    row = conn.execute(
+        "SELECT user_id, state, claimed_at FROM brig_external_ids WHERE team = ? AND external_id = ?",
+        (team, external_id),
+    ).fetchone()
+    return None if row is None else Claim(*row)
+
+
+def claim(conn: sqlite3.Connection, team: str, external_id: str, user_id: str, now_ts: float) -> None:
+    """Mark (team, externalId) `creating` for `user_id`; Uniqueness when someone holds it."""
+    try:
+        conn.execute(
+            "INSERT INTO brig_external_ids (team, external_id, user_id, state, claimed_at) "
+            "VALUES (?, ?, ?, 'creating', ?)",
+            (team, external_id, user_id, now_ts),
+        )
+    except sqlite3.IntegrityError:
+        raise Uniqueness(f"externalId {external_id!r} is already taken by another user") from None
+
+
+def set_claim_state(conn: sqlite3.Connection, team: str, external_id: str, user_id: str, state: str) -> None:
+    conn.execute(
+        "UPDATE brig_external_ids SET state = ? WHERE team = ? AND external_id = ? AND user_id = ?",
+        (state, team, external_id, user_id),
+    )
+
+
+def release(conn: sqlite3.Connection, team: str, external_id: str, user_id: str) -> None:
+    """Drop the claim of `user_id` (never another user's) and any trace of that user."""
+    conn.execute(
+        "DELETE FROM brig_external_ids WHERE team = ? AND external_id = ? AND user_id = ?",
+        (team, external_id, user_id),
+    )
+    forget(conn, user_id)
+
+
+def forget(conn: sqlite3.Connection, user_id: str) -> None:
+    """Everything the gateway keeps about a user: index entries, mirror row, SAML ref."""
+    conn.execute("DELETE FROM brig_external_ids WHERE user_id = ?", (user_id,))
+    conn.execute("DELETE FROM brig_users WHERE id = ?", (user_id,))
+    conn.execute("DELETE FROM brig_saml_refs WHERE user_id = ?", (user_id,))
+
+
+def record_created(conn: sqlite3.Connection, user: WireUser) -> None:
+    """The mirror row, the SAML ref and the `created` marker, in one transaction."""
+    conn.execute(f"INSERT INTO brig_users ({_COLUMNS}) VALUES ({', '.join('?' * 16)})", _values(user))
+    _save_saml_ref(conn, user)
+    set_claim_state(conn, user.team, user.external_id, user.id, "created")
+
+
+def rekey(conn: sqlite3.Connection, team: str, user_id: str, old: str, new: str, now_ts: float) -> None:
+    """Move the user's externalId entry from `old` to `new`; Uniqueness when `new` is held."""
+    if old == new:
+        return
+    conn.execute("DELETE FROM brig_external_ids WHERE team = ? AND external_id = ? AND user_id = ?", (team, old, user_id))
+    try:
+        conn.execute(
+            "INSERT INTO brig_external_ids (team, external_id, user_id, state, claimed_at) "
+            "VALUES (?, ?, ?, 'created', ?)",
+            (team, new, user_id, now_ts),
+        )
+    except sqlite3.IntegrityError:
+        raise Uniqueness(f"externalId {new!r} is already taken by another user") from None
+
+
+def save(conn: sqlite3.Connection, user: WireUser) -> None:
+    """Write the mirror row of an existing user (and its SAML ref)."""
+    conn.execute(
+        "UPDATE brig_users SET handle = ?, display_name = ?, external_id = ?, email = ?, email_type = ?, "
+        "status = ?, role = ?, locale = ?, rich_info = ?, extra = ?, last_modified = ?, version = ? "
+        "WHERE id = ?",
+        (user.handle, user.display_name, user.external_id, user.email, user.email_type, user.status,
+         user.role, user.locale, _rich_info_json(user), user.extra, user.last_modified, user.version,
+         user.id),  # fmt: skip
+    )
+    _save_saml_ref(conn, user)
+
+
+def mirror_row(conn: sqlite3.Connection, team: str, user_id: str) -> WireUser | None:
+    row = conn.execute(f"SELECT {_COLUMNS} FROM brig_users WHERE id = ? AND team = ?", (user_id, team)).fetchone()
+    return None if row is None else _row_to_user(row)
+
+
+def search(
+    conn: sqlite3.Connection, team: str, where: str, params: list[object], order: str, offset: int, limit: int
+) -> tuple[int, list[WireUser]]:
+    """(matches, the window of them) from the mirror."""
+    condition = "team = ?" + (f" AND {where}" if where else "")
+    (total,) = conn.execute(f"SELECT count(*) FROM brig_users WHERE {condition}", [team, *params]).fetchone()
+    if limit <= 0 or offset >= total:
+        return total, []
+    rows = conn.execute(
+        f"SELECT {_COLUMNS} FROM brig_users WHERE {condition} ORDER BY {order} LIMIT ? OFFSET ?",
+        [team, *params, limit, offset],
+    ).fetchall()
+    return total, [_row_to_user(row) for row in rows]
+
+
+def _save_saml_ref(conn: sqlite3.Connection, user: WireUser) -> None:
+    if user.idp is None:
+        return
+    conn.execute(
+        "INSERT OR REPLACE INTO brig_saml_refs (user_id, idp, name_id) VALUES (?, ?, ?)",
+        (user.id, user.idp, user.external_id.casefold()),
+    )
+
+
+def _values(user: WireUser) -> tuple[object, ...]:
+    return (
+        user.id, user.team, user.handle, user.display_name, user.external_id, user.email,
+        user.email_type, user.status, user.role, user.locale, user.idp, _rich_info_json(user),
+        user.extra, user.created, user.last_modified, user.version,
+    )  # fmt: skip
+
+
+def _rich_info_json(user: WireUser) -> str:
+    return json.dumps([list(f) for f in user.rich_info], ensure_ascii=False)
+
+
+def _row_to_user(row: tuple[object, ...]) -> WireUser:
+    (uid, team, handle, display_name, external_id, email, email_type, status, role, locale, idp,
+     rich_info, extra, created, last_modified, version) = row  # fmt: skip
+    return WireUser(
+        id=uid, team=team, handle=handle, display_name=display_name, external_id=external_id,  # type: ignore[arg-type]
+        email=email, email_type=email_type, status=status, role=role, locale=locale, idp=idp,  # type: ignore[arg-type]
+        rich_info=tuple((t, v) for t, v in json.loads(rich_info)),  # type: ignore[arg-type]
+        extra=extra, created=created, last_modified=last_modified, version=version,  # type: ignore[arg-type]
+    )  # fmt: skip

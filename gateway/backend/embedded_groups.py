@@ -1,0 +1,369 @@
+"""
+The embedded backend's groups: SCIM Groups as Wire user groups in the gateway's SQLite database.
+
+Each member is one row of `group_members` (PRIMARY KEY (group_id, user_id) WITHOUT ROWID, plus an
+index on user_id), so adding or removing one member is one indexed insert or delete and never reads
+the member list. `groups.member_count` and `teams.group_count` keep the counts, and
+`groups.revision` the version (a weak ETag: a content hash would need the whole member list).
+A list page without members reads no membership row; with members, one batched query.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sqlite3
+from collections.abc import Sequence
+from types import MappingProxyType
+from typing import Any, TypeVar
+
+from gateway.backend.models import (
+    AddMembers, GroupEdit, GroupPage, GroupQuery, NewGroup, Page, RemoveMembers, ReplaceMembers,
+    Rename, SetExternalId, WireGroup, WireUser, now_text,
+)  # fmt: skip
+from gateway.backend.sql_filter import Column, Table, compile_filter
+from gateway.db.sqlite import SqliteDatabase
+from gateway.scim.errors import InvalidFilter, InvalidValue, NotFound, PreconditionFailed, Uniqueness
+
+T = TypeVar("T")
+
+_COLUMNS = "id, team, display_name, external_id, created_at, last_modified, revision, member_count"
+_IS_MEMBER = "EXISTS (SELECT 1 FROM group_members m WHERE m.group_id = groups.id AND m.user_id = ?)"
+
+GROUP_TABLE = Table(
+    MappingProxyType({
+        "id": Column("id", case_exact=True),
+        "displayname": Column("display_name"),
+        "externalid": Column("external_id", case_exact=True),
+        "members": Column(_IS_MEMBER, kind="exists", present="member_count > 0"),
+        "members.value": Column(_IS_MEMBER, kind="exists", present="member_count > 0"),
+        "meta.created": Column("created_at", kind="datetime", case_exact=True),
+        "meta.lastmodified": Column("last_modified", kind="datetime", case_exact=True),
+    }),
+    "urn:ietf:params:scim:schemas:core:2.0:group",
+    "Group",
+)
+GROUP_SORT_COLUMNS = MappingProxyType({
+    "displayname": "display_name COLLATE NOCASE",
+    "meta.created": "created_at",
+    "meta.lastmodified": "last_modified",
+})
+MAX_LISTED_IDS = 20  # offending member ids named in an error detail
+
+
+class EmbeddedGroups:
+    """The group methods of EmbeddedBackend (the `Backend` protocol, gateway/backend/base.py)."""
+
+    _db: SqliteDatabase
+
+    async def get_group(self, team: str, group_id: str, *, include_members: bool = True) -> WireGroup:
+        group = await self._db.read(lambda conn: _select_group(conn, team, group_id, include_members))
+        if group is None:
+            raise NotFound(f"Group {group_id} not found")
+        return group
+
+    async def search_groups(self, team: str, query: GroupQuery) -> GroupPage:
+        where, params = ("", []) if query.filter is None else compile_filter(
+            query.filter, GROUP_TABLE  # type: ignore[arg-type]
+        )
+        order = "seq"
+        if query.sort_by is not None:
+            if query.sort_by not in GROUP_SORT_COLUMNS:
+                raise InvalidFilter(
+                    f"Cannot sort groups by '{query.sort_by}'; sortable: displayName, meta.created, "
+                    "meta.lastModified"
+                )
+            order = f"{GROUP_SORT_COLUMNS[query.sort_by]}, seq"
+        if query.descending:
+            order = ", ".join(f"{part} DESC" for part in order.split(", "))
+        return await self._db.read(lambda conn: _search_groups(conn, team, where, params, order, query))
+
+    async def create_group(self, team: str, new: NewGroup) -> WireGroup:
+        return await self._db.write(lambda conn: _insert_group(conn, team, new))
+
+    async def edit_group(
+        self, team: str, group_id: str, edits: Sequence[GroupEdit], *,
+        expected_version: str | None = None, include_members: bool = False,
+    ) -> WireGroup:  # fmt: skip
+        return await self._db.write(
+            lambda conn: _edit_group(conn, team, group_id, edits, expected_version, include_members)
+        )
+
+    async def delete_group(self, team: str, group_id: str) -> bool:
+        return await self._db.write(lambda conn: _delete_group(conn, team, group_id))
+
+
+# --- the users' read-only `groups` attribute (called by embedded.py in the same unit of work) ------
+
+
+def with_groups(conn: sqlite3.Connection, user: WireUser | None) -> WireUser | None:
+    """`user` with its groups (one indexed query), or None."""
+    if user is None:
+        return None
+    rows = conn.execute(
+        "SELECT g.id, g.display_name FROM group_members m JOIN groups g ON g.id = m.group_id "
+        "WHERE m.user_id = ?",
+        (user.id,),
+    ).fetchall()
+    return dataclasses.replace(user, groups=_sorted_groups(rows)) if rows else user
+
+
+def with_page_groups(conn: sqlite3.Connection, result: tuple[Page, T]) -> tuple[Page, T]:
+    """A search result whose users carry their groups: one batched query for the whole page."""
+    page, rest = result
+    if not page.users:
+        return result
+    rows = conn.execute(
+        "SELECT m.user_id, g.id, g.display_name FROM group_members m JOIN groups g ON g.id = m.group_id "
+        "WHERE m.user_id IN (SELECT value FROM json_each(?))",
+        (json.dumps([u.id for u in page.users]),),
+    ).fetchall()
+    if not rows:
+        return result
+    by_user: dict[str, list[tuple[str, str]]] = {}
+    for user_id, group_id, name in rows:
+        by_user.setdefault(user_id, []).append((group_id, name))
+    users = tuple(
+        dataclasses.replace(u, groups=_sorted_groups(by_user[u.id])) if u.id in by_user else u
+        for u in page.users
+    )
+    return Page(page.total, users), rest
+
+
+def _sorted_groups(groups: Sequence[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    """By displayName ignoring case, then id (sorted here: a user is in few groups)."""
+    return tuple(sorted(((gid, name) for gid, name in groups), key=lambda g: (g[1].casefold(), g[0])))
+
+
+def remove_user_from_groups(conn: sqlite3.Connection, user_id: str) -> None:
+    """A deleted user leaves its groups, which count one member less and get a new version."""
+    rows = conn.execute("SELECT group_id FROM group_members WHERE user_id = ?", (user_id,)).fetchall()
+    group_ids = [row[0] for row in rows]
+    if not group_ids:
+        return
+    conn.execute("DELETE FROM group_members WHERE user_id = ?", (user_id,))
+    conn.executemany(
+        "UPDATE groups SET member_count = member_count - 1, revision = revision + 1, last_modified = ? "
+        "WHERE id = ?",
+        [(now_text(), group_id) for group_id in group_ids],
+    )
+
+
+# --- SQL ------------------------------------------------------------------------------------------
+
+
+def _version(revision: int) -> str:
+    return f'W/"{revision}"'
+
+
+def _row_to_group(row: tuple[Any, ...], members: tuple[str, ...] | None = None) -> WireGroup:
+    gid, team, display_name, external_id, created, last_modified, revision, member_count = row
+    return WireGroup(
+        id=gid, team=team, display_name=display_name, external_id=external_id, created=created,
+        last_modified=last_modified, version=_version(revision), member_count=member_count,
+        members=members,
+    )  # fmt: skip
+
+
+def _select_row(conn: sqlite3.Connection, team: str, group_id: str) -> tuple[Any, ...] | None:
+    return conn.execute(
+        f"SELECT {_COLUMNS} FROM groups WHERE id = ? AND team = ?", (group_id, team)
+    ).fetchone()
+
+
+def _select_group(
+    conn: sqlite3.Connection, team: str, group_id: str, include_members: bool
+) -> WireGroup | None:
+    row = _select_row(conn, team, group_id)
+    if row is None:
+        return None
+    return _row_to_group(row, _member_ids(conn, group_id) if include_members else None)
+
+
+def _member_ids(conn: sqlite3.Connection, group_id: str) -> tuple[str, ...]:
+    rows = conn.execute(
+        "SELECT user_id FROM group_members WHERE group_id = ? ORDER BY user_id", (group_id,)
+    ).fetchall()
+    return tuple(row[0] for row in rows)
+
+
+def _search_groups(
+    conn: sqlite3.Connection, team: str, where: str, params: list[object], order: str, query: GroupQuery
+) -> GroupPage:
+    condition = "team = ?" + (f" AND {where}" if where else "")
+    if where:
+        total = conn.execute(f"SELECT count(*) FROM groups WHERE {condition}", [team, *params]).fetchone()[0]
+    else:
+        row = conn.execute("SELECT group_count FROM teams WHERE id = ?", (team,)).fetchone()
+        total = row[0] if row else 0
+    if query.limit <= 0 or query.offset >= total:
+        return GroupPage(total, ())
+    rows = conn.execute(
+        f"SELECT {_COLUMNS} FROM groups WHERE {condition} ORDER BY {order} LIMIT ? OFFSET ?",
+        [team, *params, query.limit, query.offset],
+    ).fetchall()
+    if not query.include_members:
+        return GroupPage(total, tuple(_row_to_group(row) for row in rows))
+    members: dict[str, list[str]] = {row[0]: [] for row in rows}
+    for group_id, user_id in conn.execute(
+        "SELECT group_id, user_id FROM group_members WHERE group_id IN (SELECT value FROM json_each(?)) "
+        "ORDER BY group_id, user_id",
+        (json.dumps(list(members)),),
+    ):
+        members[group_id].append(user_id)
+    return GroupPage(total, tuple(_row_to_group(row, tuple(members[row[0]])) for row in rows))
+
+
+def _valid_members(conn: sqlite3.Connection, team: str, user_ids: Sequence[str]) -> tuple[str, ...]:
+    """
+    The ids to store: every id must be a user of `team`; ids of the team's groups are dropped
+    (Entra sends a nested group as a member, and Wire user groups hold users only). Raises
+    InvalidValue naming the other ids. Costs one indexed lookup per id.
+    """
+    if not user_ids:
+        return ()
+    missing = [
+        row[0]
+        for row in conn.execute(
+            "SELECT j.value FROM json_each(?) j WHERE NOT EXISTS "
+            "(SELECT 1 FROM users u WHERE u.id = j.value AND u.team = ?)",
+            (json.dumps(list(user_ids)), team),
+        )
+    ]
+    if not missing:
+        return tuple(user_ids)
+    groups = {
+        row[0]
+        for row in conn.execute(
+            "SELECT id FROM groups WHERE team = ? AND id IN (SELECT value FROM json_each(?))",
+            (team, json.dumps(missing)),
+        )
+    }
+    wrong = [user_id for user_id in missing if user_id not in groups]
+    if wrong:
+        listed = ", ".join(wrong[:MAX_LISTED_IDS])
+        if len(wrong) > MAX_LISTED_IDS:
+            listed += f" and {len(wrong) - MAX_LISTED_IDS} more"
+        raise InvalidValue(
+            f"Group members must be SCIM-provisioned users of this team; these are not: {listed}"
+        )
+    return tuple(user_id for user_id in user_ids if user_id not in groups)
+
+
+def _check_external_id(conn: sqlite3.Connection, team: str, external_id: str | None, group_id: str) -> None:
+    if external_id is None:
+        return
+    row = conn.execute(
+        "SELECT id FROM groups WHERE team = ? AND external_id = ?", (team, external_id)
+    ).fetchone()
+    if row is not None and row[0] != group_id:
+        raise Uniqueness(f"externalId {external_id!r} is already taken by another group")
+
+
+def _add_members(conn: sqlite3.Connection, group_id: str, user_ids: Sequence[str]) -> int:
+    """Insert the rows that are not there yet; returns how many were added."""
+    before = conn.total_changes
+    conn.executemany(
+        "INSERT OR IGNORE INTO group_members (group_id, user_id) VALUES (?, ?)",
+        [(group_id, user_id) for user_id in user_ids],
+    )
+    return conn.total_changes - before
+
+
+def _remove_members(conn: sqlite3.Connection, group_id: str, user_ids: Sequence[str]) -> int:
+    before = conn.total_changes
+    conn.executemany(
+        "DELETE FROM group_members WHERE group_id = ? AND user_id = ?",
+        [(group_id, user_id) for user_id in user_ids],
+    )
+    return conn.total_changes - before
+
+
+def _insert_group(conn: sqlite3.Connection, team: str, new: NewGroup) -> WireGroup:
+    conn.execute("INSERT OR IGNORE INTO teams (id, created_at) VALUES (?, ?)", (team, now_text()))
+    _check_external_id(conn, team, new.fields.external_id, new.id)
+    members = _valid_members(conn, team, new.members)
+    now = now_text()
+    try:
+        conn.execute(
+            f"INSERT INTO groups ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, 1, ?)",
+            (new.id, team, new.fields.display_name, new.fields.external_id, now, now, len(members)),
+        )
+    except sqlite3.IntegrityError as exc:  # a racing writer in another process
+        raise Uniqueness(f"externalId is already taken ({exc})") from None
+    _add_members(conn, new.id, members)
+    conn.execute("UPDATE teams SET group_count = group_count + 1 WHERE id = ?", (team,))
+    return WireGroup(
+        id=new.id, team=team, display_name=new.fields.display_name,
+        external_id=new.fields.external_id, created=now, last_modified=now, version=_version(1),
+        member_count=len(members), members=tuple(sorted(members)),
+    )  # fmt: skip
+
+
+def _edit_group(
+    conn: sqlite3.Connection, team: str, group_id: str, edits: Sequence[GroupEdit],
+    expected_version: str | None, include_members: bool,
+) -> WireGroup:  # fmt: skip
+    row = _select_row(conn, team, group_id)
+    if row is None:
+        raise NotFound(f"Group {group_id} not found")
+    current = _row_to_group(row)
+    if expected_version is not None and expected_version != current.version:
+        raise PreconditionFailed(
+            f"Group {group_id} has changed (version {current.version}, If-Match {expected_version}); "
+            "read it again and retry"
+        )
+    name, external_id, count = current.display_name, current.external_id, current.member_count
+    changed = False
+    for edit in edits:
+        if isinstance(edit, Rename):
+            changed |= edit.display_name != name
+            name = edit.display_name
+        elif isinstance(edit, SetExternalId):
+            _check_external_id(conn, team, edit.external_id, group_id)
+            changed |= edit.external_id != external_id
+            external_id = edit.external_id
+        else:
+            delta = _edit_members(conn, team, group_id, edit)
+            changed |= delta != (0, 0)
+            count += delta[0] - delta[1]
+    if changed:
+        revision, now = row[6] + 1, now_text()
+        conn.execute(
+            "UPDATE groups SET display_name = ?, external_id = ?, member_count = ?, revision = ?, "
+            "last_modified = ? WHERE id = ?",
+            (name, external_id, count, revision, now, group_id),
+        )
+        current = dataclasses.replace(
+            current, display_name=name, external_id=external_id, member_count=count,
+            last_modified=now, version=_version(revision),
+        )  # fmt: skip
+    if include_members:
+        current = dataclasses.replace(current, members=_member_ids(conn, group_id))
+    return current
+
+
+def _edit_members(
+    conn: sqlite3.Connection, team: str, group_id: str, edit: AddMembers | RemoveMembers | ReplaceMembers
+) -> tuple[int, int]:
+    """Apply one member edit; returns (rows added, rows removed)."""
+    if isinstance(edit, RemoveMembers):
+        return 0, _remove_members(conn, group_id, edit.user_ids)
+    members = _valid_members(conn, team, edit.user_ids)
+    removed = 0
+    if isinstance(edit, ReplaceMembers):
+        removed = conn.execute(
+            "DELETE FROM group_members "
+            "WHERE group_id = ? AND user_id NOT IN (SELECT value FROM json_each(?))",
+            (group_id, json.dumps(list(members))),
+        ).rowcount
+    return _add_members(conn, group_id, members), removed
+
+
+def _delete_group(conn: sqlite3.Connection, team: str, group_id: str) -> bool:
+    if _select_row(conn, team, group_id) is None:
+        return False
+    conn.execute("DELETE FROM group_members WHERE group_id = ?", (group_id,))
+    conn.execute("DELETE FROM groups WHERE id = ?", (group_id,))
+    conn.execute("UPDATE teams SET group_count = group_count - 1 WHERE id = ?", (team,))
+    return True

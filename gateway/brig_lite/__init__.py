@@ -1,0 +1,12 @@
+"""
+brig-lite: the brig and galley internal routes that spar uses for SCIM (wire-scim.md §6.1 and
+§6.2), served over HTTP on one listener and kept in a SQLite file of its own, so that the gateway's
+brig backend can be tried, tested and benchmarked without a Wire installation.
+
+    wire_json.py     Wire's JSON shapes: User, RichInfo, permissions, the error body
+    schema.py        brig-lite's own tables and their migrations
+    accounts.py      the account and team-member rules, as SQL on one connection (no I/O of its own)
+    brig_routes.py   brig's /i/users... handlers      galley_routes.py  galley's /i/teams... handlers
+    faults.py        fault injection for tests (config and PUT /i/_faults)
+    app.py           create_brig_lite_app(settings), serve_brig_lite(), add_member()
+"""

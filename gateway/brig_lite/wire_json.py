@@ -1,0 +1,128 @@
+"""
+Wire's JSON shapes as brig and galley send and read them (wire-scim.md §6): the User object, rich
+info in both URN forms, team permission bitmasks, and the error body {"code", "label", "message"}.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+MAP_URN = "urn:ietf:params:scim:schemas:extension:wire:1.0:User"
+LIST_URN = "urn:wire:scim:schemas:profile:1.0"
+
+# libs/wire-api/src/Wire/API/Team/Permission.hs, via rolePermissions: `self` and `copy` are equal.
+ROLE_PERMISSIONS: dict[str, int] = {"owner": 8191, "admin": 5951, "member": 1587, "partner": 1025}
+PERMISSION_ROLES: dict[int, str] = {bits: role for role, bits in ROLE_PERMISSIONS.items()}
+
+STATUSES = ("active", "suspended", "deleted", "ephemeral", "pending-invitation")
+
+
+class WireError(Exception):
+    """An error as brig and galley answer it: status and the body {"code", "label", "message"}."""
+
+    def __init__(self, status: int, label: str, message: str) -> None:
+        super().__init__(f"{status} {label}: {message}")
+        self.status = status
+        self.label = label
+        self.message = message
+
+    def to_body(self) -> dict[str, Any]:
+        return {"code": self.status, "label": self.label, "message": self.message}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Account:
+    """One brig user row, as brig-lite stores it."""
+
+    id: str
+    name: str
+    handle: str | None
+    email: str | None
+    email_unvalidated: str | None
+    status: str
+    locale: str
+    team: str | None
+    sso_id: str | None  # JSON text of the UserSSOId object
+    managed_by: str
+    rich_info: str  # JSON text: [[type, value], ...]
+    created_at: str
+
+
+def user_json(account: Account, *, domain: str) -> dict[str, Any]:
+    """The brig `User` object (userObjectSchema): optional fields are left out when empty."""
+    user: dict[str, Any] = {
+        "qualified_id": {"id": account.id, "domain": domain},
+        "id": account.id,
+        "type": "regular",
+        "name": account.name,
+        "accent_id": 0,
+        "assets": [],
+        "picture": [],
+        "status": account.status,
+        "locale": account.locale,
+    }
+    optional = {
+        "handle": account.handle,
+        "team": account.team,
+        "email": account.email,
+        "email_unvalidated": account.email_unvalidated,
+        "sso_id": None if account.sso_id is None else json.loads(account.sso_id),
+    }
+    user.update({key: value for key, value in optional.items() if value is not None})
+    user["managed_by"] = account.managed_by
+    user["supported_protocols"] = ["proteus"]
+    user["searchable"] = True
+    if account.status == "deleted":
+        user["deleted"] = True
+    return user
+
+
+def rich_info_json(fields: list[tuple[str, str]]) -> dict[str, Any]:
+    """`GET /i/users/:uid/rich-info`: both URN keys, same content (wire-scim.md §3.3)."""
+    return {
+        MAP_URN: {field_type: value for field_type, value in fields},
+        LIST_URN: {"richInfo": {"fields": [{"type": t, "value": v} for t, v in fields], "version": 0}},
+    }
+
+
+def parse_rich_info_fields(value: Any) -> list[tuple[str, str]]:
+    """
+    The fields of a RichInfo body: `{"fields": [...], "version": 0}` (the assoc list), or the form
+    with both URN keys; empty values dropped, duplicate types (case-insensitive) keep the first.
+    """
+    if not isinstance(value, Mapping):
+        raise WireError(400, "bad-request", "rich info must be an object")
+    if LIST_URN in value:
+        value = value[LIST_URN].get("richInfo", {}) if isinstance(value[LIST_URN], Mapping) else {}
+    fields = value.get("fields", []) if isinstance(value, Mapping) else []
+    if not isinstance(fields, list):
+        raise WireError(400, "bad-request", "rich info fields must be a list")
+    out: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    for entry in fields:
+        field_type = entry.get("type") if isinstance(entry, Mapping) else None
+        field_value = entry.get("value") if isinstance(entry, Mapping) else None
+        if not isinstance(field_type, str) or not isinstance(field_value, str):
+            raise WireError(400, "bad-request", "each rich info field needs a string type and value")
+        if field_value == "" or field_type.lower() in seen:
+            continue
+        seen.add(field_type.lower())
+        out.append((field_type, field_value))
+    return out
+
+
+def permissions_json(bits: int) -> dict[str, int]:
+    return {"self": bits, "copy": bits}
+
+
+def parse_permissions(value: Any) -> int:
+    """The `self` bits of a galley Permissions object; `self` and `copy` must be equal."""
+    if not isinstance(value, Mapping):
+        raise WireError(400, "bad-request", 'permissions must be {"self": n, "copy": n}')
+    own, copy = value.get("self"), value.get("copy")
+    if not isinstance(own, int) or not isinstance(copy, int) or own != copy:
+        raise WireError(400, "invalid-permissions", "self and copy permissions must be equal integers")
+    return own
