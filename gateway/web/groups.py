@@ -16,7 +16,7 @@ from gateway.provisioning.groups import GroupSearch
 from gateway.provisioning.render_groups import render_group
 from gateway.scim.projection import project
 from gateway.scim.schemas import GROUP_URN, list_response
-from gateway.web.json_io import read_json, scim_response
+from gateway.web.json_io import not_modified, read_json, scim_response
 from gateway.web.keys import BASE_URL, CONFIG, GROUPS, RESOURCE_ID, TOKEN
 from gateway.web.users import Projection, int_param, query_projection
 
@@ -56,9 +56,9 @@ async def get_group(request: web.Request) -> web.Response:
     group = await request.app[GROUPS].get(
         request[TOKEN], request[RESOURCE_ID], include_members=include_members(projection)
     )
-    if_none_match = request.headers.get("If-None-Match")
-    if if_none_match and group.version in {t.strip() for t in if_none_match.split(",")}:
-        return web.Response(status=304, headers={"ETag": group.version})
+    unchanged = not_modified(request, group.version)
+    if unchanged is not None:
+        return unchanged
     return scim_response(_projected(request, group, projection), headers={"ETag": group.version})
 
 

@@ -50,3 +50,11 @@ def scim_response(
 
 def error_response(error: ScimError) -> web.Response:
     return scim_response(error.to_body(), status=error.status, headers=error.headers)
+
+
+def not_modified(request: web.Request, version: str) -> web.Response | None:
+    """304 when the client's If-None-Match names the current version (RFC 7644 §3.14)."""
+    header = request.headers.get("If-None-Match")
+    if header and (version in {tag.strip() for tag in header.split(",")} or header.strip() == "*"):
+        return web.Response(status=304, headers={"ETag": version})
+    return None

@@ -11,7 +11,7 @@ from gateway.provisioning.users import SearchRequest
 from gateway.scim.errors import InvalidValue
 from gateway.scim.projection import parse_attribute_list, project
 from gateway.scim.schemas import list_response
-from gateway.web.json_io import read_json, scim_response
+from gateway.web.json_io import not_modified, read_json, scim_response
 from gateway.web.keys import BASE_URL, CONFIG, RESOURCE_ID, TOKEN, USERS
 
 
@@ -55,9 +55,9 @@ async def create_user(request: web.Request) -> web.Response:
 
 async def get_user(request: web.Request) -> web.Response:
     user = await request.app[USERS].get(request[TOKEN], request[RESOURCE_ID])
-    if_none_match = request.headers.get("If-None-Match")
-    if if_none_match and user.version in {t.strip() for t in if_none_match.split(",")}:
-        return web.Response(status=304, headers={"ETag": user.version})
+    unchanged = not_modified(request, user.version)
+    if unchanged is not None:
+        return unchanged
     return _user_response(request, user)
 
 
