@@ -1,6 +1,6 @@
 # scim-gateway: docker build -t scim-gateway . && docker run -p 8080:8080 scim-gateway
 # Config: mount your file at /etc/scim-gateway/config.yaml (the default one is baked in).
-# State (SQLite): /var/lib/scim-gateway (mount a volume there).
+# State (SQLite): /var/lib/scim-gateway (mount a volume there), or PostgreSQL: store.kind postgres.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
@@ -10,7 +10,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY gateway ./gateway
-RUN pip install . && rm -rf /src
+RUN pip install '.[postgres]' && rm -rf /src
 
 RUN useradd --system --uid 10001 --home-dir /var/lib/scim-gateway scim \
     && mkdir -p /var/lib/scim-gateway /etc/scim-gateway \

@@ -20,7 +20,7 @@ from gateway.provisioning.rules import UserRules
 from gateway.provisioning.tokens import TokenService
 from gateway.provisioning.users import UserService
 from gateway.store.base import Store
-from gateway.store.sqlite import SqliteStore
+from gateway.store.opening import open_store
 from gateway.web import discovery, groups, health, search, users
 from gateway.web.keys import BACKEND, CONFIG, GROUPS, STORE, TOKENS, USERS
 from gateway.web.middlewares import handle_request
@@ -44,7 +44,7 @@ async def open_state(config: Config) -> AsyncIterator[State]:
     The configured store and backend (the embedded backend shares the store's database; the brig
     backend keeps its SCIM state there too).
     """
-    store = await SqliteStore.open(config.store.path or "", busy_timeout_ms=config.store.busy_timeout_ms)
+    store = await open_store(config.store)
     backend: Backend
     if config.backend.kind == "brig":
         backend = await BrigBackend.open(config.backend, store.db)

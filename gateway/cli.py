@@ -1,6 +1,6 @@
 """
 The `scim-gateway` command: serve, token create/list/revoke, accept-invitation, check-config,
-brig-lite (and brig-lite add-member).
+migrate, store copy, brig-lite (and brig-lite add-member).
 The only place that reads os.environ and sys.argv.
 """
 
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import os
 import sys
@@ -65,6 +66,8 @@ def _parser() -> argparse.ArgumentParser:
 
     command("serve", "Run the SCIM API until SIGTERM or SIGINT.", _serve)
     command("check-config", "Validate the configuration and print it; exit 2 if it is wrong.", _check_config)
+    migrate = command("migrate", "Bring the store's database schema up to date (also done at start), and say so.", _migrate)
+    migrate.add_argument("--to", type=int, metavar="VERSION", help=argparse.SUPPRESS)  # tests: an old schema
 
     lite = command(
         "brig-lite",
@@ -83,7 +86,8 @@ def _parser() -> argparse.ArgumentParser:
 
     accept = command(
         "accept-invitation",
-        "Embedded backend: mark an invited (email/password) user as having accepted the invitation.",
+        "Mark an invited (email/password) user as having accepted the invitation (embedded backend; "
+        "with brig, forces it active through brig's status route: for brig-lite trials).",
         _accept_invitation,
     )
     accept.add_argument("--team", required=True, help="team id (UUID)")
@@ -118,6 +122,15 @@ def _parser() -> argparse.ArgumentParser:
     importing.add_argument("--config", metavar="FILE", help="YAML config (default: ./config.yaml if present)")
     importing.add_argument("--file", required=True, help="the exported rows ('-' for standard input)")
     importing.set_defaults(run=_token_import)
+
+    store = commands.add_parser("store", help="Work on the store's database as a whole.", description="Work on the store's database as a whole.")
+    store.set_defaults(run=None)
+    copy_help = "Copy an installation's state (tokens, teams, users, groups, brig state) into an empty database."
+    copy = store.add_subparsers(title="store commands", metavar="ACTION").add_parser("copy", help=copy_help, description=copy_help)
+    copy.add_argument("--config", metavar="FILE", help=argparse.SUPPRESS)
+    copy.add_argument("--from", dest="source", required=True, metavar="LOCATION", help="sqlite:PATH or postgres://user@host:port/db")
+    copy.add_argument("--to", dest="target", required=True, metavar="LOCATION", help="the empty target, same forms")
+    copy.set_defaults(run=_store_copy)
     return parser
 
 
@@ -135,7 +148,13 @@ def _check_config(config: Config, args: argparse.Namespace) -> int:
         value: Any = config
         for part in key.split("."):
             value = getattr(value, part)
-        print(f"  {key}: {json.dumps(list(value) if isinstance(value, tuple) else value)}")
+        if isinstance(value, tuple):  # lists of scalars, or of rules (brig_lite.faults)
+            value = [dataclasses.asdict(v) if dataclasses.is_dataclass(v) else v for v in value]
+        if key == "store.dsn" and value:
+            from gateway.db.connect import redact_dsn
+
+            value = redact_dsn(value)
+        print(f"  {key}: {json.dumps(value)}")
     return 0
 
 
@@ -148,10 +167,8 @@ def _brig_lite(config: Config, args: argparse.Namespace) -> int:
 def _brig_lite_add_member(config: Config, args: argparse.Namespace) -> int:
     from gateway.brig_lite.app import add_member
     from gateway.brig_lite.wire_json import WireError
-    from gateway.logconfig import configure_logging
 
     team = _uuid_arg(args.team, "--team")
-    configure_logging(level=config.log.level, format=config.log.format)  # logs to stderr: stdout is the id
     try:
         user_id = asyncio.run(
             add_member(config.brig_lite, team=team, role=args.role, email=args.email, password=args.password)
@@ -292,6 +309,47 @@ def _accept_invitation(config: Config, args: argparse.Namespace) -> int:
         return 0
 
     return _with_state(config, work)
+
+
+def _migrate(config: Config, args: argparse.Namespace) -> int:
+    from gateway.db.connect import Location, connect, migrate
+
+    location = Location.of(config.store)
+    conn = connect(location)
+    try:
+        before, after = migrate(conn, target=args.to)
+    finally:
+        conn.close()
+    change = f"from version {before} to {after}" if after != before else f"up to date at version {after}"
+    print(f"{location}: schema {change}")
+    return 0
+
+
+def _store_copy(config: Config, args: argparse.Namespace) -> int:
+    from gateway.db.connect import Location, LocationError, connect, migrate
+    from gateway.db.copy import CopyRefused, copy_state
+
+    try:
+        source, target = Location.parse(args.source), Location.parse(args.target)
+    except LocationError as exc:
+        raise _UsageError(f"store copy: {exc}") from None
+    if source == target:
+        raise _UsageError("store copy: --from and --to are the same database")
+    connections = [connect(source), connect(target)]
+    try:
+        for conn in connections:
+            migrate(conn)
+        copied = copy_state(*connections)
+    except CopyRefused as exc:
+        print(f"scim-gateway: store copy: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        for conn in connections:
+            conn.close()
+    for each in copied:
+        print(f"{each.table}: {each.rows} rows")
+    print(f"copied {sum(c.rows for c in copied)} rows from {source} to {target}; counts match on both sides")
+    return 0
 
 
 if __name__ == "__main__":  # pragma: no cover

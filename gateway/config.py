@@ -10,6 +10,7 @@ error names the dotted key (and the line, for YAML syntax errors) and what is al
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import ipaddress
 import types
 import typing
@@ -53,9 +54,20 @@ class Log:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Store:
-    kind: Literal["sqlite"] = _opt("sqlite", "where the gateway keeps tokens and user state")
+    kind: Literal["sqlite", "postgres"] = _opt(
+        "sqlite", "where the gateway keeps tokens and user state: sqlite (one machine) or postgres (replicas)"
+    )
     path: str | None = _opt("./data/gateway.db", "SQLite database file (kind sqlite)")
-    busy_timeout_ms: int = _opt(5000, "how long a write waits for a lock", min=0, max=600000)
+    busy_timeout_ms: int = _opt(5000, "how long a write waits for a lock (kind sqlite)", min=0, max=600000)
+    dsn: str | None = _opt(
+        None, "PostgreSQL URL, e.g. postgresql://scim@db:5432/scim (kind postgres); password: PGPASSWORD"
+    )
+    connections: int = _opt(
+        4, "PostgreSQL connections per process for reads, and as many for writes (kind postgres)", min=1, max=100
+    )
+    migrate_at_start: bool = _opt(
+        True, "bring the schema up to date at start (false: run `scim-gateway migrate` first)"
+    )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -265,6 +277,13 @@ def _scalar(hint: type, value: Any, key: str, meta: Mapping[str, Any]) -> Any:
 def _check_cross_field(config: Config) -> None:
     if config.store.kind == "sqlite" and not config.store.path:
         raise ConfigError("store.path: required when store.kind is sqlite (a file path)")
+    if config.store.kind == "postgres" and not config.store.dsn:
+        raise ConfigError(
+            "store.dsn: required when store.kind is postgres (e.g. postgresql://scim@db:5432/scim; "
+            "the password from PGPASSWORD or ~/.pgpass)"
+        )
+    if config.store.kind == "postgres" and importlib.util.find_spec("psycopg") is None:
+        raise ConfigError("store.kind: postgres needs psycopg: pip install 'scim-gateway[postgres]'")
     if config.backend.kind == "brig" and not config.backend.brig_url:
         raise ConfigError(
             "backend.brig_url: required when backend.kind is brig (brig's internal API, e.g. http://brig:8080)"

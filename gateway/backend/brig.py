@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, NoReturn
 
@@ -33,11 +33,13 @@ from gateway.backend.brig_mapping import (
     fields_of, invitation_body, next_status, permissions, read_back, rich_info_body, rich_info_of, role_of,
     spar_user_body, sso_id, status_of, with_content,
 )  # fmt: skip
-from gateway.backend.models import NewUser, Page, UserFields, UserQuery, WireUser, now_text
-from gateway.backend.sql_filter import SORT_COLUMNS, compile_filter
+from gateway.backend.models import (
+    GroupEdit, GroupQuery, NewGroup, NewUser, Page, UserFields, UserQuery, WireUser, now_text,
+)  # fmt: skip
+from gateway.backend.sql_filter import compile_filter, order_by
 from gateway.config import Backend as BackendConfig
-from gateway.db.sqlite import SqliteDatabase
-from gateway.scim.errors import InvalidFilter, NotFound, PreconditionFailed, ScimError, Uniqueness
+from gateway.db.dialect import Database
+from gateway.scim.errors import NotFound, PreconditionFailed, ScimError, Uniqueness
 
 log = structlog.get_logger()
 
@@ -69,14 +71,14 @@ class KeyedLocks:
 class BrigBackend:
     """A `Backend` (gateway/backend/base.py) over brig and galley; see the module docstring."""
 
-    def __init__(self, client: BrigClient, db: SqliteDatabase, *, stale_after: float) -> None:
+    def __init__(self, client: BrigClient, db: Database, *, stale_after: float) -> None:
         self._brig = client
         self._db = db
         self._stale_after = stale_after
         self._locks = KeyedLocks()
 
     @classmethod
-    async def open(cls, config: BackendConfig, db: SqliteDatabase) -> BrigBackend:
+    async def open(cls, config: BackendConfig, db: Database) -> BrigBackend:
         """The client (one session, a bounded keep-alive pool) over the gateway's database `db`."""
         assert config.brig_url is not None  # load_config refuses kind brig without it
         settings = BrigSettings(
@@ -111,15 +113,9 @@ class BrigBackend:
         return (await self._keep([(mirror, user)]))[0]
 
     async def search_users(self, team: str, query: UserQuery) -> Page:
-        where, params = ("", []) if query.filter is None else compile_filter(query.filter)  # type: ignore[arg-type]
-        order = "seq"
-        if query.sort_by is not None:
-            if query.sort_by not in SORT_COLUMNS:
-                allowed = "userName, displayName, meta.created, meta.lastModified"
-                raise InvalidFilter(f"Cannot sort by '{query.sort_by}'; sortable: {allowed}")
-            order = f"{SORT_COLUMNS[query.sort_by]}, seq"
-        if query.descending:
-            order = ", ".join(f"{part} DESC" for part in order.split(", "))
+        dialect = self._db.dialect  # the store's: SQLite or PostgreSQL
+        where, params = ("", []) if query.filter is None else compile_filter(query.filter, dialect=dialect)  # type: ignore[arg-type]
+        order = order_by(query.sort_by, query.descending, dialect=dialect)
         for attempt in (1, 2):  # a second pass when brig's answers changed what the filter sees
             total, rows = await self._db.read(
                 lambda conn: state.search(conn, team, where, params, order, query.offset, query.limit)
@@ -339,13 +335,16 @@ class BrigBackend:
     async def get_group(self, team: str, group_id: str, *, include_members: bool = True) -> NoReturn:
         _no_groups()
 
-    async def search_groups(self, team: str, query: object) -> NoReturn:
+    async def search_groups(self, team: str, query: GroupQuery) -> NoReturn:
         _no_groups()
 
-    async def create_group(self, team: str, new: object) -> NoReturn:
+    async def create_group(self, team: str, new: NewGroup) -> NoReturn:
         _no_groups()
 
-    async def edit_group(self, team: str, group_id: str, edits: object, **_: object) -> NoReturn:
+    async def edit_group(
+        self, team: str, group_id: str, edits: Sequence[GroupEdit], *,
+        expected_version: str | None = None, include_members: bool = False,
+    ) -> NoReturn:  # fmt: skip
         _no_groups()
 
     async def delete_group(self, team: str, group_id: str) -> NoReturn:

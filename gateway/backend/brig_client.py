@@ -49,6 +49,10 @@ class BrigClient:
             timeout=aiohttp.ClientTimeout(total=settings.call_timeout, connect=settings.connect_timeout),
             raise_for_status=False,
         )
+        # aiohttp re-sends a PUT or DELETE once when its connection drops (RFC 9112 §9.3.1 allows
+        # it); writes must never be retried blindly, so that is switched off (reads are retried
+        # in _call). There is no public switch; tests/api/test_brig_backend.py notices a change.
+        self._session._retry_connection = False
 
     async def close(self) -> None:
         await self._session.close()

@@ -1,6 +1,6 @@
 """
 The state the brig backend keeps in the gateway's database (spar's, wire-scim.md §6.3), as units
-of work for SqliteDatabase.read/write:
+of work for the store's database (SQLite or PostgreSQL: portable SQL, `conn.dialect` for the rest):
 
 - `brig_external_ids`: (team, externalId) -> user, with spar's creation marker: `creating` while
   a POST is under way, `abandoned` when it failed and the brig account may be left over (the next
@@ -13,10 +13,10 @@ of work for SqliteDatabase.read/write:
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass
 
 from gateway.backend.models import WireUser
+from gateway.db.dialect import Connection
 from gateway.scim.errors import Uniqueness
 
 _COLUMNS = (
@@ -32,7 +32,7 @@ class Claim:
     claimed_at: float
 
 
-def get_claim(conn: sqlite3.Connection, team: str, external_id: str) -> Claim | None:
+def get_claim(conn: Connection, team: str, external_id: str) -> Claim | None:
     row = conn.execute(
         "SELECT user_id, state, claimed_at FROM brig_external_ids WHERE team = ? AND external_id = ?",
         (team, external_id),
@@ -40,7 +40,7 @@ def get_claim(conn: sqlite3.Connection, team: str, external_id: str) -> Claim | 
     return None if row is None else Claim(*row)
 
 
-def claim(conn: sqlite3.Connection, team: str, external_id: str, user_id: str, now_ts: float) -> None:
+def claim(conn: Connection, team: str, external_id: str, user_id: str, now_ts: float) -> None:
     """Mark (team, externalId) `creating` for `user_id`; Uniqueness when someone holds it."""
     try:
         conn.execute(
@@ -48,18 +48,18 @@ def claim(conn: sqlite3.Connection, team: str, external_id: str, user_id: str, n
             "VALUES (?, ?, ?, 'creating', ?)",
             (team, external_id, user_id, now_ts),
         )
-    except sqlite3.IntegrityError:
+    except conn.dialect.integrity_error:
         raise Uniqueness(f"externalId {external_id!r} is already taken by another user") from None
 
 
-def set_claim_state(conn: sqlite3.Connection, team: str, external_id: str, user_id: str, state: str) -> None:
+def set_claim_state(conn: Connection, team: str, external_id: str, user_id: str, state: str) -> None:
     conn.execute(
         "UPDATE brig_external_ids SET state = ? WHERE team = ? AND external_id = ? AND user_id = ?",
         (state, team, external_id, user_id),
     )
 
 
-def release(conn: sqlite3.Connection, team: str, external_id: str, user_id: str) -> None:
+def release(conn: Connection, team: str, external_id: str, user_id: str) -> None:
     """Drop the claim of `user_id` (never another user's) and any trace of that user."""
     conn.execute(
         "DELETE FROM brig_external_ids WHERE team = ? AND external_id = ? AND user_id = ?",
@@ -68,21 +68,21 @@ def release(conn: sqlite3.Connection, team: str, external_id: str, user_id: str)
     forget(conn, user_id)
 
 
-def forget(conn: sqlite3.Connection, user_id: str) -> None:
+def forget(conn: Connection, user_id: str) -> None:
     """Everything the gateway keeps about a user: index entries, mirror row, SAML ref."""
     conn.execute("DELETE FROM brig_external_ids WHERE user_id = ?", (user_id,))
     conn.execute("DELETE FROM brig_users WHERE id = ?", (user_id,))
     conn.execute("DELETE FROM brig_saml_refs WHERE user_id = ?", (user_id,))
 
 
-def record_created(conn: sqlite3.Connection, user: WireUser) -> None:
+def record_created(conn: Connection, user: WireUser) -> None:
     """The mirror row, the SAML ref and the `created` marker, in one transaction."""
     conn.execute(f"INSERT INTO brig_users ({_COLUMNS}) VALUES ({', '.join('?' * 16)})", _values(user))
     _save_saml_ref(conn, user)
     set_claim_state(conn, user.team, user.external_id, user.id, "created")
 
 
-def rekey(conn: sqlite3.Connection, team: str, user_id: str, old: str, new: str, now_ts: float) -> None:
+def rekey(conn: Connection, team: str, user_id: str, old: str, new: str, now_ts: float) -> None:
     """Move the user's externalId entry from `old` to `new`; Uniqueness when `new` is held."""
     if old == new:
         return
@@ -93,11 +93,11 @@ def rekey(conn: sqlite3.Connection, team: str, user_id: str, old: str, new: str,
             "VALUES (?, ?, ?, 'created', ?)",
             (team, new, user_id, now_ts),
         )
-    except sqlite3.IntegrityError:
+    except conn.dialect.integrity_error:
         raise Uniqueness(f"externalId {new!r} is already taken by another user") from None
 
 
-def save(conn: sqlite3.Connection, user: WireUser) -> None:
+def save(conn: Connection, user: WireUser) -> None:
     """Write the mirror row of an existing user (and its SAML ref)."""
     conn.execute(
         "UPDATE brig_users SET handle = ?, display_name = ?, external_id = ?, email = ?, email_type = ?, "
@@ -107,16 +107,23 @@ def save(conn: sqlite3.Connection, user: WireUser) -> None:
          user.role, user.locale, _rich_info_json(user), user.extra, user.last_modified, user.version,
          user.id),  # fmt: skip
     )
+    # brig's SSO id is the truth: an externalId changed behind the gateway moves the index entry
+    # too, unless another user holds the new one (then the next POST or PUT sorts it out).
+    conn.execute(
+        "UPDATE brig_external_ids SET external_id = ? WHERE team = ? AND user_id = ? AND state = 'created' "
+        "AND NOT EXISTS (SELECT 1 FROM brig_external_ids WHERE team = ? AND external_id = ?)",
+        (user.external_id, user.team, user.id, user.team, user.external_id),
+    )
     _save_saml_ref(conn, user)
 
 
-def mirror_row(conn: sqlite3.Connection, team: str, user_id: str) -> WireUser | None:
+def mirror_row(conn: Connection, team: str, user_id: str) -> WireUser | None:
     row = conn.execute(f"SELECT {_COLUMNS} FROM brig_users WHERE id = ? AND team = ?", (user_id, team)).fetchone()
     return None if row is None else _row_to_user(row)
 
 
 def search(
-    conn: sqlite3.Connection, team: str, where: str, params: list[object], order: str, offset: int, limit: int
+    conn: Connection, team: str, where: str, params: list[object], order: str, offset: int, limit: int
 ) -> tuple[int, list[WireUser]]:
     """(matches, the window of them) from the mirror."""
     condition = "team = ?" + (f" AND {where}" if where else "")
@@ -130,11 +137,12 @@ def search(
     return total, [_row_to_user(row) for row in rows]
 
 
-def _save_saml_ref(conn: sqlite3.Connection, user: WireUser) -> None:
+def _save_saml_ref(conn: Connection, user: WireUser) -> None:
     if user.idp is None:
         return
     conn.execute(
-        "INSERT OR REPLACE INTO brig_saml_refs (user_id, idp, name_id) VALUES (?, ?, ?)",
+        "INSERT INTO brig_saml_refs (user_id, idp, name_id) VALUES (?, ?, ?) "
+        "ON CONFLICT (user_id) DO UPDATE SET idp = excluded.idp, name_id = excluded.name_id",
         (user.id, user.idp, user.external_id.casefold()),
     )
 

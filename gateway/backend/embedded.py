@@ -1,13 +1,18 @@
 """
-The embedded backend: Wire users kept in the gateway's own SQLite database, so that the gateway
-runs (and can be tried) without a Wire installation. It follows brig's rules that matter to SCIM:
-handles unique across teams, invited users pending until they accept, suspension by `active`.
+The embedded backend: Wire users kept in the gateway's own database (SQLite or PostgreSQL), so
+that the gateway runs (and can be tried) without a Wire installation. It follows brig's rules that
+matter to SCIM: handles unique across teams, invited users pending until they accept, suspension
+by `active`.
+
+Each operation is one unit of work over a `Connection` (gateway/db/dialect.py), the same function
+for both databases. Races between processes (replicas on one PostgreSQL database) are decided by
+the unique constraints, whose violation becomes the same Uniqueness, and by reading a row
+`FOR UPDATE` before changing it (nothing on SQLite, where a write holds the whole database).
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
 from typing import Any
 
 from gateway.backend.models import (
@@ -17,9 +22,9 @@ from gateway.backend.embedded_groups import (
     EmbeddedGroups, remove_user_from_groups, with_groups, with_page_groups,
 )  # fmt: skip
 from gateway.backend.page_cursors import PageCursors
-from gateway.backend.sql_filter import SORT_COLUMNS, compile_filter
-from gateway.db.sqlite import SqliteDatabase
-from gateway.scim.errors import InvalidFilter, NotFound, PreconditionFailed, Uniqueness
+from gateway.backend.sql_filter import compile_filter, order_by
+from gateway.db.dialect import Connection, Database
+from gateway.scim.errors import NotFound, PreconditionFailed, Uniqueness
 
 _COLUMNS = (
     "id, team, handle, display_name, external_id, email, email_type, status, role, locale, idp, "
@@ -29,11 +34,12 @@ _COLUMNS = (
 
 class EmbeddedBackend(EmbeddedGroups):
     """
-    A `Backend` (gateway/backend/base.py) over an SqliteDatabase shared with the store; the group
-    methods are in embedded_groups.py. A user read carries its groups (one more indexed query).
+    A `Backend` (gateway/backend/base.py) over the store's `Database`; the group methods are in
+    embedded_groups.py. A user read carries its groups (one more indexed query). Page cursors are
+    this process's own: another replica pages the same query by OFFSET until it has seen a page.
     """
 
-    def __init__(self, db: SqliteDatabase) -> None:
+    def __init__(self, db: Database) -> None:
         self._db = db
         self._cursors = PageCursors()
 
@@ -47,15 +53,11 @@ class EmbeddedBackend(EmbeddedGroups):
         return user
 
     async def search_users(self, team: str, query: UserQuery) -> Page:
-        where, params = ("", []) if query.filter is None else compile_filter(query.filter)  # type: ignore[arg-type]
-        order = "seq"
-        if query.sort_by is not None:
-            if query.sort_by not in SORT_COLUMNS:
-                allowed = "userName, displayName, meta.created, meta.lastModified"
-                raise InvalidFilter(f"Cannot sort by '{query.sort_by}'; sortable: {allowed}")
-            order = f"{SORT_COLUMNS[query.sort_by]}, seq"
-        if query.descending:
-            order = ", ".join(f"{part} DESC" for part in order.split(", "))
+        dialect = self._db.dialect
+        where, params = ("", []) if query.filter is None else compile_filter(
+            query.filter, dialect=dialect  # type: ignore[arg-type]
+        )
+        order = order_by(query.sort_by, query.descending, dialect=dialect)
         key = (team, where, tuple(params)) if order == "seq" else None
         after = None if key is None else self._cursors.find(key, query.offset)
         page, last_seq = await self._db.read(
@@ -92,9 +94,9 @@ class EmbeddedBackend(EmbeddedGroups):
         """The database belongs to whoever opened it; nothing to release here."""
 
 
-def _ensure_team(conn: sqlite3.Connection, team: str) -> None:
+def _ensure_team(conn: Connection, team: str) -> None:
     conn.execute(
-        "INSERT OR IGNORE INTO teams (id, created_at) VALUES (?, ?)", (team, now_text())
+        "INSERT INTO teams (id, created_at) VALUES (?, ?) ON CONFLICT DO NOTHING", (team, now_text())
     )
 
 
@@ -110,15 +112,17 @@ def _row_to_user(row: tuple[Any, ...]) -> WireUser:
     )  # fmt: skip
 
 
-def _select_user(conn: sqlite3.Connection, team: str, user_id: str) -> WireUser | None:
+def _select_user(conn: Connection, team: str, user_id: str, *, lock: bool = False) -> WireUser | None:
+    """The user, or None; `lock`: for a change in this transaction (no concurrent change meanwhile)."""
+    suffix = conn.dialect.for_update if lock else ""
     row = conn.execute(
-        f"SELECT {_COLUMNS} FROM users WHERE id = ? AND team = ?", (user_id, team)
+        f"SELECT {_COLUMNS} FROM users WHERE id = ? AND team = ?{suffix}", (user_id, team)
     ).fetchone()
     return None if row is None else _row_to_user(row)
 
 
 def _search(
-    conn: sqlite3.Connection, team: str, where: str, params: list[object],
+    conn: Connection, team: str, where: str, params: list[object],
     order: str, offset: int, limit: int, after_seq: int | None,
 ) -> tuple[Page, int | None]:  # fmt: skip
     """The page and the `seq` of its last row; `after_seq` replaces OFFSET (see page_cursors)."""
@@ -143,7 +147,7 @@ def _search(
 
 
 def _check_unique(
-    conn: sqlite3.Connection, team: str, fields: UserFields, *, user_id: str | None
+    conn: Connection, team: str, fields: UserFields, *, user_id: str | None
 ) -> None:
     """Wire's order: externalId first, then userName (handles are unique across teams)."""
     row = conn.execute(
@@ -164,7 +168,7 @@ def _version(fields: UserFields, status: Status) -> str:
     )  # fmt: skip
 
 
-def _insert_user(conn: sqlite3.Connection, team: str, new: NewUser) -> WireUser:
+def _insert_user(conn: Connection, team: str, new: NewUser) -> WireUser:
     fields = new.fields
     _ensure_team(conn, team)
     _check_unique(conn, team, fields, user_id=None)
@@ -186,10 +190,17 @@ def _insert_user(conn: sqlite3.Connection, team: str, new: NewUser) -> WireUser:
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             _user_values(user),
         )
-    except sqlite3.IntegrityError as exc:  # a racing writer in another process
-        raise Uniqueness(f"userName or externalId is already taken ({exc})") from None
+    except conn.dialect.integrity_error as exc:  # a racing writer in another process
+        raise _uniqueness(exc, fields) from None
     conn.execute("UPDATE teams SET user_count = user_count + 1 WHERE id = ?", (team,))
     return user
+
+
+def _uniqueness(exc: Exception, fields: UserFields) -> Uniqueness:
+    """The Uniqueness error for a unique constraint that a concurrent writer won."""
+    if "handle" in str(exc):
+        return Uniqueness(f"userName {fields.handle!r} is already taken")
+    return Uniqueness(f"externalId {fields.external_id!r} is already taken by another user")
 
 
 def _user_values(user: WireUser) -> tuple[object, ...]:
@@ -212,10 +223,10 @@ def _next_status(current: Status, active: bool) -> Status:
 
 
 def _update_user(
-    conn: sqlite3.Connection, team: str, user_id: str, fields: UserFields,
+    conn: Connection, team: str, user_id: str, fields: UserFields,
     expected_version: str | None,
 ) -> WireUser:  # fmt: skip
-    current = _select_user(conn, team, user_id)
+    current = _select_user(conn, team, user_id, lock=True)
     if current is None:
         raise NotFound(f"User {user_id} not found")
     if expected_version is not None and expected_version != current.version:
@@ -235,18 +246,21 @@ def _update_user(
         rich_info=fields.rich_info, extra=fields.extra, created=current.created,
         last_modified=now_text(), version=version,
     )  # fmt: skip
-    conn.execute(
-        "UPDATE users SET handle = ?, display_name = ?, external_id = ?, email = ?, "
-        "email_type = ?, status = ?, role = ?, locale = ?, rich_info = ?, extra = ?, "
-        "last_modified = ?, version = ? WHERE id = ?",
-        (user.handle, user.display_name, user.external_id, user.email, user.email_type,
-         user.status, user.role, user.locale, _rich_info_json(user.rich_info), user.extra,
-         user.last_modified, version, user.id),  # fmt: skip
-    )
+    try:
+        conn.execute(
+            "UPDATE users SET handle = ?, display_name = ?, external_id = ?, email = ?, "
+            "email_type = ?, status = ?, role = ?, locale = ?, rich_info = ?, extra = ?, "
+            "last_modified = ?, version = ? WHERE id = ?",
+            (user.handle, user.display_name, user.external_id, user.email, user.email_type,
+             user.status, user.role, user.locale, _rich_info_json(user.rich_info), user.extra,
+             user.last_modified, version, user.id),  # fmt: skip
+        )
+    except conn.dialect.integrity_error as exc:  # a racing writer in another process
+        raise _uniqueness(exc, fields) from None
     return user
 
 
-def _delete_user(conn: sqlite3.Connection, team: str, user_id: str) -> bool:
+def _delete_user(conn: Connection, team: str, user_id: str) -> bool:
     deleted = conn.execute("DELETE FROM users WHERE id = ? AND team = ?", (user_id, team)).rowcount
     if deleted:
         conn.execute("UPDATE teams SET user_count = user_count - 1 WHERE id = ?", (team,))
@@ -254,8 +268,8 @@ def _delete_user(conn: sqlite3.Connection, team: str, user_id: str) -> bool:
     return bool(deleted)
 
 
-def _accept_invitation(conn: sqlite3.Connection, team: str, user_id: str) -> WireUser:
-    current = _select_user(conn, team, user_id)
+def _accept_invitation(conn: Connection, team: str, user_id: str) -> WireUser:
+    current = _select_user(conn, team, user_id, lock=True)
     if current is None:
         raise NotFound(f"User {user_id} not found")
     if current.status != "pending-invitation":

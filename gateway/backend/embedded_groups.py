@@ -1,18 +1,23 @@
 """
-The embedded backend's groups: SCIM Groups as Wire user groups in the gateway's SQLite database.
+The embedded backend's groups: SCIM Groups as Wire user groups in the gateway's database (SQLite
+or PostgreSQL: one unit of work per operation serves both, see gateway/db/dialect.py).
 
 Each member is one row of `group_members` (PRIMARY KEY (group_id, user_id) WITHOUT ROWID, plus an
 index on user_id), so adding or removing one member is one indexed insert or delete and never reads
 the member list. `groups.member_count` and `teams.group_count` keep the counts, and
 `groups.revision` the version (a weak ETag: a content hash would need the whole member list).
 A list page without members reads no membership row; with members, one batched query.
+
+On PostgreSQL, where writers run side by side, a change reads the group `FOR UPDATE` first (edits
+of one group queue), member ids are checked `FOR KEY SHARE` (the users cannot be deleted before
+the membership is committed), and a deleted user's memberships are removed with `RETURNING`, so
+each group's count drops by exactly the rows this transaction removed.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-import sqlite3
 from collections.abc import Sequence
 from types import MappingProxyType
 from typing import Any, TypeVar
@@ -21,9 +26,9 @@ from gateway.backend.models import (
     AddMembers, GroupEdit, GroupPage, GroupQuery, NewGroup, Page, RemoveMembers, ReplaceMembers,
     Rename, SetExternalId, WireGroup, WireUser, now_text,
 )  # fmt: skip
-from gateway.backend.sql_filter import Column, Table, compile_filter
-from gateway.db.sqlite import SqliteDatabase
-from gateway.scim.errors import InvalidFilter, InvalidValue, NotFound, PreconditionFailed, Uniqueness
+from gateway.backend.sql_filter import Column, Sort, Table, compile_filter, order_by
+from gateway.db.dialect import Connection, Database
+from gateway.scim.errors import InvalidValue, NotFound, PreconditionFailed, Uniqueness
 
 T = TypeVar("T")
 
@@ -44,9 +49,9 @@ GROUP_TABLE = Table(
     "Group",
 )
 GROUP_SORT_COLUMNS = MappingProxyType({
-    "displayname": "display_name COLLATE NOCASE",
-    "meta.created": "created_at",
-    "meta.lastmodified": "last_modified",
+    "displayname": Sort("display_name", "displayName", folded=True),
+    "meta.created": Sort("created_at", "meta.created"),
+    "meta.lastmodified": Sort("last_modified", "meta.lastModified"),
 })
 MAX_LISTED_IDS = 20  # offending member ids named in an error detail
 
@@ -54,7 +59,7 @@ MAX_LISTED_IDS = 20  # offending member ids named in an error detail
 class EmbeddedGroups:
     """The group methods of EmbeddedBackend (the `Backend` protocol, gateway/backend/base.py)."""
 
-    _db: SqliteDatabase
+    _db: Database
 
     async def get_group(self, team: str, group_id: str, *, include_members: bool = True) -> WireGroup:
         group = await self._db.read(lambda conn: _select_group(conn, team, group_id, include_members))
@@ -63,19 +68,13 @@ class EmbeddedGroups:
         return group
 
     async def search_groups(self, team: str, query: GroupQuery) -> GroupPage:
+        dialect = self._db.dialect
         where, params = ("", []) if query.filter is None else compile_filter(
-            query.filter, GROUP_TABLE  # type: ignore[arg-type]
+            query.filter, GROUP_TABLE, dialect  # type: ignore[arg-type]
         )
-        order = "seq"
-        if query.sort_by is not None:
-            if query.sort_by not in GROUP_SORT_COLUMNS:
-                raise InvalidFilter(
-                    f"Cannot sort groups by '{query.sort_by}'; sortable: displayName, meta.created, "
-                    "meta.lastModified"
-                )
-            order = f"{GROUP_SORT_COLUMNS[query.sort_by]}, seq"
-        if query.descending:
-            order = ", ".join(f"{part} DESC" for part in order.split(", "))
+        order = order_by(
+            query.sort_by, query.descending, columns=GROUP_SORT_COLUMNS, dialect=dialect, resource="groups"
+        )
         return await self._db.read(lambda conn: _search_groups(conn, team, where, params, order, query))
 
     async def create_group(self, team: str, new: NewGroup) -> WireGroup:
@@ -96,7 +95,7 @@ class EmbeddedGroups:
 # --- the users' read-only `groups` attribute (called by embedded.py in the same unit of work) ------
 
 
-def with_groups(conn: sqlite3.Connection, user: WireUser | None) -> WireUser | None:
+def with_groups(conn: Connection, user: WireUser | None) -> WireUser | None:
     """`user` with its groups (one indexed query), or None."""
     if user is None:
         return None
@@ -108,14 +107,14 @@ def with_groups(conn: sqlite3.Connection, user: WireUser | None) -> WireUser | N
     return dataclasses.replace(user, groups=_sorted_groups(rows)) if rows else user
 
 
-def with_page_groups(conn: sqlite3.Connection, result: tuple[Page, T]) -> tuple[Page, T]:
+def with_page_groups(conn: Connection, result: tuple[Page, T]) -> tuple[Page, T]:
     """A search result whose users carry their groups: one batched query for the whole page."""
     page, rest = result
     if not page.users:
         return result
     rows = conn.execute(
         "SELECT m.user_id, g.id, g.display_name FROM group_members m JOIN groups g ON g.id = m.group_id "
-        "WHERE m.user_id IN (SELECT value FROM json_each(?))",
+        f"WHERE m.user_id IN (SELECT value FROM {conn.dialect.json_values})",
         (json.dumps([u.id for u in page.users]),),
     ).fetchall()
     if not rows:
@@ -135,13 +134,12 @@ def _sorted_groups(groups: Sequence[tuple[str, str]]) -> tuple[tuple[str, str], 
     return tuple(sorted(((gid, name) for gid, name in groups), key=lambda g: (g[1].casefold(), g[0])))
 
 
-def remove_user_from_groups(conn: sqlite3.Connection, user_id: str) -> None:
+def remove_user_from_groups(conn: Connection, user_id: str) -> None:
     """A deleted user leaves its groups, which count one member less and get a new version."""
-    rows = conn.execute("SELECT group_id FROM group_members WHERE user_id = ?", (user_id,)).fetchall()
-    group_ids = [row[0] for row in rows]
+    rows = conn.execute("DELETE FROM group_members WHERE user_id = ? RETURNING group_id", (user_id,)).fetchall()
+    group_ids = sorted(row[0] for row in rows)  # one order of row locks for every writer
     if not group_ids:
         return
-    conn.execute("DELETE FROM group_members WHERE user_id = ?", (user_id,))
     conn.executemany(
         "UPDATE groups SET member_count = member_count - 1, revision = revision + 1, last_modified = ? "
         "WHERE id = ?",
@@ -165,14 +163,16 @@ def _row_to_group(row: tuple[Any, ...], members: tuple[str, ...] | None = None) 
     )  # fmt: skip
 
 
-def _select_row(conn: sqlite3.Connection, team: str, group_id: str) -> tuple[Any, ...] | None:
+def _select_row(conn: Connection, team: str, group_id: str, *, lock: bool = False) -> tuple[Any, ...] | None:
+    """The group's row, or None; `lock`: for a change in this transaction."""
+    suffix = conn.dialect.for_update if lock else ""
     return conn.execute(
-        f"SELECT {_COLUMNS} FROM groups WHERE id = ? AND team = ?", (group_id, team)
+        f"SELECT {_COLUMNS} FROM groups WHERE id = ? AND team = ?{suffix}", (group_id, team)
     ).fetchone()
 
 
 def _select_group(
-    conn: sqlite3.Connection, team: str, group_id: str, include_members: bool
+    conn: Connection, team: str, group_id: str, include_members: bool
 ) -> WireGroup | None:
     row = _select_row(conn, team, group_id)
     if row is None:
@@ -180,7 +180,7 @@ def _select_group(
     return _row_to_group(row, _member_ids(conn, group_id) if include_members else None)
 
 
-def _member_ids(conn: sqlite3.Connection, group_id: str) -> tuple[str, ...]:
+def _member_ids(conn: Connection, group_id: str) -> tuple[str, ...]:
     rows = conn.execute(
         "SELECT user_id FROM group_members WHERE group_id = ? ORDER BY user_id", (group_id,)
     ).fetchall()
@@ -188,7 +188,7 @@ def _member_ids(conn: sqlite3.Connection, group_id: str) -> tuple[str, ...]:
 
 
 def _search_groups(
-    conn: sqlite3.Connection, team: str, where: str, params: list[object], order: str, query: GroupQuery
+    conn: Connection, team: str, where: str, params: list[object], order: str, query: GroupQuery
 ) -> GroupPage:
     condition = "team = ?" + (f" AND {where}" if where else "")
     if where:
@@ -206,7 +206,7 @@ def _search_groups(
         return GroupPage(total, tuple(_row_to_group(row) for row in rows))
     members: dict[str, list[str]] = {row[0]: [] for row in rows}
     for group_id, user_id in conn.execute(
-        "SELECT group_id, user_id FROM group_members WHERE group_id IN (SELECT value FROM json_each(?)) "
+        f"SELECT group_id, user_id FROM group_members WHERE group_id IN (SELECT value FROM {conn.dialect.json_values}) "
         "ORDER BY group_id, user_id",
         (json.dumps(list(members)),),
     ):
@@ -214,28 +214,31 @@ def _search_groups(
     return GroupPage(total, tuple(_row_to_group(row, tuple(members[row[0]])) for row in rows))
 
 
-def _valid_members(conn: sqlite3.Connection, team: str, user_ids: Sequence[str]) -> tuple[str, ...]:
+def _valid_members(conn: Connection, team: str, user_ids: Sequence[str]) -> tuple[str, ...]:
     """
     The ids to store: every id must be a user of `team`; ids of the team's groups are dropped
     (Entra sends a nested group as a member, and Wire user groups hold users only). Raises
-    InvalidValue naming the other ids. Costs one indexed lookup per id.
+    InvalidValue naming the other ids. Costs one indexed lookup per id. The users found are kept
+    from being deleted until this transaction ends (FOR KEY SHARE on PostgreSQL).
     """
     if not user_ids:
         return ()
-    missing = [
+    values = conn.dialect.json_values
+    found = {
         row[0]
         for row in conn.execute(
-            "SELECT j.value FROM json_each(?) j WHERE NOT EXISTS "
-            "(SELECT 1 FROM users u WHERE u.id = j.value AND u.team = ?)",
-            (json.dumps(list(user_ids)), team),
+            f"SELECT id FROM users WHERE team = ? AND id IN (SELECT value FROM {values})"
+            f"{conn.dialect.for_key_share}",
+            (team, json.dumps(list(user_ids))),
         )
-    ]
+    }
+    missing = [user_id for user_id in user_ids if user_id not in found]
     if not missing:
         return tuple(user_ids)
     groups = {
         row[0]
         for row in conn.execute(
-            "SELECT id FROM groups WHERE team = ? AND id IN (SELECT value FROM json_each(?))",
+            f"SELECT id FROM groups WHERE team = ? AND id IN (SELECT value FROM {values})",
             (team, json.dumps(missing)),
         )
     }
@@ -250,7 +253,7 @@ def _valid_members(conn: sqlite3.Connection, team: str, user_ids: Sequence[str])
     return tuple(user_id for user_id in user_ids if user_id not in groups)
 
 
-def _check_external_id(conn: sqlite3.Connection, team: str, external_id: str | None, group_id: str) -> None:
+def _check_external_id(conn: Connection, team: str, external_id: str | None, group_id: str) -> None:
     if external_id is None:
         return
     row = conn.execute(
@@ -260,27 +263,25 @@ def _check_external_id(conn: sqlite3.Connection, team: str, external_id: str | N
         raise Uniqueness(f"externalId {external_id!r} is already taken by another group")
 
 
-def _add_members(conn: sqlite3.Connection, group_id: str, user_ids: Sequence[str]) -> int:
+def _add_members(conn: Connection, group_id: str, user_ids: Sequence[str]) -> int:
     """Insert the rows that are not there yet; returns how many were added."""
-    before = conn.total_changes
-    conn.executemany(
-        "INSERT OR IGNORE INTO group_members (group_id, user_id) VALUES (?, ?)",
+    return conn.executemany(
+        "INSERT INTO group_members (group_id, user_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
         [(group_id, user_id) for user_id in user_ids],
-    )
-    return conn.total_changes - before
+    ).rowcount
 
 
-def _remove_members(conn: sqlite3.Connection, group_id: str, user_ids: Sequence[str]) -> int:
-    before = conn.total_changes
-    conn.executemany(
+def _remove_members(conn: Connection, group_id: str, user_ids: Sequence[str]) -> int:
+    return conn.executemany(
         "DELETE FROM group_members WHERE group_id = ? AND user_id = ?",
         [(group_id, user_id) for user_id in user_ids],
+    ).rowcount
+
+
+def _insert_group(conn: Connection, team: str, new: NewGroup) -> WireGroup:
+    conn.execute(
+        "INSERT INTO teams (id, created_at) VALUES (?, ?) ON CONFLICT DO NOTHING", (team, now_text())
     )
-    return conn.total_changes - before
-
-
-def _insert_group(conn: sqlite3.Connection, team: str, new: NewGroup) -> WireGroup:
-    conn.execute("INSERT OR IGNORE INTO teams (id, created_at) VALUES (?, ?)", (team, now_text()))
     _check_external_id(conn, team, new.fields.external_id, new.id)
     members = _valid_members(conn, team, new.members)
     now = now_text()
@@ -289,8 +290,8 @@ def _insert_group(conn: sqlite3.Connection, team: str, new: NewGroup) -> WireGro
             f"INSERT INTO groups ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, 1, ?)",
             (new.id, team, new.fields.display_name, new.fields.external_id, now, now, len(members)),
         )
-    except sqlite3.IntegrityError as exc:  # a racing writer in another process
-        raise Uniqueness(f"externalId is already taken ({exc})") from None
+    except conn.dialect.integrity_error:  # a racing writer in another process
+        raise Uniqueness(f"externalId {new.fields.external_id!r} is already taken by another group") from None
     _add_members(conn, new.id, members)
     conn.execute("UPDATE teams SET group_count = group_count + 1 WHERE id = ?", (team,))
     return WireGroup(
@@ -301,10 +302,10 @@ def _insert_group(conn: sqlite3.Connection, team: str, new: NewGroup) -> WireGro
 
 
 def _edit_group(
-    conn: sqlite3.Connection, team: str, group_id: str, edits: Sequence[GroupEdit],
+    conn: Connection, team: str, group_id: str, edits: Sequence[GroupEdit],
     expected_version: str | None, include_members: bool,
 ) -> WireGroup:  # fmt: skip
-    row = _select_row(conn, team, group_id)
+    row = _select_row(conn, team, group_id, lock=True)
     if row is None:
         raise NotFound(f"Group {group_id} not found")
     current = _row_to_group(row)
@@ -329,11 +330,14 @@ def _edit_group(
             count += delta[0] - delta[1]
     if changed:
         revision, now = row[6] + 1, now_text()
-        conn.execute(
-            "UPDATE groups SET display_name = ?, external_id = ?, member_count = ?, revision = ?, "
-            "last_modified = ? WHERE id = ?",
-            (name, external_id, count, revision, now, group_id),
-        )
+        try:
+            conn.execute(
+                "UPDATE groups SET display_name = ?, external_id = ?, member_count = ?, revision = ?, "
+                "last_modified = ? WHERE id = ?",
+                (name, external_id, count, revision, now, group_id),
+            )
+        except conn.dialect.integrity_error:  # a racing writer in another process
+            raise Uniqueness(f"externalId {external_id!r} is already taken by another group") from None
         current = dataclasses.replace(
             current, display_name=name, external_id=external_id, member_count=count,
             last_modified=now, version=_version(revision),
@@ -344,7 +348,7 @@ def _edit_group(
 
 
 def _edit_members(
-    conn: sqlite3.Connection, team: str, group_id: str, edit: AddMembers | RemoveMembers | ReplaceMembers
+    conn: Connection, team: str, group_id: str, edit: AddMembers | RemoveMembers | ReplaceMembers
 ) -> tuple[int, int]:
     """Apply one member edit; returns (rows added, rows removed)."""
     if isinstance(edit, RemoveMembers):
@@ -354,14 +358,14 @@ def _edit_members(
     if isinstance(edit, ReplaceMembers):
         removed = conn.execute(
             "DELETE FROM group_members "
-            "WHERE group_id = ? AND user_id NOT IN (SELECT value FROM json_each(?))",
+            f"WHERE group_id = ? AND user_id NOT IN (SELECT value FROM {conn.dialect.json_values})",
             (group_id, json.dumps(list(members))),
         ).rowcount
     return _add_members(conn, group_id, members), removed
 
 
-def _delete_group(conn: sqlite3.Connection, team: str, group_id: str) -> bool:
-    if _select_row(conn, team, group_id) is None:
+def _delete_group(conn: Connection, team: str, group_id: str) -> bool:
+    if _select_row(conn, team, group_id, lock=True) is None:
         return False
     conn.execute("DELETE FROM group_members WHERE group_id = ?", (group_id,))
     conn.execute("DELETE FROM groups WHERE id = ?", (group_id,))

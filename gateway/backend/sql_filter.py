@@ -4,16 +4,19 @@ table (or another resource's table, described by a `Table`), so that filtering, 
 happen in the database and use its indexes.
 
 Every value goes in as a bound parameter. Attributes that are not in COLUMNS raise InvalidFilter
-naming the attribute and listing the ones that can be filtered on.
+naming the attribute and listing the ones that can be filtered on. The SQL is written for the
+`Dialect` given (gateway/db/dialect.py): SQLite's by default, PostgreSQL's for a PostgreSQL store.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from gateway.backend.models import format_time
+from gateway.db.dialect import SQLITE, Dialect
 from gateway.scim.errors import InvalidFilter
 from gateway.scim.filter.ast import And, AttrPath, Compare, Filter, Not, Or, Present, ValuePath
 
@@ -28,7 +31,8 @@ class Column:
     stored_lower: bool = False  # values are stored lower-case: fold the operand, compare exactly
     # kind "exists": `sql` is a condition with one `?` for the operand (eq and ne only, e.g. a
     # membership lookup); `present` is the condition `pr` compiles to.
-    present: str = "1"
+    present: str = "TRUE"
+    json_path: str | None = None  # the member of the JSON text in `sql` that holds the value
 
 
 COLUMNS: dict[str, Column] = {
@@ -45,18 +49,45 @@ COLUMNS: dict[str, Column] = {
     "roles.value": Column("role"),
     "meta.created": Column("created_at", kind="datetime", case_exact=True),
     "meta.lastmodified": Column("last_modified", kind="datetime", case_exact=True),
-    "name.formatted": Column("json_extract(extra, '$.name.formatted')"),
-    "name.givenname": Column("json_extract(extra, '$.name.givenName')"),
-    "name.familyname": Column("json_extract(extra, '$.name.familyName')"),
+    "name.formatted": Column("extra", json_path="name.formatted"),
+    "name.givenname": Column("extra", json_path="name.givenName"),
+    "name.familyname": Column("extra", json_path="name.familyName"),
 }
 
-SORT_COLUMNS: dict[str, str] = {
-    "username": "handle",
-    "displayname": "display_name COLLATE NOCASE",
-    "meta.created": "created_at",
-    "meta.lastmodified": "last_modified",
+
+@dataclass(frozen=True, slots=True)
+class Sort:
+    """A column a SCIM `sortBy` may name."""
+
+    sql: str
+    name: str  # the SCIM attribute, for error details
+    folded: bool = False  # ignore case
+
+
+SORT_COLUMNS: Mapping[str, Sort] = {
+    "username": Sort("handle", "userName"),
+    "displayname": Sort("display_name", "displayName", folded=True),
+    "meta.created": Sort("created_at", "meta.created"),
+    "meta.lastmodified": Sort("last_modified", "meta.lastModified"),
 }
 
+
+def order_by(
+    sort_by: str | None, descending: bool, *, columns: Mapping[str, Sort] = SORT_COLUMNS,
+    dialect: Dialect = SQLITE, resource: str = "users",
+) -> str:  # fmt: skip
+    """
+    The ORDER BY terms of a search: the `sortBy` column (if any), then `seq` (creation order),
+    each DESC when descending. InvalidFilter, listing the sortable attributes, for another one.
+    """
+    terms = ["seq"]
+    if sort_by is not None:
+        sort = columns.get(sort_by)
+        if sort is None:
+            allowed = ", ".join(s.name for s in columns.values())
+            raise InvalidFilter(f"Cannot sort {resource} by '{sort_by}'; sortable: {allowed}")
+        terms.insert(0, dialect.order_folded(sort.sql) if sort.folded else sort.sql)
+    return ", ".join(f"{term} DESC" for term in terms) if descending else ", ".join(terms)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,40 +105,47 @@ _LIKE = {"co": ("%", "%"), "sw": ("", "%"), "ew": ("%", "")}
 _ORDER = {"gt": ">", "ge": ">=", "lt": "<", "le": "<="}
 
 
-def compile_filter(f: Filter, table: Table = USER_TABLE) -> tuple[str, list[object]]:
-    """Return (`where` SQL, parameters) for `f` over `table`'s columns."""
+def compile_filter(
+    f: Filter, table: Table = USER_TABLE, dialect: Dialect = SQLITE
+) -> tuple[str, list[object]]:
+    """Return (`where` SQL, parameters) for `f` over `table`'s columns, in `dialect`'s SQL."""
     params: list[object] = []
-    return _compile(f, params, prefix=None, table=table), params
+    return _compile(f, params, prefix=None, table=table, dialect=dialect), params
 
 
-def _compile(f: Filter, params: list[object], *, prefix: str | None, table: Table) -> str:
+def _compile(
+    f: Filter, params: list[object], *, prefix: str | None, table: Table, dialect: Dialect
+) -> str:
     if isinstance(f, (And, Or)):
         joiner = " AND " if isinstance(f, And) else " OR "
-        parts = (_compile(side, params, prefix=prefix, table=table) for side in (f.left, f.right))
+        parts = (
+            _compile(side, params, prefix=prefix, table=table, dialect=dialect)
+            for side in (f.left, f.right)
+        )
         return f"({joiner.join(parts)})"
     if isinstance(f, Not):
-        inner = _compile(f.expr, params, prefix=prefix, table=table)
-        return f"(NOT coalesce({inner}, 0))"
+        inner = _compile(f.expr, params, prefix=prefix, table=table, dialect=dialect)
+        return f"(NOT coalesce({inner}, FALSE))"
     if isinstance(f, ValuePath):
         if prefix is not None or f.path.sub is not None:
             raise InvalidFilter(f"Nested value filters are not supported ('{f.path.dotted}[...]')")
-        column = _column(f.path, None, table)  # the attribute itself must be known
-        inner = _compile(f.filter, params, prefix=f.path.attr, table=table)
+        column = _column(f.path, None, table, dialect)  # the attribute itself must be known
+        inner = _compile(f.filter, params, prefix=f.path.attr, table=table, dialect=dialect)
         if column.kind == "exists":
             return f"({inner})"
         # true only when there is a value to match: `emails[not (...)]` needs an email
         return f"({column.sql} IS NOT NULL AND {inner})"
     if isinstance(f, Present):
-        column = _column(f.path, prefix, table)
+        column = _column(f.path, prefix, table, dialect)
         if column.kind in ("boolean", "exists"):
             return f"({column.present})"
         return f"({column.sql} IS NOT NULL AND {column.sql} != '')"
     if isinstance(f, Compare):
-        return _compare(f, _column(f.path, prefix, table), params)
+        return _compare(f, _column(f.path, prefix, table, dialect), params, dialect)
     raise InvalidFilter(f"Unsupported filter expression {f!r}")  # pragma: no cover
 
 
-def _column(path: AttrPath, prefix: str | None, table: Table) -> Column:
+def _column(path: AttrPath, prefix: str | None, table: Table, dialect: Dialect) -> Column:
     if path.uri is not None and path.uri != table.core_urn:
         raise InvalidFilter(
             f"Filtering on attributes of schema '{path.uri}' is not supported; "
@@ -118,10 +156,12 @@ def _column(path: AttrPath, prefix: str | None, table: Table) -> Column:
     if column is None:
         allowed = ", ".join(sorted({k.split('.')[0] for k in table.columns} | {"meta.created"}))
         raise InvalidFilter(f"Cannot filter on '{key}'; filterable attributes: {allowed}")
+    if column.json_path is not None:
+        return dataclasses.replace(column, sql=dialect.json_member(column.sql, column.json_path), json_path=None)
     return column
 
 
-def _compare(f: Compare, column: Column, params: list[object]) -> str:
+def _compare(f: Compare, column: Column, params: list[object], dialect: Dialect) -> str:
     value = f.value
     if column.kind == "boolean":
         return _compare_boolean(f, column, params)
@@ -148,23 +188,23 @@ def _compare(f: Compare, column: Column, params: list[object]) -> str:
     if f.op in _LIKE:
         head, tail = _LIKE[f.op]
         params.append(head + _escape_like(value) + tail)
-        if column.case_exact:  # LIKE ignores ASCII case: check where the value sits, exactly
-            sql = column.sql
+        like = f"{column.sql} {dialect.like_fold} ? ESCAPE '\\'"
+        if column.case_exact:  # LIKE ignores (ASCII) case: check where the value sits, exactly
+            sql, position = column.sql, dialect.position
             exact = {
-                "co": (f"instr({sql}, ?) > 0", 1),
-                "sw": (f"instr({sql}, ?) = 1", 1),
+                "co": (f"{position}({sql}, ?) > 0", 1),
+                "sw": (f"{position}({sql}, ?) = 1", 1),
                 "ew": (f"substr({sql}, length({sql}) - length(?) + 1) = ?", 2),
             }[f.op]
             params.extend([value] * exact[1])
-            return f"({sql} LIKE ? ESCAPE '\\' AND {exact[0]})"
-        return f"({column.sql} LIKE ? ESCAPE '\\')"
+            return f"({like} AND {exact[0]})"
+        return f"({like})"
     params.append(value)
-    collate = "" if column.case_exact else " COLLATE NOCASE"
-    if f.op == "eq":
-        return f"({column.sql} = ?{collate})"
+    op = {"eq": "=", "ne": "!="}.get(f.op) or _ORDER[f.op]
+    compared = f"{column.sql} {op} ?" if column.case_exact else dialect.fold(column.sql, op)
     if f.op == "ne":
-        return f"({column.sql} IS NULL OR {column.sql} != ?{collate})"
-    return f"({column.sql} {_ORDER[f.op]} ?{collate})"
+        return f"({column.sql} IS NULL OR {compared})"
+    return f"({compared})"
 
 
 def _compare_boolean(f: Compare, column: Column, params: list[object]) -> str:
@@ -175,7 +215,7 @@ def _compare_boolean(f: Compare, column: Column, params: list[object]) -> str:
         raise InvalidFilter(
             f"'{f.path.dotted}' is a boolean; use 'eq true', 'eq false', 'ne true' or 'ne false'"
         )
-    params.append(1 if value else 0)
+    params.append(value)  # a bool: SQLite stores it as 1 or 0, PostgreSQL compares booleans
     return f"({column.sql} {'=' if f.op == 'eq' else '!='} ?)"
 
 

@@ -6,6 +6,7 @@ with a password (for the token API's admin check and re-authentication).
 
 from __future__ import annotations
 
+import sqlite3
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 
@@ -105,13 +106,12 @@ async def add_member(settings: BrigLite, *, team: str, role: str, email: str, pa
     try:
         state = BrigLiteState(db, settings)
 
-        def create(conn: object, now_ts: float, now: str) -> acc.Account:
-            if acc.email_in_use(conn, email):  # type: ignore[arg-type]
+        def create(conn: sqlite3.Connection, now_ts: float, now: str) -> acc.Account:
+            if acc.email_in_use(conn, email):
                 raise WireError(409, "email-exists", f"{email} is already in use")
-            return acc.create_account(conn, new, limits, now)  # type: ignore[arg-type]
+            return acc.create_account(conn, new, limits, now)
 
         account = await state.write(create)
     finally:
         await db.close()
-    log.info("brig_lite_member_added", user_id=account.id, team=team, role=role)
-    return account.id
+    return account.id  # not logged here: stdout carries only the id (the CLI prints it)

@@ -136,6 +136,15 @@ SQLITE_MIGRATIONS: tuple[str, ...] = (
     """,
 )
 
+# Every table of the latest schema that holds an installation's state, in an order that inserts
+# referenced rows first: what `scim-gateway store copy` moves (gateway/db/copy.py). A migration
+# that adds a table adds it here (tests/contract/test_migrations.py checks the list is complete);
+# the PostgreSQL schema has the same versions in gateway/db/migrations_postgres.py.
+STATE_TABLES: tuple[str, ...] = (
+    "teams", "tokens", "users", "groups", "group_members",
+    "brig_external_ids", "brig_users", "brig_saml_refs",
+)  # fmt: skip
+
 
 def schema_version(conn: sqlite3.Connection, *, version_table: str = "schema_version") -> int:
     conn.execute(f"CREATE TABLE IF NOT EXISTS {version_table} (version INTEGER NOT NULL)")

@@ -1,39 +1,35 @@
 """
-SQLite without blocking the event loop.
-
-One writer thread and one reader thread, each with its own connection (WAL mode lets readers go on
-while a write is in progress). A caller hands over a whole unit of work, `fn(connection)`, so one
-operation costs one thread hop however many statements it runs; `write` wraps it in a transaction
-(`BEGIN IMMEDIATE`, so concurrent writers from other processes queue on the lock instead of
-failing half-way).
+SQLite without blocking the event loop (gateway/db/threads.py): one writer thread and one reader
+thread, each with its own connection (WAL mode lets readers go on while a write is in progress).
+`write` wraps a unit of work in `BEGIN IMMEDIATE`, so concurrent writers from other processes queue
+on the lock instead of failing half-way. Connections are `SqliteConnection`s: they carry the SQLite
+dialect (gateway/db/dialect.py) for the units of work shared with PostgreSQL.
 """
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
-import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
 
+from gateway.db.dialect import SQLITE, Dialect, SqliteConnection
 from gateway.db.migrations import migrate_sqlite
+from gateway.db.threads import ThreadedDatabase
 
 T = TypeVar("T")
 
 
-class SqliteDatabase:
+class SqliteDatabase(ThreadedDatabase[SqliteConnection]):
     """An SQLite file opened for async use; see the module docstring."""
 
+    dialect: Dialect = SQLITE
+
     def __init__(self, path: str | Path, *, busy_timeout_ms: int = 5000) -> None:
+        super().__init__(name="sqlite", readers=1, writers=1)
         self.path = Path(path)
         self._busy_timeout_ms = busy_timeout_ms
-        self._writer = ThreadPoolExecutor(1, thread_name_prefix="sqlite-writer")
-        self._reader = ThreadPoolExecutor(1, thread_name_prefix="sqlite-reader")
-        self._local = threading.local()
-        self._closed = False
 
     @classmethod
     async def open(
@@ -50,46 +46,24 @@ class SqliteDatabase:
         await db._hop(db._reader, lambda conn: None)  # open the reader connection now
         return db
 
-    async def read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        """Run `fn(connection)` on the reader thread (autocommit: each statement sees the latest)."""
-        return await self._hop(self._reader, fn)
+    def _connect(self) -> SqliteConnection:
+        return connect_sqlite(self.path, busy_timeout_ms=self._busy_timeout_ms)
 
-    async def write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        """Run `fn(connection)` in one transaction on the writer thread; rolled back if it raises."""
-        return await self._hop(self._writer, lambda conn: _in_transaction(conn, fn))
+    def _transaction(self, conn: SqliteConnection, fn: Callable[[SqliteConnection], T]) -> T:
+        return _in_transaction(conn, fn)
 
-    async def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        for executor in (self._writer, self._reader):
-            await self._hop(executor, _close_connection, check=False)
-            executor.shutdown(wait=True)
 
-    async def _hop(
-        self, executor: ThreadPoolExecutor, fn: Callable[[sqlite3.Connection], T], *, check: bool = True
-    ) -> T:
-        if check and self._closed:
-            raise RuntimeError("database is closed")
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(executor, self._call, fn)
-
-    def _call(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = self._local.conn = self._connect()
-        return fn(conn)
-
-    def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(
-            self.path, isolation_level=None, check_same_thread=False,
-            timeout=self._busy_timeout_ms / 1000,
-        )  # fmt: skip
-        _enable_wal(conn, timeout_s=self._busy_timeout_ms / 1000)
-        conn.execute("PRAGMA synchronous=NORMAL")
-        conn.execute("PRAGMA foreign_keys=ON")
-        conn.execute(f"PRAGMA busy_timeout={int(self._busy_timeout_ms)}")
-        return conn
+def connect_sqlite(path: str | Path, *, busy_timeout_ms: int = 5000) -> SqliteConnection:
+    """A connection in WAL mode with foreign keys on, in autocommit (transactions are explicit)."""
+    conn = sqlite3.connect(
+        path, isolation_level=None, check_same_thread=False, timeout=busy_timeout_ms / 1000,
+        factory=SqliteConnection,
+    )  # fmt: skip
+    _enable_wal(conn, timeout_s=busy_timeout_ms / 1000)
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+    return conn
 
 
 def _enable_wal(conn: sqlite3.Connection, *, timeout_s: float) -> None:
@@ -109,7 +83,7 @@ def _enable_wal(conn: sqlite3.Connection, *, timeout_s: float) -> None:
             time.sleep(0.01)
 
 
-def _in_transaction(conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection], T]) -> T:
+def _in_transaction(conn: SqliteConnection, fn: Callable[[SqliteConnection], T]) -> T:
     conn.execute("BEGIN IMMEDIATE")
     try:
         result = fn(conn)
@@ -119,6 +93,3 @@ def _in_transaction(conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection],
     conn.execute("COMMIT")
     return result
 
-
-def _close_connection(conn: sqlite3.Connection) -> None:
-    conn.close()

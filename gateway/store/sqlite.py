@@ -1,77 +1,21 @@
-"""The `Store` on SQLite (see gateway/store/base.py for the contract)."""
+"""The `Store` on SQLite: the shared SQL store (gateway/store/sql.py) over an SqliteDatabase."""
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 
+from gateway.db.migrations import migrate_sqlite
 from gateway.db.sqlite import SqliteDatabase
-from gateway.store.base import TokenLimitReached, TokenRecord
-
-_TOKEN_COLUMNS = "id, team, hash, created_at, description, name, idp, last_used_at"
+from gateway.store.sql import SqlStore
 
 
-class SqliteStore:
-    def __init__(self, db: SqliteDatabase) -> None:
-        self.db = db
+class SqliteStore(SqlStore):
+    db: SqliteDatabase
 
     @classmethod
-    async def open(cls, path: str, *, busy_timeout_ms: int = 5000) -> SqliteStore:
-        return cls(await SqliteDatabase.open(path, busy_timeout_ms=busy_timeout_ms))
-
-    async def add_token(self, record: TokenRecord, *, max_per_team: int) -> None:
-        await self.db.write(lambda conn: _add_token(conn, record, max_per_team))
-
-    async def find_token(self, token_hash: str) -> TokenRecord | None:
-        row = await self.db.read(
-            lambda conn: conn.execute(
-                f"SELECT {_TOKEN_COLUMNS} FROM tokens WHERE hash = ?", (token_hash,)
-            ).fetchone()
-        )
-        return None if row is None else TokenRecord(**dict(zip(_TOKEN_FIELDS, row)))
-
-    async def list_tokens(self, team: str) -> list[TokenRecord]:
-        rows = await self.db.read(
-            lambda conn: conn.execute(
-                f"SELECT {_TOKEN_COLUMNS} FROM tokens WHERE team = ? ORDER BY created_at, id",
-                (team,),
-            ).fetchall()
-        )
-        return [TokenRecord(**dict(zip(_TOKEN_FIELDS, row))) for row in rows]
-
-    async def revoke_token(self, team: str, token_id: str) -> bool:
-        return await self.db.write(
-            lambda conn: conn.execute(
-                "DELETE FROM tokens WHERE team = ? AND id = ?", (team, token_id)
-            ).rowcount
-            > 0
-        )
-
-    async def touch_token(self, token_id: str, when: str) -> None:
-        await self.db.write(
-            lambda conn: conn.execute(
-                "UPDATE tokens SET last_used_at = ? WHERE id = ?", (when, token_id)
-            )
-        )
-
-    async def check(self) -> None:
-        await self.db.read(lambda conn: conn.execute("SELECT 1").fetchone())
-
-    async def close(self) -> None:
-        await self.db.close()
-
-
-_TOKEN_FIELDS = tuple(name.strip() for name in _TOKEN_COLUMNS.split(","))
-
-
-def _add_token(conn: sqlite3.Connection, record: TokenRecord, max_per_team: int) -> None:
-    (count,) = conn.execute("SELECT count(*) FROM tokens WHERE team = ?", (record.team,)).fetchone()
-    if count >= max_per_team:
-        raise TokenLimitReached(
-            f"team {record.team} already has {count} SCIM tokens, the most allowed "
-            f"(limits.tokens_per_team = {max_per_team}); revoke one first"
-        )
-    conn.execute(
-        f"INSERT INTO tokens ({_TOKEN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (record.id, record.team, record.hash, record.created_at, record.description,
-         record.name, record.idp, record.last_used_at),  # fmt: skip
-    )
+    async def open(
+        cls, path: str, *, busy_timeout_ms: int = 5000,
+        migrate: Callable[[sqlite3.Connection], object] = migrate_sqlite,
+    ) -> SqliteStore:  # fmt: skip
+        return cls(await SqliteDatabase.open(path, busy_timeout_ms=busy_timeout_ms, migrate=migrate))

@@ -226,6 +226,7 @@ async def test_revoked_token_stops_working_at_once(client: TestClient) -> None:
     assert 200 == (await client.get(USERS, headers=auth(kept))).status
 
 
+@pytest.mark.backends("embedded", "brig")
 async def test_a_token_sees_only_its_team(client: TestClient, token: str, saml_token: str) -> None:
     """A user created with one team's token is not visible with another team's token."""
     created = await create_user(client, token, user_body("bjensen"))

@@ -8,6 +8,7 @@ from aiohttp.test_utils import TestClient
 from gateway.web.keys import BACKEND, STORE
 
 
+@pytest.mark.backends("embedded", "brig")
 async def test_status_is_ok_when_store_and_backend_answer(client: TestClient) -> None:
     """Both components answer: 200 and each reported ok; no token needed."""
     response = await client.get("/i/status")

@@ -25,6 +25,7 @@ from gateway.config import Backend as BackendConfig
 from gateway.db.sqlite import SqliteDatabase
 from gateway.scim.errors import InvalidFilter, NotFound, PreconditionFailed, Uniqueness
 from gateway.scim.filter.grammar import parse_filter
+from postgres_schema import fresh_schema
 
 TEAM = "6f1c2b9e-2a4e-4d0e-9a51-2f1b9b2d7c11"
 OTHER_TEAM = "d2a1c0de-1111-4222-8333-944455556666"
@@ -55,9 +56,25 @@ async def open_brig(tmp: Path) -> AsyncIterator[Backend]:
             await db.close()
 
 
+@asynccontextmanager
+async def open_embedded_postgres(tmp: Path) -> AsyncIterator[Backend]:
+    """The embedded backend on PostgreSQL (a fresh schema); skips without a server."""
+    with fresh_schema() as dsn:
+        from gateway.db.postgres import PostgresDatabase
+
+        db = await PostgresDatabase.open(dsn)
+        backend = EmbeddedBackend(db)
+        try:
+            yield backend
+        finally:
+            await backend.close()
+            await db.close()
+
+
 OPENERS: dict[str, Callable[[Path], AbstractAsyncContextManager[Backend]]] = {
     "embedded": open_embedded,
     "brig": open_brig,
+    "embedded-postgres": open_embedded_postgres,
 }
 
 

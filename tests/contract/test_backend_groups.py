@@ -20,10 +20,11 @@ from gateway.backend.models import (
 )  # fmt: skip
 from gateway.scim.errors import InvalidFilter, InvalidValue, NotFound, PreconditionFailed, Uniqueness
 from gateway.scim.filter.grammar import parse_filter
-from test_backend import OTHER_TEAM, TEAM, new_user, open_embedded
+from test_backend import OTHER_TEAM, TEAM, new_user, open_embedded, open_embedded_postgres
 
 GROUP_OPENERS: dict[str, Callable[[Path], AbstractAsyncContextManager[Backend]]] = {
     "embedded": open_embedded,
+    "embedded-postgres": open_embedded_postgres,
 }
 
 

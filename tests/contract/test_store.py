@@ -18,6 +18,7 @@ import pytest
 from gateway.provisioning.tokens import TokenService, hash_token, new_token_secret
 from gateway.store.base import Store, TokenLimitReached, TokenRecord
 from gateway.store.sqlite import SqliteStore
+from postgres_schema import fresh_schema
 
 TEAM = "6f1c2b9e-2a4e-4d0e-9a51-2f1b9b2d7c11"
 OTHER_TEAM = "d2a1c0de-1111-4222-8333-944455556666"
@@ -32,10 +33,22 @@ async def open_sqlite(tmp: Path) -> AsyncIterator[Store]:
         await store.close()
 
 
+@asynccontextmanager
+async def open_postgres(tmp: Path) -> AsyncIterator[Store]:
+    """The PostgreSQL store on a fresh schema; skips unless SCIM_GATEWAY_TEST_POSTGRES_DSN is set."""
+    with fresh_schema() as dsn:
+        from gateway.store.postgres import PostgresStore
+
+        store = await PostgresStore.open(dsn)
+        try:
+            yield store
+        finally:
+            await store.close()
+
+
 OPENERS: dict[str, Callable[[Path], AbstractAsyncContextManager[Store]]] = {
     "sqlite": open_sqlite,
-    # "postgres": the PostgreSQL store, once it exists; its opener skips the test unless
-    # SCIM_GATEWAY_TEST_POSTGRES_DSN is set, and gives each test a fresh schema.
+    "postgres": open_postgres,
 }
 
 

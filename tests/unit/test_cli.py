@@ -283,6 +283,8 @@ async def _status(user_id: str) -> str:
         (["token", "create"], "Create a token for a team and print it"),
         (["token", "list"], "List a team's tokens (never the secrets)."),
         (["token", "revoke"], "Revoke a token at once."),
+        (["brig-lite"], "Serve brig's and galley's internal routes (brig-lite)"),
+        (["brig-lite", "add-member"], "Add an active team member with an email and password"),
     ],
 )
 def test_help_says_what_each_command_does(
@@ -302,3 +304,36 @@ def test_missing_command_prints_help_and_exits_2(capsys: pytest.CaptureFixture[s
 
     assert 2 == code
     assert "usage: scim-gateway" in out
+
+
+def test_brig_lite_add_member_prints_the_new_id(capsys: pytest.CaptureFixture[str]) -> None:
+    """brig-lite add-member prints only the new user's id; the same email again exits 1."""
+    args = ["brig-lite", "add-member", "--team", TEAM, "--role", "admin", "--email", "a@example.com",
+            "--password", "s3cret!"]  # fmt: skip
+
+    code, out, _ = run(capsys, *args)
+    again, _, err = run(capsys, *args)
+
+    assert (0, 1) == (code, again)
+    assert str(uuid.UUID(out.strip())) == out.strip()
+    assert "already in use" in err and "s3cret!" not in err
+
+
+def test_check_config_names_a_missing_brig_url(capsys: pytest.CaptureFixture[str]) -> None:
+    """check-config with backend.kind brig and no brig_url exits 2 naming backend.brig_url."""
+    Path("gw.yaml").write_text("backend:\n  kind: brig\n", encoding="utf-8")
+
+    code, out, err = run(capsys, "check-config", "--config", "gw.yaml")
+
+    assert (2, "") == (code, out)
+    assert "backend.brig_url: required when backend.kind is brig" in err
+
+
+def test_check_config_prints_fault_rules(capsys: pytest.CaptureFixture[str]) -> None:
+    """check-config prints brig_lite.faults as JSON objects."""
+    Path("gw.yaml").write_text("brig_lite:\n  faults: [{route: '*', rate: 0.1}]\n", encoding="utf-8")
+
+    code, out, _ = run(capsys, "check-config", "--config", "gw.yaml")
+
+    assert 0 == code
+    assert '  brig_lite.faults: [{"route": "*", "rate": 0.1, "status": 503,' in out

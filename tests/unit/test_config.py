@@ -217,7 +217,7 @@ class TestErrors:
         ("text", "expected"),
         [
             ("log:\n  level: verbose\n", "log.level: 'verbose' is not allowed; choose one of debug, info, warning, error"),
-            ("store:\n  kind: postgres\n", "store.kind: 'postgres' is not allowed; choose one of sqlite"),
+            ("store:\n  kind: mysql\n", "store.kind: 'mysql' is not allowed; choose one of sqlite, postgres"),
             ("log:\n  format: JSON\n", "log.format: 'JSON' is not allowed; choose one of auto, json, console"),
         ],
     )  # fmt: skip

@@ -1,0 +1,142 @@
+"""
+What differs between the two databases the gateway runs on, and the small interfaces its units of
+work are written against, so that ONE function per unit of work serves SQLite and PostgreSQL.
+
+A unit of work is a plain function `fn(connection)` run on a database thread (gateway/db/threads.py).
+Its SQL is written with `?` placeholders (the PostgreSQL connection turns them into psycopg's `%s`),
+in the SQL both databases share (`INSERT ... ON CONFLICT DO NOTHING`, `RETURNING`, `TRUE`), and it
+asks `connection.dialect` for the few pieces that differ: case-insensitive comparison and order,
+JSON extraction, the list of values a JSON array parameter expands to, row locks, and the error a
+unique constraint raises. The PostgreSQL dialect lives in gateway/db/postgres.py (it needs psycopg).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Dialect:
+    """The SQL that differs between the databases; templates take `{sql}` (and `{op}`) by name."""
+
+    name: str  # "sqlite" | "postgres"
+    # `{sql} {op} ?` ignoring case, e.g. "{sql} {op} ? COLLATE NOCASE" or "lower({sql}) {op} lower(?)"
+    fold_compare: str
+    fold_order: str  # an ORDER BY term ignoring case: "{sql} COLLATE NOCASE" or "lower({sql})"
+    like_fold: str  # the LIKE that ignores case: "LIKE" (SQLite, ASCII) or "ILIKE"
+    position: str  # 1-based position of a substring: "instr" or "strpos"
+    json_text: str  # a JSON text column's member as text; `{path}` is a dotted path, `{keys}` comma-separated
+    json_values: str  # the rows (column `value`) of a JSON array of strings bound as one `?`
+    for_update: str  # suffix of a SELECT that locks the rows it reads until commit ("" on SQLite)
+    for_key_share: str  # suffix that keeps the rows from being deleted until commit ("" on SQLite)
+    # SQL that serialises writers on one key for the rest of the transaction (None: a write
+    # transaction already holds the whole database, as SQLite's BEGIN IMMEDIATE does)
+    serialize: str | None
+    integrity_error: type[Exception]  # what a violated unique or foreign key constraint raises
+    # after rows were inserted with their own `seq` (store copy): SQL that moves `{table}`'s
+    # sequence past them (None: SQLite's INTEGER PRIMARY KEY continues after the largest)
+    restart_seq: str | None
+
+    def fold(self, sql: str, op: str = "=") -> str:
+        """`sql op ?`, ignoring case."""
+        return self.fold_compare.format(sql=sql, op=op)
+
+    def order_folded(self, sql: str) -> str:
+        return self.fold_order.format(sql=sql)
+
+    def json_member(self, column: str, dotted_path: str) -> str:
+        """The text at `dotted_path` (e.g. "name.givenName") of the JSON in `column`."""
+        return self.json_text.format(sql=column, path=dotted_path, keys=dotted_path.replace(".", ","))
+
+
+SQLITE = Dialect(
+    name="sqlite",
+    fold_compare="{sql} {op} ? COLLATE NOCASE",
+    fold_order="{sql} COLLATE NOCASE",
+    like_fold="LIKE",
+    position="instr",
+    json_text="json_extract({sql}, '$.{path}')",
+    json_values="json_each(?)",
+    for_update="",
+    for_key_share="",
+    serialize=None,
+    integrity_error=sqlite3.IntegrityError,
+    restart_seq=None,
+)
+
+
+class Cursor(Protocol):
+    """The part of a DB-API cursor that units of work use."""
+
+    @property
+    def rowcount(self) -> int: ...
+
+    @property
+    def description(self) -> Any: ...
+
+    def fetchone(self) -> Any: ...
+
+    def fetchmany(self, size: int = ...) -> list[Any]: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+
+class Connection(Protocol):
+    """What a unit of work gets: a DB-API connection with `?` placeholders and its dialect."""
+
+    @property
+    def dialect(self) -> Dialect: ...
+
+    def execute(self, sql: str, parameters: Sequence[Any] = ..., /) -> Cursor: ...
+
+    def executemany(self, sql: str, parameters: Iterable[Sequence[Any]], /) -> Cursor: ...
+
+    def close(self) -> None:
+        """For the tools that own a connection (gateway/db/connect.py); never in a unit of work."""
+
+
+class Database(Protocol):
+    """A database opened for async use: units of work run on its threads, never on the loop."""
+
+    @property
+    def dialect(self) -> Dialect: ...
+
+    def read(self, fn: Callable[[Connection], T]) -> Awaitable[T]:
+        """Run `fn(connection)` on a reader connection (autocommit: each statement sees the latest)."""
+        ...
+
+    def write(self, fn: Callable[[Connection], T]) -> Awaitable[T]:
+        """Run `fn(connection)` in one transaction; rolled back if it raises."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+class SqliteConnection(sqlite3.Connection):
+    """sqlite3's connection, carrying its dialect (made with `sqlite3.connect(factory=...)`)."""
+
+    dialect = SQLITE
+
+
+class SchemaOutOfDate(Exception):
+    """The database's schema is older than this gateway's and migrations are not applied at start."""
+
+    @classmethod
+    def at(cls, current: int, latest: int) -> SchemaOutOfDate:
+        return cls(
+            f"the database schema is at version {current}, this gateway needs {latest}: run "
+            "`scim-gateway migrate` first (or set store.migrate_at_start: true)"
+        )
+
+
+def serialize_on(conn: Connection, key: str) -> None:
+    """Make concurrent writers that serialise on `key` wait for this transaction (see Dialect)."""
+    if conn.dialect.serialize is not None:
+        conn.execute(conn.dialect.serialize, (key,))

@@ -1,0 +1,151 @@
+"""
+Versioned migrations on SQLite and PostgreSQL: one version numbering, upgrades from the first
+version keep the data, concurrent starts apply each step once, and the table list that
+`store copy` walks covers every table.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from gateway.backend.embedded import EmbeddedBackend
+from gateway.backend.models import GroupFields, NewGroup
+from gateway.config import Store as StoreSettings
+from gateway.db.connect import Location, connect, migrate
+from gateway.db.dialect import Connection, SchemaOutOfDate
+from gateway.db.migrations import SQLITE_MIGRATIONS, STATE_TABLES
+from gateway.provisioning.tokens import hash_token
+from gateway.store.opening import open_store
+from postgres_schema import fresh_schema
+
+TEAM = "6f1c2b9e-2a4e-4d0e-9a51-2f1b9b2d7c11"
+USER_ID = "9a1f5e0c-3b7d-4c2e-8f6a-0d1e2f3a4b5c"
+TOKEN_ID = "5d7c9e1a-2b4f-4a6c-8e0d-1f3a5b7c9d2e"
+
+
+@pytest.fixture(name="settings", params=["sqlite", "postgres"])
+def _settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreSettings]:
+    """Store settings of an empty database of each kind."""
+    if request.param == "sqlite":
+        yield StoreSettings(path=str(tmp_path / "gw.db"))
+        return
+    with fresh_schema() as dsn:
+        yield StoreSettings(kind="postgres", dsn=dsn, connections=2)
+
+
+def _tables(conn: Connection) -> set[str]:
+    if conn.dialect.name == "sqlite":
+        sql = "SELECT name FROM sqlite_master WHERE type = 'table'"
+    else:
+        sql = "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
+    return {row[0] for row in conn.execute(sql).fetchall()} - {"schema_version"}
+
+
+def _write_version_1_state(conn: Connection) -> None:
+    """A token, a team and a user, as the gateway at schema version 1 wrote them."""
+    conn.execute(
+        "INSERT INTO tokens (id, team, hash, created_at, description, name, idp, last_used_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (TOKEN_ID, TEAM, hash_token("old token"), "2026-01-02T03:04:05.000Z", "Okta", "okta", None, None),
+    )
+    conn.execute("INSERT INTO teams (id, created_at, user_count) VALUES (?, ?, 1)", (TEAM, "2026-01-02T03:04:05.000Z"))
+    conn.execute(
+        "INSERT INTO users (id, team, handle, external_id, display_name, email, email_type, status, role, "
+        "locale, idp, rich_info, extra, created_at, last_modified, version) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (USER_ID, TEAM, "bjensen", "bjensen@example.com", "Barbara Jensen", "bjensen@example.com", "work",
+         "active", "member", "en", "idp-1", '[["Department","Sales"]]', "{}", "2026-01-02T03:04:05.000Z",
+         "2026-01-02T03:04:05.000Z", '"v1"'),
+    )  # fmt: skip
+
+
+def test_both_databases_have_the_same_versions() -> None:
+    """PostgreSQL's migrations are SQLite's step for step: the same version numbers."""
+    from gateway.db.migrations_postgres import POSTGRES_MIGRATIONS
+
+    assert len(SQLITE_MIGRATIONS) == len(POSTGRES_MIGRATIONS)
+
+
+def test_state_tables_name_every_table_of_the_latest_schema(settings: StoreSettings) -> None:
+    """STATE_TABLES (what `store copy` moves) is exactly the set of tables of the latest schema."""
+    conn = connect(Location.of(settings))
+    try:
+        assert (0, len(SQLITE_MIGRATIONS)) == migrate(conn)
+        assert set(STATE_TABLES) == _tables(conn)
+    finally:
+        conn.close()
+
+
+async def test_a_version_1_database_is_upgraded_with_its_data(settings: StoreSettings) -> None:
+    """A database made by schema version 1, opened by this gateway: its token and user read back."""
+    conn = connect(Location.of(settings))
+    try:
+        assert (0, 1) == migrate(conn, target=1)
+        conn.execute("BEGIN")
+        _write_version_1_state(conn)
+        conn.execute("COMMIT")
+    finally:
+        conn.close()
+
+    store = await open_store(settings)
+    try:
+        backend = EmbeddedBackend(store.db)
+        token = await store.find_token(hash_token("old token"))
+        user = await backend.get_user(TEAM, USER_ID)
+        group = await backend.create_group(
+            TEAM, NewGroup(id="g-1", fields=GroupFields(display_name="Sales"), members=(USER_ID,))
+        )
+        assert (TOKEN_ID, "okta") == (token.id if token else None, token.name if token else None)
+        assert ("bjensen", (("Department", "Sales"),), '"v1"') == (user.handle, user.rich_info, user.version)
+        assert (1, (USER_ID,)) == (group.member_count, group.members)
+        assert (("g-1", "Sales"),) == (await backend.get_user(TEAM, USER_ID)).groups
+    finally:
+        await store.close()
+
+
+async def test_without_migrate_at_start_an_old_schema_is_refused(settings: StoreSettings) -> None:
+    """migrate_at_start false: an older schema stops the start, naming `scim-gateway migrate`."""
+    conn = connect(Location.of(settings))
+    try:
+        migrate(conn, target=1)
+    finally:
+        conn.close()
+
+    with pytest.raises(SchemaOutOfDate) as caught:
+        await open_store(dataclasses.replace(settings, migrate_at_start=False))
+
+    assert "scim-gateway migrate" in str(caught.value)
+
+
+def test_concurrent_migrations_apply_each_version_once(settings: StoreSettings) -> None:
+    """Four processes' worth of migrations starting together: every version is applied once."""
+    barrier = threading.Barrier(4)
+    errors: list[BaseException] = []
+
+    def start() -> None:
+        conn = connect(Location.of(settings))
+        try:
+            barrier.wait()
+            migrate(conn)
+        except BaseException as exc:  # collected: the assertion below reports it
+            errors.append(exc)
+        finally:
+            conn.close()
+
+    threads = [threading.Thread(target=start) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    conn = connect(Location.of(settings))
+    try:
+        versions = [row[0] for row in conn.execute("SELECT version FROM schema_version ORDER BY version").fetchall()]
+    finally:
+        conn.close()
+    assert ([], list(range(1, len(SQLITE_MIGRATIONS) + 1))) == (errors, versions)
