@@ -13,16 +13,22 @@ from aiohttp import web
 
 from gateway.backend.base import Backend
 from gateway.backend.brig import BrigBackend
+from gateway.backend.brig_directory import BrigTeamDirectory
 from gateway.backend.embedded import EmbeddedBackend
+from gateway.backend.team_directory import EmbeddedTeamDirectory, TeamDirectory
 from gateway.config import Config
 from gateway.provisioning.groups import GroupService
+from gateway.provisioning.idps import IdpRegistry
 from gateway.provisioning.rules import UserRules
+from gateway.provisioning.sso_switch import SsoSwitchDeliverer
+from gateway.provisioning.token_api import TokenApi
 from gateway.provisioning.tokens import TokenService
 from gateway.provisioning.users import UserService
 from gateway.store.base import Store
 from gateway.store.opening import open_store
-from gateway.web import discovery, groups, health, search, users
-from gateway.web.keys import BACKEND, CONFIG, GROUPS, STORE, TOKENS, USERS
+from gateway.web import discovery, groups, health, search, team_status, users
+from gateway.web.auth_tokens import add_auth_token_routes
+from gateway.web.keys import BACKEND, CONFIG, GROUPS, IDPS, STORE, TOKEN_API, TOKENS, USERS
 from gateway.web.middlewares import handle_request
 from gateway.web.routing import ScimRouter
 
@@ -33,6 +39,7 @@ class State:
 
     store: Store
     backend: Backend
+    directory: TeamDirectory  # who may manage tokens through the token API (owners and admins)
 
 
 OpenState = Callable[[Config], AbstractAsyncContextManager[State]]
@@ -42,16 +49,19 @@ OpenState = Callable[[Config], AbstractAsyncContextManager[State]]
 async def open_state(config: Config) -> AsyncIterator[State]:
     """
     The configured store and backend (the embedded backend shares the store's database; the brig
-    backend keeps its SCIM state there too).
+    backend keeps its SCIM state there too), and the team directory that goes with the backend.
     """
     store = await open_store(config.store)
     backend: Backend
+    directory: TeamDirectory
     if config.backend.kind == "brig":
-        backend = await BrigBackend.open(config.backend, store.db)
+        backend = brig = await BrigBackend.open(config.backend, store.db)
+        directory = BrigTeamDirectory(brig.client)
     else:
         backend = EmbeddedBackend(store.db)
+        directory = EmbeddedTeamDirectory(store.db)
     try:
-        yield State(store, backend)
+        yield State(store, backend, directory)
     finally:
         await backend.close()
         await store.close()
@@ -65,8 +75,13 @@ def user_rules(config: Config) -> UserRules:
     )
 
 
-def token_service(config: Config, state: State) -> TokenService:
-    return TokenService(state.store, state.backend, max_per_team=config.limits.tokens_per_team)
+def token_service(
+    config: Config, state: State, *, on_change: Callable[[str], None] | None = None
+) -> TokenService:
+    """The one token service (the CLI's and the API's); `on_change(team)` after each add or revoke."""
+    return TokenService(
+        state.store, state.backend, max_per_team=config.limits.tokens_per_team, on_change=on_change
+    )
 
 
 def scim_router() -> ScimRouter:
@@ -96,15 +111,28 @@ def create_app(config: Config, *, open_state: OpenState = open_state) -> web.App
 
     async def state_context(app: web.Application) -> AsyncIterator[None]:
         async with open_state(config) as state:
+            deliverer = None
+            if config.sso_switch.webhook_url:  # flips recorded by any process go out from here
+                deliverer = SsoSwitchDeliverer(state.store, config.sso_switch)
             app[STORE] = state.store
             app[BACKEND] = state.backend
-            app[TOKENS] = tokens = token_service(config, state)
+            app[TOKENS] = tokens = token_service(config, state, on_change=deliverer and deliverer.wake)
+            app[IDPS] = idps = IdpRegistry(state.store)
+            app[TOKEN_API] = TokenApi(tokens, idps, state.directory)
             app[USERS] = UserService(state.backend, user_rules(config))
             app[GROUPS] = GroupService(state.backend)
-            yield
+            if deliverer is not None:
+                await deliverer.start()
+            try:
+                yield
+            finally:
+                if deliverer is not None:
+                    await deliverer.stop()
             await tokens.drain()
 
     app.cleanup_ctx.append(state_context)
     app.router.add_get("/i/status", health.status)
+    app.router.add_get(team_status.PATH, team_status.scim_status, allow_head=False)
+    add_auth_token_routes(app.router)  # Wire's token API: before the SCIM catch-all
     app.router.add_route("*", "/{tail:.*}", scim_router().dispatch)
     return app

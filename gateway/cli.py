@@ -1,6 +1,7 @@
 """
-The `scim-gateway` command: serve, token create/list/revoke, accept-invitation, check-config,
-migrate, store copy, brig-lite (and brig-lite add-member).
+The `scim-gateway` command: serve, token create/list/revoke/import, accept-invitation,
+check-config, migrate, store copy, brig-lite (and brig-lite add-member); idp and team (the token
+API's IdP registry and team admins) are in gateway/cli_team.py.
 The only place that reads os.environ and sys.argv.
 """
 
@@ -33,11 +34,16 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"scim-gateway: configuration error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
+    from gateway.db.dialect import StoreNotReady
+
     try:
         return args.run(config, args)
     except _UsageError as exc:
         print(f"scim-gateway: {exc}", file=sys.stderr)
         return EXIT_CONFIG
+    except StoreNotReady as exc:  # unreachable, or a schema to migrate first: no traceback
+        print(f"scim-gateway: {exc}", file=sys.stderr)
+        return 1
 
 
 class _UsageError(Exception):
@@ -122,6 +128,10 @@ def _parser() -> argparse.ArgumentParser:
     importing.add_argument("--config", metavar="FILE", help="YAML config (default: ./config.yaml if present)")
     importing.add_argument("--file", required=True, help="the exported rows ('-' for standard input)")
     importing.set_defaults(run=_token_import)
+
+    from gateway.cli_team import add_team_commands  # it imports this module's helpers
+
+    add_team_commands(commands)
 
     store = commands.add_parser("store", help="Work on the store's database as a whole.", description="Work on the store's database as a whole.")
     store.set_defaults(run=None)

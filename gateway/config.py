@@ -143,6 +143,21 @@ class Scim:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class SsoSwitch:
+    """The SSO-invite switch's webhook (README, "The SSO-invite switch")."""
+
+    webhook_url: str | None = _opt(
+        None, "URL POSTed {team, sso_invites_enabled, changed_at, event_id} on every flip (null: no webhook)"
+    )
+    retry_seconds: float = _opt(1.0, "first wait before a failed delivery is retried (doubled each time)", min=0.01, max=3600)
+    max_retry_seconds: float = _opt(300.0, "longest wait between two delivery attempts", min=0.01, max=86400)
+    timeout_seconds: float = _opt(10.0, "longest wait for the webhook's answer", min=0.1, max=600)
+    poll_seconds: float = _opt(
+        2.0, "how often the outbox is read for flips made by other processes (the CLI, replicas)", min=0.01, max=3600
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Config:
     """Everything the gateway reads from its environment, read once at start."""
 
@@ -151,7 +166,7 @@ class Config:
         None, "base URL clients use, e.g. https://wire.example.com (else taken from the request)"
     )
     trusted_proxies: tuple[str, ...] = _opt(
-        (), "CIDRs whose X-Forwarded-* headers are believed (nginz in front)"
+        (), "CIDRs whose X-Forwarded-* and Z-User headers are believed (nginz in front; the token API needs it)"
     )
     shutdown_grace_seconds: float = _opt(
         10.0, "how long in-flight requests may finish after SIGTERM", min=0, max=3600
@@ -161,6 +176,7 @@ class Config:
     backend: Backend = _section(Backend, "the user directory")
     limits: Limits = _section(Limits, "limits")
     scim: Scim = _section(Scim, "SCIM attribute handling")
+    sso_switch: SsoSwitch = _section(SsoSwitch, "the SSO-invite switch: a webhook told when a team's first token is made or its last deleted")
     brig_lite: BrigLite = _section(BrigLite, "brig-lite: brig's and galley's internal API for trying the brig backend")
 
 
@@ -299,9 +315,11 @@ def _check_cross_field(config: Config) -> None:
             raise ConfigError(
                 f"trusted_proxies[{i}]: {cidr!r} is not a CIDR such as 10.0.0.0/8 or ::1/128"
             ) from None
-    url = config.public_base_url
-    if url is not None and not url.startswith(("http://", "https://")):
-        raise ConfigError(f"public_base_url: {url!r} must start with http:// or https://")
+    for key, url in (("public_base_url", config.public_base_url), ("sso_switch.webhook_url", config.sso_switch.webhook_url)):
+        if url is not None and not url.startswith(("http://", "https://")):
+            raise ConfigError(f"{key}: {url!r} must start with http:// or https://")
+    if config.sso_switch.retry_seconds > config.sso_switch.max_retry_seconds:
+        raise ConfigError("sso_switch.retry_seconds: must not exceed sso_switch.max_retry_seconds")
     if config.limits.default_page_size > config.limits.max_page_size:
         raise ConfigError("limits.default_page_size: must not exceed limits.max_page_size")
     for i, attr in enumerate(config.scim.kept_attributes):

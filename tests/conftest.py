@@ -8,7 +8,8 @@ backend against the real brig-lite app served on a loopback port (running_brig_l
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator, Callable
+import os
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from aiohttp.test_utils import TestClient
 from gateway.app import create_app
 from gateway.config import Backend, Config, Store, load_config
 from gateway.web.keys import TOKENS
+from postgres_schema import fresh_schema
 
 TEAM = "6f1c2b9e-2a4e-4d0e-9a51-2f1b9b2d7c11"
 SAML_TEAM = "0b5e3c52-95a4-4f4e-8d7c-3f3a1f7d2e01"
@@ -39,11 +41,25 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("backend_kind", marker.args)
 
 
+@pytest.fixture(name="store_settings")
+def _store_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    """
+    SQLite in tmp_path; with SCIM_GATEWAY_TEST_STORE=postgres a fresh PostgreSQL schema instead
+    (except for tests marked `sqlite_store`, which look into the SQLite file themselves).
+    """
+    postgres = os.environ.get("SCIM_GATEWAY_TEST_STORE") == "postgres"
+    if not postgres or request.node.get_closest_marker("sqlite_store") is not None:
+        yield Store(path=str(tmp_path / "gateway.db"))
+        return
+    with fresh_schema() as dsn:
+        yield Store(kind="postgres", dsn=dsn, connections=2, path=str(tmp_path / "gateway.db"))
+
+
 @pytest.fixture(name="config")
-async def _config(tmp_path: Path, backend_kind: str) -> AsyncIterator[Config]:
+async def _config(tmp_path: Path, backend_kind: str, store_settings: Store) -> AsyncIterator[Config]:
     """Defaults with the store in tmp_path; for "brig", a real brig-lite app on a loopback port."""
     base = load_config(None, {})
-    config = dataclasses.replace(base, store=Store(path=str(tmp_path / "gateway.db")))
+    config = dataclasses.replace(base, store=store_settings)
     if backend_kind == "embedded":
         yield config
         return

@@ -14,6 +14,8 @@ The brig backend: Wire users live in Wire's brig and galley, reached over their 
   reads, never taken over, never deleted (docs/backend-calls.md, "Users not created by SCIM").
 - Users serialise per user within a process (the version check and the writes are not one
   transaction in brig); several gateway processes on one brig rely on brig's own checks.
+- Groups are Wire user groups managed by SCIM, with a mirror in the gateway's database
+  (brig_groups.py); a user read carries the user's groups from that mirror (no brig call).
 """
 
 from __future__ import annotations
@@ -21,20 +23,22 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any, NoReturn
 
 import structlog
 
+from gateway.backend import brig_group_state as group_state
 from gateway.backend import brig_state as state
 from gateway.backend.brig_client import BrigClient, BrigSettings
+from gateway.backend.brig_groups import BrigGroups
 from gateway.backend.brig_mapping import (
     fields_of, invitation_body, next_status, permissions, read_back, rich_info_body, rich_info_of, role_of,
     spar_user_body, sso_id, status_of, with_content,
 )  # fmt: skip
 from gateway.backend.models import (
-    GroupEdit, GroupQuery, NewGroup, NewUser, Page, UserFields, UserQuery, WireUser, now_text,
+    NewUser, Page, UserFields, UserQuery, WireUser, now_text,
 )  # fmt: skip
 from gateway.backend.sql_filter import compile_filter, order_by
 from gateway.config import Backend as BackendConfig
@@ -43,7 +47,6 @@ from gateway.scim.errors import NotFound, PreconditionFailed, ScimError, Uniquen
 
 log = structlog.get_logger()
 
-GROUPS_UNAVAILABLE = "Groups are not available with the brig backend yet"
 CALLS_PER_CREATE = 6  # the most brig/galley calls one create makes: bounds how long `creating` lasts
 
 
@@ -68,7 +71,7 @@ class KeyedLocks:
                 self._locks[key] = (lock, users - 1)
 
 
-class BrigBackend:
+class BrigBackend(BrigGroups):
     """A `Backend` (gateway/backend/base.py) over brig and galley; see the module docstring."""
 
     def __init__(self, client: BrigClient, db: Database, *, stale_after: float) -> None:
@@ -89,6 +92,11 @@ class BrigBackend:
         stale_after = CALLS_PER_CREATE * config.call_timeout_seconds + 5
         return cls(BrigClient(settings), db, stale_after=stale_after)
 
+    @property
+    def client(self) -> BrigClient:
+        """The brig/galley client, shared with the token API's team directory (brig_directory.py)."""
+        return self._brig
+
     async def ensure_team(self, team: str) -> None:
         """Teams are made in Wire; this only checks that galley answers for it."""
         await self._brig.validate_saml_emails(team)
@@ -96,7 +104,7 @@ class BrigBackend:
     # --- reads ------------------------------------------------------------------------------
 
     async def get_user(self, team: str, user_id: str) -> WireUser:
-        mirror = await self._db.read(lambda conn: state.mirror_row(conn, team, user_id))
+        mirror = await self._db.read(lambda conn: _with_groups(conn, state.mirror_row(conn, team, user_id)))
         if mirror is None:
             raise NotFound(f"User {user_id} not found")
         brig_user = _live(await self._brig.get_users([user_id]), mirror)
@@ -118,7 +126,9 @@ class BrigBackend:
         order = order_by(query.sort_by, query.descending, dialect=dialect)
         for attempt in (1, 2):  # a second pass when brig's answers changed what the filter sees
             total, rows = await self._db.read(
-                lambda conn: state.search(conn, team, where, params, order, query.offset, query.limit)
+                lambda conn: _page_with_groups(
+                    conn, state.search(conn, team, where, params, order, query.offset, query.limit)
+                )
             )
             if not rows:
                 return Page(total, ())
@@ -330,25 +340,7 @@ class BrigBackend:
             await self._db.write(lambda conn: state.save(conn, accepted))
             return accepted
 
-    # --- groups (not yet), health -----------------------------------------------------------------
-
-    async def get_group(self, team: str, group_id: str, *, include_members: bool = True) -> NoReturn:
-        _no_groups()
-
-    async def search_groups(self, team: str, query: GroupQuery) -> NoReturn:
-        _no_groups()
-
-    async def create_group(self, team: str, new: NewGroup) -> NoReturn:
-        _no_groups()
-
-    async def edit_group(
-        self, team: str, group_id: str, edits: Sequence[GroupEdit], *,
-        expected_version: str | None = None, include_members: bool = False,
-    ) -> NoReturn:  # fmt: skip
-        _no_groups()
-
-    async def delete_group(self, team: str, group_id: str) -> NoReturn:
-        _no_groups()
+    # --- health (the group methods: brig_groups.py) ------------------------------------------------
 
     async def check(self) -> None:
         await self._brig.check()
@@ -365,5 +357,11 @@ def _live(users: Iterable[Mapping[str, Any]], mirror: WireUser) -> Mapping[str, 
     return None
 
 
-def _no_groups() -> NoReturn:
-    raise ScimError(GROUPS_UNAVAILABLE, status=501)
+def _with_groups(conn: Any, mirror: WireUser | None) -> WireUser | None:
+    """A mirror row carrying the user's groups (read_back keeps them), in the same unit of work."""
+    return None if mirror is None else group_state.with_groups(conn, [mirror])[0]
+
+
+def _page_with_groups(conn: Any, found: tuple[int, list[WireUser]]) -> tuple[int, list[WireUser]]:
+    total, rows = found
+    return total, group_state.with_groups(conn, rows)

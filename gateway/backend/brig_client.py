@@ -4,8 +4,8 @@ one shared aiohttp ClientSession with a bounded keep-alive pool.
 
 Failures become SCIM errors here, once: a refused connection is 503 and a broken one or a 5xx is
 502 (brig's own 503 stays 503), all with Retry-After; a call past its timeout is 504; brig's
-409 `handle-exists`/`email-exists` are 409 uniqueness, 413 `too-large-rich-info` is 413, a 403 is
-403 with Wire's label in the detail. Idempotent reads are retried once after a connection error;
+409 `handle-exists`/`email-exists` are 409 uniqueness, 413 `too-large-rich-info` is 413, 400
+`user-group-invalid` is 400 invalidValue, a 403 is 403 with Wire's label in the detail. Idempotent reads are retried once after a connection error;
 writes never are (the caller decides what a failed write means).
 """
 
@@ -59,13 +59,14 @@ class BrigClient:
 
     # --- brig -------------------------------------------------------------------------------
 
-    async def get_users(self, ids: Sequence[str]) -> list[dict[str, Any]]:
-        """Row 1: the accounts with these ids, pending invitations included (deleted left out)."""
+    async def get_users(self, ids: Sequence[str], *, include_pending: bool = True) -> list[dict[str, Any]]:
+        """Row 1: the accounts with these ids, pending invitations included unless told (deleted left out)."""
         found: list[dict[str, Any]] = []
+        pending = str(include_pending).lower()
         for start in range(0, len(ids), IDS_PER_LOOKUP):
             chunk = ",".join(ids[start : start + IDS_PER_LOOKUP])
             _, body = await self._call(
-                "GET", self._brig, "/i/users", params={"ids": chunk, "includePendingInvitations": "true"},
+                "GET", self._brig, "/i/users", params={"ids": chunk, "includePendingInvitations": pending},
                 read=True, what="read users",
             )  # fmt: skip
             found.extend(u for u in body if isinstance(u, dict))
@@ -112,6 +113,53 @@ class BrigClient:
             "PUT", self._brig, "/i/self/email", params=params, payload={"email": email},
             headers={"Z-User": user_id}, expect=(200, 202, 204), what="set the email",
         )  # fmt: skip
+
+    async def reauthenticate(self, user_id: str, body: Mapping[str, Any]) -> tuple[int, str | None]:
+        """
+        Row 19: `GET /i/users/:uid/reauthenticate` with a JSON body {password, verification_code,
+        action}; (200, None) when accepted, else (403 or 404, brig's label). The body is never logged.
+        """
+        status, answer = await self._call(
+            "GET", self._brig, f"/i/users/{user_id}/reauthenticate", payload=body, expect=(200, 403, 404),
+            read=True, what="re-authenticate a team admin",
+        )  # fmt: skip
+        label = answer.get("label") if isinstance(answer, dict) else None
+        return status, None if status == 200 else (label if isinstance(label, str) else None)
+
+    # --- brig: user groups (row 22; Wire's internal API replaces a member list only whole) ----
+
+    async def create_user_group(self, team: str, name: str, members: Sequence[str]) -> dict[str, Any]:
+        """`POST /i/user-groups/full`: a user group managed by SCIM; brig chooses its id."""
+        body = {"managed_by": "scim", "team_id": team, "creator_user_id": None,
+                "new_group": {"name": name, "members": list(members)}}  # fmt: skip
+        _, group = await self._call(
+            "POST", self._brig, "/i/user-groups/full", payload=body, expect=(200, 201), what="create a user group"
+        )
+        return group
+
+    async def get_user_group(self, team: str, group_id: str) -> dict[str, Any] | None:
+        """`GET /i/user-groups/:tid/:gid/false`: the group with its members; None when brig has none."""
+        status, group = await self._call(
+            "GET", self._brig, f"/i/user-groups/{team}/{group_id}/false", expect=(200, 404), read=True,
+            what="read a user group",
+        )  # fmt: skip
+        return group if status == 200 and isinstance(group, dict) else None  # brig answers 200 `null`
+
+    async def put_user_group(self, team: str, group_id: str, name: str, members: Sequence[str]) -> bool:
+        """`PUT /i/user-groups`: name and the WHOLE member list; False when brig has no such group."""
+        body = {"team_id": team, "group_id": group_id, "name": name, "members": list(members)}
+        status, _ = await self._call(
+            "PUT", self._brig, "/i/user-groups", payload=body, expect=(200, 204, 404), what="update a user group"
+        )
+        return status != 404
+
+    async def delete_user_group(self, team: str, group_id: str) -> bool:
+        """`DELETE /i/user-groups/:tid/:gid/managed/scim`: True when deleted, False when brig had none."""
+        status, _ = await self._call(
+            "DELETE", self._brig, f"/i/user-groups/{team}/{group_id}/managed/scim", expect=(200, 204, 404),
+            what="delete a user group",
+        )  # fmt: skip
+        return status != 404
 
     # --- galley ------------------------------------------------------------------------------
 
@@ -195,6 +243,8 @@ class BrigClient:
             return Forbidden(f"Wire refused to {what}: {said}")
         if status == 400 and label == "invalid-handle":
             return InvalidValue(f"Wire refused the userName as a handle ({said})")
+        if status == 400 and label == "user-group-invalid":
+            return InvalidValue(f"Wire refused a group member as not a member of the team ({said})")
         log.warning("backend_call_refused", call=call, status=status, label=label)
         return ScimError(f"{call} ({what}) answered {status} {said}", status=502)
 

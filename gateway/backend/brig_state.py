@@ -8,6 +8,8 @@ of work for the store's database (SQLite or PostgreSQL: portable SQL, `conn.dial
 - `brig_users`: the searchable mirror of each SCIM user (what filters, sorting and paging need,
   the SCIM times and the attributes only the gateway keeps);
 - `brig_saml_refs`: (IdP, case-folded NameID) of SAML users.
+
+(The mirror of the SCIM groups and their members: brig_group_state.py.)
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from gateway.backend.brig_group_state import remove_user_from_groups
 from gateway.backend.models import WireUser
 from gateway.db.dialect import Connection
 from gateway.scim.errors import Uniqueness
@@ -69,7 +72,8 @@ def release(conn: Connection, team: str, external_id: str, user_id: str) -> None
 
 
 def forget(conn: Connection, user_id: str) -> None:
-    """Everything the gateway keeps about a user: index entries, mirror row, SAML ref."""
+    """Everything the gateway keeps about a user: index entries, mirror row, SAML ref, group memberships."""
+    remove_user_from_groups(conn, user_id)  # as brig does when a user is deleted
     conn.execute("DELETE FROM brig_external_ids WHERE user_id = ?", (user_id,))
     conn.execute("DELETE FROM brig_users WHERE id = ?", (user_id,))
     conn.execute("DELETE FROM brig_saml_refs WHERE user_id = ?", (user_id,))

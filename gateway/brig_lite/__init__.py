@@ -3,10 +3,11 @@ brig-lite: the brig and galley internal routes that spar uses for SCIM (wire-sci
 §6.2), served over HTTP on one listener and kept in a SQLite file of its own, so that the gateway's
 brig backend can be tried, tested and benchmarked without a Wire installation.
 
-    wire_json.py     Wire's JSON shapes: User, RichInfo, permissions, the error body
+    wire_json.py     Wire's JSON shapes: User, UserGroup, RichInfo, permissions, the error body
     schema.py        brig-lite's own tables and their migrations
     accounts.py      the account and team-member rules, as SQL on one connection (no I/O of its own)
     brig_routes.py   brig's /i/users... handlers      galley_routes.py  galley's /i/teams... handlers
+    user_groups.py   brig's user groups, as SQL       group_routes.py   brig's /i/user-groups... handlers
     faults.py        fault injection for tests (config and PUT /i/_faults)
     app.py           create_brig_lite_app(settings), serve_brig_lite(), add_member()
 """

@@ -72,12 +72,13 @@ def check_name(name: object) -> str:
 
 
 def purge_expired(conn: sqlite3.Connection, now_ts: float) -> None:
-    """Pending invitations past their expiry vanish (brig's garbage collection)."""
-    conn.execute(
-        "DELETE FROM team_members WHERE user IN "
-        "(SELECT id FROM accounts WHERE expires_at IS NOT NULL AND expires_at <= ?)",
-        (now_ts,),
-    )
+    """Pending invitations past their expiry vanish (brig's garbage collection), groups included."""
+    for table in ("team_members", "user_group_members"):
+        conn.execute(
+            f"DELETE FROM {table} WHERE user IN "
+            "(SELECT id FROM accounts WHERE expires_at IS NOT NULL AND expires_at <= ?)",
+            (now_ts,),
+        )
     conn.execute("DELETE FROM accounts WHERE expires_at IS NOT NULL AND expires_at <= ?", (now_ts,))
 
 
@@ -228,7 +229,7 @@ def set_email(
 
 
 def delete_account(conn: sqlite3.Connection, user_id: str, now_ts: float) -> int:
-    """`DELETE /i/users/:uid`: 202 deleted now, 200 already deleted, 404 no such user."""
+    """`DELETE /i/users/:uid`: 202 deleted now (and out of its user groups), 200 already deleted, 404 none."""
     account = get_account(conn, user_id, now_ts)
     if account is None:
         return 404
@@ -241,6 +242,7 @@ def delete_account(conn: sqlite3.Connection, user_id: str, now_ts: float) -> int
         (user_id,),
     )
     conn.execute("DELETE FROM team_members WHERE user = ?", (user_id,))
+    conn.execute("DELETE FROM user_group_members WHERE user = ?", (user_id,))  # Wire: removeUserFromAllGroups
     return 202
 
 

@@ -17,6 +17,7 @@ from gateway.brig_lite import accounts as acc
 from gateway.brig_lite.brig_routes import add_brig_routes
 from gateway.brig_lite.faults import CONTROL_PATH, FAULTS, FaultInjector, get_faults, inject_faults, put_faults
 from gateway.brig_lite.galley_routes import add_galley_routes
+from gateway.brig_lite.group_routes import add_group_routes
 from gateway.brig_lite.schema import migrate_brig_lite
 from gateway.brig_lite.state import STATE, BrigLiteState, hash_password_async
 from gateway.brig_lite.wire_json import ROLE_PERMISSIONS, WireError
@@ -65,6 +66,7 @@ def create_brig_lite_app(settings: BrigLite) -> web.Application:
 
     app.cleanup_ctx.append(database)
     add_brig_routes(app)
+    add_group_routes(app)
     add_galley_routes(app)
     app.router.add_put(CONTROL_PATH, put_faults)
     app.router.add_get(CONTROL_PATH, get_faults, allow_head=False)

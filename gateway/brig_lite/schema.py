@@ -10,7 +10,7 @@ import sqlite3
 from gateway.db.migrations import migrate_sqlite
 
 BRIG_LITE_MIGRATIONS: tuple[str, ...] = (
-    # 1: brig's accounts and galley's team members.
+    # 1: brig's accounts and galley's team members (brig's user groups: migration 2).
     """
     CREATE TABLE accounts (
         seq INTEGER PRIMARY KEY,
@@ -42,6 +42,26 @@ BRIG_LITE_MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (team, user)
     ) WITHOUT ROWID;
     CREATE INDEX team_members_by_user ON team_members (user)
+    """,
+    # 2: brig's user groups (libs/wire-api/src/Wire/API/UserGroup.hs): one row per group, one per
+    # membership; `managed_by` is "wire" or "scim", `created_at` Wire's UTCTimeMillis text.
+    """
+    CREATE TABLE user_groups (
+        seq INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        team TEXT NOT NULL,
+        name TEXT NOT NULL,
+        managed_by TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX user_groups_by_team ON user_groups (team);
+
+    CREATE TABLE user_group_members (
+        group_id TEXT NOT NULL,
+        user TEXT NOT NULL,
+        PRIMARY KEY (group_id, user)
+    ) WITHOUT ROWID;
+    CREATE INDEX user_group_members_by_user ON user_group_members (user)
     """,
 )
 

@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import base64
-import hashlib
-import hmac
-import secrets
 import sqlite3
 import time
 from collections.abc import Callable
@@ -16,14 +11,12 @@ from typing import TypeVar
 from aiohttp import web
 
 from gateway.backend.models import now_text
+from gateway.backend.passwords import hash_password_async, verify_password_async
 from gateway.brig_lite.accounts import Limits, purge_expired
 from gateway.config import BrigLite
 from gateway.db.sqlite import SqliteDatabase
 
 T = TypeVar("T")
-
-# scrypt cost: 2^14 x 8 x 1 uses 16 MiB and some tens of milliseconds, run off the event loop.
-_SCRYPT_N, _SCRYPT_R, _SCRYPT_P = 2**14, 8, 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,33 +49,6 @@ class BrigLiteState:
 
 STATE = web.AppKey("brig_lite_state", BrigLiteState)
 
-
-def hash_password(password: str) -> str:
-    """`scrypt$N$r$p$salt$hash` (base64); slow on purpose: call through `hash_password_async`."""
-    salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt, n=_SCRYPT_N, r=_SCRYPT_R, p=_SCRYPT_P, dklen=32)
-    return "$".join(
-        ["scrypt", str(_SCRYPT_N), str(_SCRYPT_R), str(_SCRYPT_P),
-         base64.b64encode(salt).decode(), base64.b64encode(digest).decode()]
-    )  # fmt: skip
-
-
-def verify_password(password: str, stored: str) -> bool:
-    try:
-        scheme, n, r, p, salt, digest = stored.split("$")
-    except ValueError:
-        return False
-    if scheme != "scrypt":
-        return False
-    given = hashlib.scrypt(
-        password.encode(), salt=base64.b64decode(salt), n=int(n), r=int(r), p=int(p), dklen=32
-    )
-    return hmac.compare_digest(given, base64.b64decode(digest))
-
-
-async def hash_password_async(password: str) -> str:
-    return await asyncio.get_running_loop().run_in_executor(None, hash_password, password)
-
-
-async def verify_password_async(password: str, stored: str) -> bool:
-    return await asyncio.get_running_loop().run_in_executor(None, verify_password, password, stored)
+# The account passwords (scrypt) are gateway/backend/passwords.py's, shared with the embedded
+# team directory; re-exported for brig-lite's handlers.
+__all__ = ["STATE", "BrigLiteState", "hash_password_async", "verify_password_async"]

@@ -126,3 +126,34 @@ def parse_permissions(value: Any) -> int:
     if not isinstance(own, int) or not isinstance(copy, int) or own != copy:
         raise WireError(400, "invalid-permissions", "self and copy permissions must be equal integers")
     return own
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UserGroup:
+    """One brig user group, as brig-lite stores it; `members` sorted."""
+
+    id: str
+    team: str
+    name: str
+    managed_by: str  # "wire" | "scim"
+    created_at: str  # UTCTimeMillis text, e.g. 2026-04-11T10:00:00.123Z
+    members: tuple[str, ...]
+
+
+def user_group_json(group: UserGroup, *, include_channels: bool = False) -> dict[str, Any]:
+    """
+    brig's `UserGroup` (libs/wire-api/src/Wire/API/UserGroup.hs): id, name, members, managedBy,
+    createdAt. `channels` (a list of the team channels the group is attached to) only when asked
+    for with includeChannels; brig-lite has no channels, so it is always empty (an inference:
+    docs/backend-calls.md, "Groups").
+    """
+    body: dict[str, Any] = {
+        "id": group.id,
+        "name": group.name,
+        "members": list(group.members),
+        "managedBy": group.managed_by,
+        "createdAt": group.created_at,
+    }
+    if include_channels:
+        body["channels"] = []
+    return body

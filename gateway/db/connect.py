@@ -7,12 +7,13 @@ databases (gateway/db/sqlite.py, gateway/db/postgres.py), which connect through 
 from __future__ import annotations
 
 import re
+import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from gateway.config import Store as StoreSettings
-from gateway.db.dialect import Connection
+from gateway.db.dialect import Connection, StoreNotReady
 from gateway.db.migrations import SQLITE_MIGRATIONS, migrate_sqlite, schema_version
 
 POSTGRES_SCHEMES = ("postgres://", "postgresql://")
@@ -50,15 +51,23 @@ class Location:
 
 
 def connect(location: Location) -> Connection:
-    """An autocommit connection (psycopg is imported only for PostgreSQL)."""
+    """An autocommit connection (psycopg is imported only for PostgreSQL); StoreNotReady if none."""
     if location.kind == "postgres":
+        import psycopg
+
         from gateway.db.postgres import connect_postgres
 
-        return connect_postgres(location.address)
+        try:
+            return connect_postgres(location.address)
+        except psycopg.Error as exc:
+            raise StoreNotReady(f"cannot connect to {location}: {exc}") from exc
     from gateway.db.sqlite import connect_sqlite
 
-    Path(location.address).parent.mkdir(parents=True, exist_ok=True)
-    return connect_sqlite(location.address)
+    try:
+        Path(location.address).parent.mkdir(parents=True, exist_ok=True)
+        return connect_sqlite(location.address)
+    except (OSError, sqlite3.Error) as exc:
+        raise StoreNotReady(f"cannot open {location}: {exc}") from exc
 
 
 def migrate(conn: Connection, *, target: int | None = None) -> tuple[int, int]:

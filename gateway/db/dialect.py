@@ -125,7 +125,11 @@ class SqliteConnection(sqlite3.Connection):
     dialect = SQLITE
 
 
-class SchemaOutOfDate(Exception):
+class StoreNotReady(Exception):
+    """The store's database cannot serve: it cannot be reached or opened, or its schema is old."""
+
+
+class SchemaOutOfDate(StoreNotReady):
     """The database's schema is older than this gateway's and migrations are not applied at start."""
 
     @classmethod

@@ -134,6 +134,77 @@ SQLITE_MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX brig_saml_refs_by_name_id ON brig_saml_refs (idp, name_id)
     """,
+    # 4: the token API's state (issue 5). `idps` is the gateway's registry of a team's SAML IdPs
+    # (spar keeps IdPs; the gateway needs only their ids, for V7's implicit association).
+    # `team_members` is the embedded backend's team directory: who may manage tokens through the
+    # token API (owners and admins; scrypt password hashes). `sso_switch_outbox` holds every flip
+    # of a team's SSO-invite switch, written in the transaction that flipped it, until the webhook
+    # has taken it (`delivered_at`); `claimed_until` is one deliverer's lease on the row.
+    """
+    CREATE TABLE idps (
+        id TEXT PRIMARY KEY,
+        team TEXT NOT NULL,
+        description TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX idps_by_team ON idps (team);
+
+    CREATE TABLE team_members (
+        id TEXT PRIMARY KEY,
+        team TEXT NOT NULL,
+        email TEXT NOT NULL,
+        role TEXT NOT NULL,
+        password TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE UNIQUE INDEX team_members_by_email ON team_members (email COLLATE NOCASE);
+
+    CREATE TABLE sso_switch_outbox (
+        seq INTEGER PRIMARY KEY,
+        team TEXT NOT NULL,
+        sso_invites_enabled INTEGER NOT NULL,
+        changed_at TEXT NOT NULL,
+        delivered_at TEXT,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at REAL NOT NULL DEFAULT 0,
+        claimed_until REAL NOT NULL DEFAULT 0,
+        last_error TEXT
+    );
+    CREATE INDEX sso_switch_outbox_pending ON sso_switch_outbox (team, seq) WHERE delivered_at IS NULL
+    """,
+    # 5: the brig backend's mirror of its SCIM groups (Wire user groups managed by SCIM): what
+    # filters, sorting, paging and `excludedAttributes=members` need without asking brig, plus
+    # what only the gateway keeps (externalId, lastModified, the revision behind the version).
+    # Columns are named as the embedded `groups`/`group_members`; one row per member, so a member
+    # change is one indexed row in the mirror; `brig_group_counts` counts a team's groups.
+    """
+    CREATE TABLE brig_groups (
+        seq INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        team TEXT NOT NULL,
+        display_name TEXT NOT NULL,
+        external_id TEXT,
+        created_at TEXT NOT NULL,
+        last_modified TEXT NOT NULL,
+        revision INTEGER NOT NULL DEFAULT 1,
+        member_count INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX brig_groups_by_team ON brig_groups (team);
+    CREATE INDEX brig_groups_by_display_name ON brig_groups (team, display_name COLLATE NOCASE);
+    CREATE UNIQUE INDEX brig_groups_by_external_id ON brig_groups (team, external_id);
+
+    CREATE TABLE brig_group_members (
+        group_id TEXT NOT NULL REFERENCES brig_groups (id) ON DELETE CASCADE,
+        user_id TEXT NOT NULL,
+        PRIMARY KEY (group_id, user_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX brig_group_members_by_user ON brig_group_members (user_id);
+
+    CREATE TABLE brig_group_counts (
+        team TEXT PRIMARY KEY,
+        group_count INTEGER NOT NULL DEFAULT 0
+    )
+    """,
 )
 
 # Every table of the latest schema that holds an installation's state, in an order that inserts
@@ -142,7 +213,8 @@ SQLITE_MIGRATIONS: tuple[str, ...] = (
 # the PostgreSQL schema has the same versions in gateway/db/migrations_postgres.py.
 STATE_TABLES: tuple[str, ...] = (
     "teams", "tokens", "users", "groups", "group_members",
-    "brig_external_ids", "brig_users", "brig_saml_refs",
+    "brig_external_ids", "brig_users", "brig_saml_refs", "idps", "team_members", "sso_switch_outbox",
+    "brig_groups", "brig_group_members", "brig_group_counts",
 )  # fmt: skip
 
 

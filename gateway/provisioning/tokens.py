@@ -1,6 +1,11 @@
 """
 SCIM bearer tokens made and checked as Wire's spar does: 32 random bytes, base64 (44 characters),
 stored only as "sha512:" + base64(SHA-512(token)), so spar's stored hashes can be imported.
+
+`TokenService` is the one way tokens are made, listed, renamed and revoked: the CLI
+(`scim-gateway token ...`) and Wire's token API (gateway/provisioning/token_api.py) both use it.
+A team's first token and the deletion of its last flip the SSO-invite switch; the store records
+the flip in the same transaction, and `on_change` wakes this process's webhook deliverer.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ import hashlib
 import secrets
 import time
 import uuid
+from collections.abc import Callable
 
 import structlog
 
@@ -23,6 +29,10 @@ log = structlog.get_logger()
 
 # How often the last_used_at column is written per token: use is recorded, not every request.
 TOUCH_INTERVAL_SECONDS = 60.0
+
+
+class TokenLimitExceeded(Forbidden):
+    """The team holds `limits.tokens_per_team` tokens already (Wire: 403 token-limit-reached)."""
 
 
 def new_token_secret() -> str:
@@ -47,10 +57,15 @@ def bearer_token(authorization: str | None) -> str | None:
 class TokenService:
     """Create, list, revoke and verify SCIM tokens; one service for the CLI and the API."""
 
-    def __init__(self, store: Store, backend: Backend, *, max_per_team: int) -> None:
+    def __init__(
+        self, store: Store, backend: Backend, *, max_per_team: int,
+        on_change: Callable[[str], None] | None = None,
+    ) -> None:  # fmt: skip
+        """`on_change(team)` is called after each token added or revoked (it may have flipped the switch)."""
         self._store = store
         self._backend = backend
         self._max_per_team = max_per_team
+        self._on_change = on_change
         self._touched: dict[str, float] = {}
         self._touching: set[asyncio.Task[None]] = set()
 
@@ -65,10 +80,7 @@ class TokenService:
             id=token_id, team=team, hash=hash_token(secret), created_at=now_text(),
             description=description, name=name or token_id, idp=idp,
         )  # fmt: skip
-        try:
-            await self._store.add_token(record, max_per_team=self._max_per_team)
-        except TokenLimitReached as exc:
-            raise Forbidden(str(exc)) from None
+        await self._add(record)
         return secret, record
 
     async def import_record(self, record: TokenRecord) -> bool:
@@ -77,17 +89,35 @@ class TokenService:
         if any(t.id == record.id or t.hash == record.hash for t in existing):
             return False
         await self._backend.ensure_team(record.team)
+        await self._add(record)
+        return True
+
+    async def _add(self, record: TokenRecord) -> None:
         try:
             await self._store.add_token(record, max_per_team=self._max_per_team)
         except TokenLimitReached as exc:
-            raise Forbidden(str(exc)) from None
-        return True
+            raise TokenLimitExceeded(str(exc)) from None
+        self._changed(record.team)
 
     async def list(self, team: str) -> list[TokenRecord]:
         return await self._store.list_tokens(team)
 
     async def revoke(self, team: str, token_id: str) -> bool:
-        return await self._store.revoke_token(team, token_id)
+        revoked = await self._store.revoke_token(team, token_id)
+        if revoked:
+            self._changed(team)
+        return revoked
+
+    async def rename(self, team: str, token_id: str, name: str) -> bool:
+        return await self._store.rename_token(team, token_id, name)
+
+    async def count(self, team: str) -> int:
+        """The team's tokens now: the SSO-invite switch is on exactly when this is 0."""
+        return await self._store.count_tokens(team)
+
+    def _changed(self, team: str) -> None:
+        if self._on_change is not None:
+            self._on_change(team)
 
     async def verify(self, authorization: str | None) -> TokenRecord:
         """The token record for an Authorization header; Unauthorized, the same for every cause."""

@@ -27,6 +27,39 @@ class TokenLimitReached(Exception):
     """The team already holds as many tokens as it may."""
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IdpRecord:
+    """A SAML IdP of a team, as the gateway's registry knows it (spar keeps the IdP itself)."""
+
+    id: str
+    team: str
+    description: str
+    created_at: str
+
+
+class IdpInUse(Exception):
+    """The IdP cannot be removed: tokens still point to it (their ids in `token_ids`)."""
+
+    def __init__(self, idp: str, token_ids: list[str]) -> None:
+        super().__init__(f"IdP {idp} is used by the tokens {', '.join(token_ids)}; revoke them first")
+        self.token_ids = token_ids
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SwitchFlip:
+    """
+    One flip of a team's SSO-invite switch (its first token made, or its last one deleted), as
+    the outbox keeps it until the webhook has taken it. `seq` orders the flips of a team.
+    """
+
+    seq: int
+    team: str
+    sso_invites_enabled: bool
+    changed_at: str
+    attempts: int = 0
+    delivered_at: str | None = None
+
+
 class Store(Protocol):
     """
     Contract (tests/contract/test_store.py):
@@ -36,7 +69,10 @@ class Store(Protocol):
     """
 
     async def add_token(self, record: TokenRecord, *, max_per_team: int) -> None:
-        """Store `record`; raise TokenLimitReached when the team already has `max_per_team`."""
+        """
+        Store `record`; raise TokenLimitReached when the team already has `max_per_team`.
+        A team's first token writes a SwitchFlip (invites off) in the same transaction.
+        """
 
     async def find_token(self, token_hash: str) -> TokenRecord | None: ...
 
@@ -44,10 +80,46 @@ class Store(Protocol):
         """The team's tokens, oldest first."""
 
     async def revoke_token(self, team: str, token_id: str) -> bool:
-        """Delete; True when there was such a token in that team."""
+        """
+        Delete; True when there was such a token in that team. Deleting a team's last token
+        writes a SwitchFlip (invites on) in the same transaction.
+        """
+
+    async def rename_token(self, team: str, token_id: str, name: str) -> bool:
+        """Set the token's name; True when there was such a token in that team."""
+
+    async def count_tokens(self, team: str) -> int:
+        """How many tokens the team holds now (the SSO-invite switch is off while it is above 0)."""
 
     async def touch_token(self, token_id: str, when: str) -> None:
         """Record that the token was used at `when`."""
+
+    # --- the IdP registry (gateway/store/token_api_sql.py) ---------------------------------
+
+    async def add_idp(self, record: IdpRecord) -> bool:
+        """Register an IdP; False when its id is registered already (in any team)."""
+
+    async def list_idps(self, team: str) -> list[IdpRecord]:
+        """The team's IdPs, oldest first."""
+
+    async def remove_idp(self, team: str, idp_id: str) -> bool:
+        """Forget an IdP; IdpInUse while tokens point to it; False when the team has no such IdP."""
+
+    # --- the SSO-invite switch's outbox ------------------------------------------------------
+
+    async def claim_switch_flips(self, *, now: float, lease_seconds: float, limit: int) -> list[SwitchFlip]:
+        """
+        The flips due for delivery, at most one per team (its oldest undelivered one, and only
+        when no other deliverer holds it), each leased to the caller until `now + lease_seconds`.
+        """
+
+    async def switch_flip_delivered(self, seq: int, *, when: str) -> None: ...
+
+    async def switch_flip_failed(self, seq: int, *, error: str, retry_at: float) -> None:
+        """Count the attempt, release the lease, and make the flip due again at `retry_at`."""
+
+    async def list_switch_flips(self, team: str) -> list[SwitchFlip]:
+        """Every recorded flip of the team, delivered or not, in order."""
 
     async def check(self) -> None:
         """Raise if the store cannot serve requests."""

@@ -10,13 +10,17 @@ from __future__ import annotations
 
 from gateway.db.dialect import Connection, Database, serialize_on
 from gateway.store.base import TokenLimitReached, TokenRecord
+from gateway.store.token_api_sql import TokenApiStore, record_flip, revoke_token
 
 _TOKEN_COLUMNS = "id, team, hash, created_at, description, name, idp, last_used_at"
 _TOKEN_FIELDS = tuple(name.strip() for name in _TOKEN_COLUMNS.split(","))
 
 
-class SqlStore:
-    """The Store over an open database, which it owns (closing the store closes it)."""
+class SqlStore(TokenApiStore):
+    """
+    The Store over an open database, which it owns (closing the store closes it). The token API's
+    part (IdP registry, SSO-invite switch outbox) is in gateway/store/token_api_sql.py.
+    """
 
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -42,12 +46,7 @@ class SqlStore:
         return [TokenRecord(**dict(zip(_TOKEN_FIELDS, row))) for row in rows]
 
     async def revoke_token(self, team: str, token_id: str) -> bool:
-        return await self.db.write(
-            lambda conn: conn.execute(
-                "DELETE FROM tokens WHERE team = ? AND id = ?", (team, token_id)
-            ).rowcount
-            > 0
-        )
+        return await self.db.write(lambda conn: revoke_token(conn, team, token_id))
 
     async def touch_token(self, token_id: str, when: str) -> None:
         await self.db.write(
@@ -77,3 +76,5 @@ def _add_token(conn: Connection, record: TokenRecord, max_per_team: int) -> None
         (record.id, record.team, record.hash, record.created_at, record.description,
          record.name, record.idp, record.last_used_at),  # fmt: skip
     )
+    if count == 0:  # the team's first token: the SSO-invite switch flips off, in this transaction
+        record_flip(conn, record.team, sso_invites_enabled=False)

@@ -6,6 +6,8 @@ from aiohttp import web
 
 from gateway.config import Config
 from gateway.provisioning.groups import GroupService
+from gateway.provisioning.idps import IdpRegistry
+from gateway.provisioning.token_api import TokenApi
 from gateway.provisioning.tokens import TokenService
 from gateway.provisioning.users import UserService
 from gateway.store.base import Store, TokenRecord
@@ -14,6 +16,8 @@ CONFIG = web.AppKey("config", Config)
 USERS = web.AppKey("users", UserService)
 GROUPS = web.AppKey("groups", GroupService)
 TOKENS = web.AppKey("tokens", TokenService)
+TOKEN_API = web.AppKey("token_api", TokenApi)  # Wire's /scim/auth-tokens, over TOKENS
+IDPS = web.AppKey("idps", IdpRegistry)
 STORE = web.AppKey[Store]("store")
 BACKEND = web.AppKey[object]("backend")  # a gateway.backend.base.Backend
 
@@ -21,3 +25,4 @@ TOKEN = web.RequestKey("token", TokenRecord)
 REQUEST_ID = web.RequestKey("request_id", str)
 BASE_URL = web.RequestKey("base_url", str)  # e.g. https://wire.example.com/scim/v2
 RESOURCE_ID = web.RequestKey("resource_id", str)  # the id segment after the resource, or ""
+WIRE_API = web.RequestKey("wire_api", bool)  # set: failures get Wire's error body, not SCIM's

@@ -1,6 +1,11 @@
 """
 The one middleware around every request: request id and log context, one access line, and every
-failure rendered as an RFC 7644 error body (a 500 carries the request id, never a traceback).
+failure rendered as an RFC 7644 error body (a 500 carries the request id, never a traceback) or,
+on Wire's own APIs (the token API, `/i/...` routes: a WireError, or a request marked WIRE_API),
+as Wire's body {"code", "label", "message"} with Content-Type application/json.
+
+The access line never carries a body, a query string or a header value: the token API's bodies
+hold passwords and its answers tokens.
 """
 
 from __future__ import annotations
@@ -11,9 +16,10 @@ import time
 import structlog
 from aiohttp import web
 
+from gateway.provisioning.wire_errors import WireError, wire_error_of
 from gateway.scim.errors import ScimError
 from gateway.web.json_io import error_response
-from gateway.web.keys import REQUEST_ID, TOKEN
+from gateway.web.keys import REQUEST_ID, TOKEN, WIRE_API
 from gateway.web.routing import Handler
 
 log = structlog.get_logger()
@@ -28,14 +34,16 @@ async def handle_request(request: web.Request, handler: Handler) -> web.StreamRe
     structlog.contextvars.bind_contextvars(request_id=request_id)
     try:
         response = await handler(request)
+    except WireError as exc:
+        response = wire_error_response(exc)
     except ScimError as exc:
-        response = error_response(exc)
+        response = _wire_or_scim(request, exc)
     except web.HTTPException as exc:
-        response = _from_http_exception(exc)
+        response = _from_http_exception(request, exc)
     except Exception:
         log.exception("unhandled_error", method=request.method, path=request.path)
-        response = error_response(
-            ScimError(f"Internal error; quote request id {request_id} to the operator", status=500)
+        response = _wire_or_scim(
+            request, ScimError(f"Internal error; quote request id {request_id} to the operator", status=500)
         )
     response.headers["X-Request-Id"] = request_id
     token = request.get(TOKEN)
@@ -58,9 +66,20 @@ def _request_id(request: web.Request) -> str:
     return f"{random.getrandbits(128):032x}"  # unique, not secret: no need for os.urandom
 
 
-def _from_http_exception(exc: web.HTTPException) -> web.StreamResponse:
+def wire_error_response(exc: WireError) -> web.Response:
+    return web.json_response(exc.to_body(), status=exc.status, headers=exc.headers)
+
+
+def _wire_or_scim(request: web.Request, exc: ScimError) -> web.Response:
+    """A ScimError in the shape of the API it happened on."""
+    if request.get(WIRE_API):
+        return wire_error_response(wire_error_of(exc.status, exc.detail, headers=exc.headers))
+    return error_response(exc)
+
+
+def _from_http_exception(request: web.Request, exc: web.HTTPException) -> web.StreamResponse:
     if exc.status < 400:
         return exc
     if exc.status == 413:
-        return error_response(ScimError("The request body is larger than the configured limit", status=413))
-    return error_response(ScimError(exc.reason, status=exc.status))
+        return _wire_or_scim(request, ScimError("The request body is larger than the configured limit", status=413))
+    return _wire_or_scim(request, ScimError(exc.reason, status=exc.status))

@@ -104,13 +104,14 @@ def origin(request: web.Request) -> str:
     if config.public_base_url:
         return config.public_base_url.rstrip("/")
     scheme, host = request.scheme, request.host
-    if _from_trusted_proxy(request):
+    if from_trusted_proxy(request):
         scheme = request.headers.get("X-Forwarded-Proto", scheme).split(",")[0].strip() or scheme
         host = request.headers.get("X-Forwarded-Host", host).split(",")[0].strip() or host
     return f"{scheme}://{host}"
 
 
-def _from_trusted_proxy(request: web.Request) -> bool:
+def from_trusted_proxy(request: web.Request) -> bool:
+    """Whether the request's peer address is in `trusted_proxies` (then its X-Forwarded-* and Z-User count)."""
     networks = _networks(request.app[CONFIG].trusted_proxies)
     if not networks or request.remote is None:
         return False

@@ -283,14 +283,3 @@ async def test_status_is_503_while_brig_is_unreachable(make_client: Callable[...
 
     assert (503, "unavailable") == (response.status, (await response.json())["backend"])
 
-
-async def test_groups_are_not_available_yet(client: TestClient, saml_token: str) -> None:
-    """SCIM Groups on the brig backend answer 501 saying so."""
-    listing = await client.get("/scim/v2/Groups", headers=auth(saml_token))
-    created = await client.post(
-        "/scim/v2/Groups", json={"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "G"},
-        headers=auth(saml_token),
-    )
-
-    await assert_scim_error(listing, 501, mentions="Groups are not available with the brig backend yet")
-    await assert_scim_error(created, 501, mentions="brig backend")

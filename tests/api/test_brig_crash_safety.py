@@ -19,7 +19,7 @@ from conftest import auth
 from gateway.config import Config
 from idp_sync import check_both_sides, provision, sync_user
 
-pytestmark = pytest.mark.backends("brig")
+pytestmark = [pytest.mark.backends("brig"), pytest.mark.sqlite_store]  # reads the gateway's SQLite file
 
 USERS = "/scim/v2/Users"
 # About 10 % of calls fail: 5 % before the work, 3 % after it (the answer is lost), 2 % dropped.

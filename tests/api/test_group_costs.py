@@ -27,7 +27,10 @@ TICK = 10  # instructions per progress-handler call
 BIG = 10_000
 SMALL = 10
 
-pytestmark = pytest.mark.usefixtures(needs_group_backend.__name__)  # skips backends without groups
+pytestmark = [
+    pytest.mark.usefixtures(needs_group_backend.__name__),  # skips backends without groups
+    pytest.mark.sqlite_store,  # counts SQLite's own work
+]
 
 
 

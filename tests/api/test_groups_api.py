@@ -9,14 +9,14 @@ from aiohttp.test_utils import TestClient
 
 from conftest import OTHER_TEAM, auth, new_token
 from group_calls import (
-    GROUP_URN, GROUPS, MS_GROUP_URN, create_group, get_group, group_body, list_groups, members_of,
-    needs_group_backend, new_users, patch_group,
+    GROUP_URN, GROUPS, MS_GROUP_URN, create_group, get_group, group_body, list_groups, members_of, new_users,
+    patch_group,
 )  # fmt: skip
 from scim_calls import SCIM_CONTENT_TYPE, assert_scim_error, create_user, op
 
 UNKNOWN_ID = "3f0e8a4c-5d7b-4e1a-9c2f-6b8d0a1e2f3c"
 
-pytestmark = pytest.mark.usefixtures(needs_group_backend.__name__)  # skips backends without groups
+pytestmark = pytest.mark.backends("embedded", "brig")  # brig: the brig backend over brig-lite
 
 
 

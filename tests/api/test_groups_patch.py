@@ -9,14 +9,14 @@ from aiohttp.test_utils import TestClient
 
 from conftest import auth
 from group_calls import (
-    GROUP_URN, GROUPS, create_group, get_group, group_body, members, members_of, needs_group_backend,
-    new_users, patch_group, patched_group,
+    GROUP_URN, GROUPS, create_group, get_group, group_body, members, members_of, new_users, patch_group,
+    patched_group,
 )  # fmt: skip
 from scim_calls import PATCH_URN, assert_scim_error, op
 
 UNKNOWN_ID = "3f0e8a4c-5d7b-4e1a-9c2f-6b8d0a1e2f3c"
 
-pytestmark = pytest.mark.usefixtures(needs_group_backend.__name__)  # skips backends without groups
+pytestmark = pytest.mark.backends("embedded", "brig")  # brig: the brig backend over brig-lite
 
 
 

@@ -6,10 +6,10 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from conftest import auth
-from group_calls import GROUPS, create_group, group_body, list_groups, needs_group_backend, new_users
+from group_calls import GROUPS, create_group, group_body, list_groups, new_users
 from scim_calls import assert_scim_error
 
-pytestmark = pytest.mark.usefixtures(needs_group_backend.__name__)  # skips backends without groups
+pytestmark = pytest.mark.backends("embedded", "brig")  # brig: the brig backend over brig-lite
 
 
 # --- list, paging, filters -----------------------------------------------------------------------

@@ -13,7 +13,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from conftest import auth
-from group_calls import GROUPS, GROUP_URN, get_group, members_of, needs_group_backend, new_users
+from group_calls import GROUPS, GROUP_URN, get_group, members_of, new_users
 from scim_calls import LIST_URN
 
 OKTA_HEADERS = {
@@ -85,7 +85,7 @@ OKTA_FULL_PUSH: dict[str, Any] = {
   ]
 }  # fmt: skip
 
-pytestmark = pytest.mark.usefixtures(needs_group_backend.__name__)  # skips backends without groups
+pytestmark = pytest.mark.backends("embedded", "brig")  # brig: the brig backend over brig-lite
 
 
 

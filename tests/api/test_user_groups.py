@@ -6,10 +6,10 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from conftest import auth
-from group_calls import create_group, group_body, members_of, needs_group_backend, new_users, patched_group
+from group_calls import create_group, group_body, members_of, new_users, patched_group
 from scim_calls import USERS, assert_scim_error, create_user, get_user, op, patch_user, search
 
-pytestmark = pytest.mark.usefixtures(needs_group_backend.__name__)  # skips backends without groups
+pytestmark = pytest.mark.backends("embedded", "brig")  # brig: the brig backend over brig-lite
 
 
 

@@ -11,7 +11,7 @@ import asyncio
 import dataclasses
 import uuid
 from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, ExitStack, asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -22,6 +22,7 @@ from gateway.backend.brig import BrigBackend
 from gateway.backend.embedded import EmbeddedBackend
 from gateway.backend.models import NewUser, UserFields, UserQuery, WireUser
 from gateway.config import Backend as BackendConfig
+from gateway.db.dialect import Database
 from gateway.db.sqlite import SqliteDatabase
 from gateway.scim.errors import InvalidFilter, NotFound, PreconditionFailed, Uniqueness
 from gateway.scim.filter.grammar import parse_filter
@@ -33,48 +34,59 @@ IDP = "2d6f7a8e-0a8b-4c4f-9a3e-5b2e1c0d9f11"
 
 
 @asynccontextmanager
-async def open_embedded(tmp: Path) -> AsyncIterator[Backend]:
-    db = await SqliteDatabase.open(tmp / "gw.db")
-    backend = EmbeddedBackend(db)
-    try:
-        yield backend
-    finally:
-        await backend.close()
-        await db.close()
+async def gateway_database(tmp: Path, kind: str) -> AsyncIterator[Database]:
+    """The gateway's database: SQLite in `tmp`, or PostgreSQL on a fresh schema (skips without a server)."""
+    with ExitStack() as stack:
+        if kind == "postgres":
+            from gateway.db.postgres import PostgresDatabase
 
-
-@asynccontextmanager
-async def open_brig(tmp: Path) -> AsyncIterator[Backend]:
-    """The brig adapter against the real brig-lite app on a loopback port."""
-    async with running_brig_lite(tmp / "brig-lite.db") as url:
-        db = await SqliteDatabase.open(tmp / "gw.db")
-        backend = await BrigBackend.open(BackendConfig(kind="brig", brig_url=url), db)
+            db: Database = await PostgresDatabase.open(stack.enter_context(fresh_schema()))
+        else:
+            db = await SqliteDatabase.open(tmp / "gw.db")
         try:
-            yield backend
+            yield db
         finally:
-            await backend.close()
             await db.close()
 
 
-@asynccontextmanager
-async def open_embedded_postgres(tmp: Path) -> AsyncIterator[Backend]:
-    """The embedded backend on PostgreSQL (a fresh schema); skips without a server."""
-    with fresh_schema() as dsn:
-        from gateway.db.postgres import PostgresDatabase
+def embedded_on(kind: str) -> Callable[[Path], AbstractAsyncContextManager[Backend]]:
+    """An opener of the embedded backend on the `kind` database."""
 
-        db = await PostgresDatabase.open(dsn)
-        backend = EmbeddedBackend(db)
-        try:
-            yield backend
-        finally:
-            await backend.close()
-            await db.close()
+    @asynccontextmanager
+    async def open_embedded(tmp: Path) -> AsyncIterator[Backend]:
+        async with gateway_database(tmp, kind) as db:
+            backend = EmbeddedBackend(db)
+            try:
+                yield backend
+            finally:
+                await backend.close()
 
+    return open_embedded
+
+
+def brig_on(kind: str) -> Callable[[Path], AbstractAsyncContextManager[Backend]]:
+    """An opener of the brig adapter against the real brig-lite app, its state on the `kind` database."""
+
+    @asynccontextmanager
+    async def open_brig(tmp: Path) -> AsyncIterator[Backend]:
+        async with running_brig_lite(tmp / "brig-lite.db") as url, gateway_database(tmp, kind) as db:
+            backend = await BrigBackend.open(BackendConfig(kind="brig", brig_url=url), db)
+            try:
+                yield backend
+            finally:
+                await backend.close()
+
+    return open_brig
+
+
+open_embedded = embedded_on("sqlite")
+open_embedded_postgres = embedded_on("postgres")
 
 OPENERS: dict[str, Callable[[Path], AbstractAsyncContextManager[Backend]]] = {
     "embedded": open_embedded,
-    "brig": open_brig,
-    "embedded-postgres": open_embedded_postgres,
+    "brig": brig_on("sqlite"),
+    "embedded-postgres": open_embedded_postgres,  # these two skip without a PostgreSQL server
+    "brig-postgres": brig_on("postgres"),
 }
 
 

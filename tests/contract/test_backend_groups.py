@@ -1,7 +1,6 @@
 """
 The group half of the Backend contract (gateway/backend/base.py), run against every implementation
-that has groups. The brig backend's groups are a follow-up of issue 6: add its opener to
-GROUP_OPENERS when it implements them.
+(test_backend.OPENERS: embedded and brig over brig-lite, each on SQLite and on PostgreSQL).
 """
 
 from __future__ import annotations
@@ -20,12 +19,9 @@ from gateway.backend.models import (
 )  # fmt: skip
 from gateway.scim.errors import InvalidFilter, InvalidValue, NotFound, PreconditionFailed, Uniqueness
 from gateway.scim.filter.grammar import parse_filter
-from test_backend import OTHER_TEAM, TEAM, new_user, open_embedded, open_embedded_postgres
+from test_backend import OPENERS, OTHER_TEAM, TEAM, new_user
 
-GROUP_OPENERS: dict[str, Callable[[Path], AbstractAsyncContextManager[Backend]]] = {
-    "embedded": open_embedded,
-    "embedded-postgres": open_embedded_postgres,
-}
+GROUP_OPENERS: dict[str, Callable[[Path], AbstractAsyncContextManager[Backend]]] = dict(OPENERS)
 
 
 @pytest.fixture(name="backend", params=sorted(GROUP_OPENERS))

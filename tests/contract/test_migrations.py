@@ -71,6 +71,32 @@ def test_both_databases_have_the_same_versions() -> None:
     assert len(SQLITE_MIGRATIONS) == len(POSTGRES_MIGRATIONS)
 
 
+def _shape(conn: Connection) -> tuple[dict[str, list[str]], set[str]]:
+    """({table: its columns in order}, index names) of the latest schema."""
+    columns = {table: [d[0] for d in conn.execute(f"SELECT * FROM {table} WHERE 1 = 0").description] for table in _tables(conn)}
+    if conn.dialect.name == "sqlite":
+        sql = "SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_autoindex%'"
+    else:  # without the indexes PostgreSQL names itself for primary keys and UNIQUE columns
+        sql = "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() AND indexname NOT LIKE '%_pkey' AND indexname NOT LIKE '%_key'"
+    return columns, {row[0] for row in conn.execute(sql).fetchall()}
+
+
+def test_both_schemas_have_the_same_tables_columns_and_indexes(tmp_path: Path) -> None:
+    """The translated PostgreSQL schema has SQLite's tables, columns (in order) and named indexes."""
+    with fresh_schema() as dsn:
+        shapes = []
+        for location in (Location("sqlite", str(tmp_path / "gw.db")), Location.parse(dsn)):
+            conn = connect(location)
+            try:
+                migrate(conn)
+                shapes.append(_shape(conn))
+            finally:
+                conn.close()
+
+    assert shapes[0] == shapes[1]
+    assert "users_by_email" in shapes[1][1]
+
+
 def test_state_tables_name_every_table_of_the_latest_schema(settings: StoreSettings) -> None:
     """STATE_TABLES (what `store copy` moves) is exactly the set of tables of the latest schema."""
     conn = connect(Location.of(settings))

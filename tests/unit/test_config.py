@@ -170,7 +170,7 @@ class TestErrors:
         ("text", "expected"),
         [
             ("prot: 1\n", "prot: unknown key; allowed here: backend, brig_lite, limits, listen, log, "
-                          "public_base_url, scim, shutdown_grace_seconds, store, trusted_proxies"),
+                          "public_base_url, scim, shutdown_grace_seconds, sso_switch, store, trusted_proxies"),
             ("listen:\n  prot: 1\n", "listen.prot: unknown key; allowed here: host, port, workers"),
             ("limits:\n  tokens: 3\n", "limits.tokens: unknown key; allowed here: default_page_size, "
                                        "max_body_bytes, max_page_size, rich_info_chars, tokens_per_team"),

@@ -1,0 +1,330 @@
+"""
+The brig backend's SCIM Groups: Wire user groups managed by SCIM, kept by brig (wire-scim.md §4.8,
+§6.1 row 22), with the gateway's mirror beside them (brig_group_state.py). The group methods of
+BrigBackend (the `Backend` protocol, gateway/backend/base.py).
+
+What costs what (docs/backend-calls.md, "Groups"):
+
+- Reads without members (`excludedAttributes=members`, every list page, filters, counts, a user's
+  `groups`) are served by the mirror: no brig call, and no membership row unless shown.
+- A read of one group with its members asks brig (`GET /i/user-groups/:tid/:gid/false`, the
+  truth); when brig differs (a member deleted in Wire, say) the mirror follows it.
+- Wire's internal API replaces a member list only whole (`PUT /i/user-groups`), so one member
+  added or removed costs that one PUT carrying the whole list, read from the mirror (plus one
+  `GET /i/users?ids=` for an added member); the mirror itself changes by one indexed row.
+  Only the externalId, which Wire does not keep, changes without a brig call.
+- Members must be SCIM users of the team that the gateway knows (its mirror) and that brig still
+  has, managed by SCIM, in that team; ids of the team's groups are skipped (nested groups).
+
+Changes go to brig first, then to the mirror conditionally on the revision they were planned on.
+Within a process one lock per group orders them; across processes a writer that finds the
+revision moved plans again and sends brig the merged list, so concurrent writers converge.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import structlog
+
+from gateway.backend import brig_group_state as gs
+from gateway.backend import brig_state as state
+from gateway.backend.brig_client import BrigClient
+from gateway.backend.brig_mapping import status_of
+from gateway.backend.embedded_groups import GROUP_SORT_COLUMNS, MAX_LISTED_IDS
+from gateway.backend.models import (
+    AddMembers, GroupEdit, GroupPage, GroupQuery, NewGroup, RemoveMembers, ReplaceMembers, Rename,
+    SetExternalId, WireGroup, format_time, now_text,
+)  # fmt: skip
+from gateway.backend.sql_filter import compile_filter, order_by
+from gateway.db.dialect import Database
+from gateway.scim.errors import InvalidValue, NotFound, PreconditionFailed, ScimError, ServiceUnavailable, Uniqueness
+
+if TYPE_CHECKING:
+    from gateway.backend.brig import KeyedLocks
+
+log = structlog.get_logger()
+
+EDIT_ATTEMPTS = 20  # plans of one change when other processes keep changing the group meanwhile
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What `edits` do to a mirrored group: the new name and externalId, member ids added and removed."""
+
+    name: str
+    external_id: str | None
+    added: frozenset[str]
+    removed: frozenset[str]
+    members: tuple[str, ...] | None  # the whole list after the edits, when it had to be read
+
+    def changes(self, group: WireGroup) -> bool:
+        return self.touches_brig(group) or self.external_id != group.external_id
+
+    def touches_brig(self, group: WireGroup) -> bool:
+        return bool(self.added or self.removed) or self.name != group.display_name
+
+
+class BrigGroups:
+    """The group methods of BrigBackend; see the module docstring."""
+
+    _brig: BrigClient
+    _db: Database
+    _locks: KeyedLocks
+
+    # --- reads -------------------------------------------------------------------------------
+
+    async def get_group(self, team: str, group_id: str, *, include_members: bool = True) -> WireGroup:
+        row = await self._db.read(lambda conn: gs.group_row(conn, team, group_id))
+        if row is None:
+            raise NotFound(f"Group {group_id} not found")
+        if not include_members:
+            return row.group
+        brig_group = await self._brig.get_user_group(team, group_id)
+        mirrored = await self._db.read(lambda conn: gs.member_ids(conn, group_id))
+        if brig_group is not None and _content(brig_group) == (row.group.display_name, mirrored):
+            return dataclasses.replace(row.group, members=mirrored)
+        return await self._follow_brig(team, group_id)
+
+    async def _follow_brig(self, team: str, group_id: str) -> WireGroup:
+        """brig differs from the mirror: read both again under the group's lock; the mirror follows brig."""
+        async with self._locks.hold(_lock_key(group_id)):
+            row = await self._db.read(lambda conn: gs.group_row(conn, team, group_id))
+            brig_group = await self._brig.get_user_group(team, group_id)
+            if row is None or brig_group is None:
+                await self._db.write(lambda conn: gs.forget_group(conn, team, group_id))
+                log.info("group_vanished_from_brig", group_id=group_id, team=team)
+                raise NotFound(f"Group {group_id} not found")
+            name, members = _content(brig_group)
+            group = await self._db.write(
+                lambda conn: gs.follow_brig(conn, row, name=name, members=members, now=now_text())
+            )
+            if group.version != row.group.version:
+                log.info("group_changed_in_brig", group_id=group_id, team=team)
+            return group
+
+    async def search_groups(self, team: str, query: GroupQuery) -> GroupPage:
+        """From the mirror alone; a page without members reads no membership row."""
+        dialect = self._db.dialect
+        where, params = ("", []) if query.filter is None else compile_filter(
+            query.filter, gs.BRIG_GROUP_TABLE, dialect  # type: ignore[arg-type]
+        )
+        order = order_by(
+            query.sort_by, query.descending, columns=GROUP_SORT_COLUMNS, dialect=dialect, resource="groups"
+        )
+        return await self._db.read(lambda conn: gs.search(conn, team, where, params, order, query))
+
+    # --- writes ------------------------------------------------------------------------------
+
+    async def create_group(self, team: str, new: NewGroup) -> WireGroup:
+        """brig creates the group (and chooses its id), then the mirror records it."""
+        fields = new.fields
+        if await self._db.read(lambda conn: gs.external_id_taken(conn, team, fields.external_id, None)):
+            raise Uniqueness(f"externalId {fields.external_id!r} is already taken by another group")
+        members = await self._valid_new_members(team, new.members)
+        created = await self._brig.create_user_group(team, fields.display_name, members)
+        group_id = str(created["id"])
+        moment = _wire_time(created.get("createdAt")) or now_text()
+        group = WireGroup(
+            id=group_id, team=team, display_name=fields.display_name, external_id=fields.external_id,
+            created=moment, last_modified=moment, version=gs.version(1), member_count=len(members),
+            members=tuple(sorted(members)),
+        )  # fmt: skip
+        try:
+            await self._db.write(lambda conn: gs.insert_group(conn, group))
+        except BaseException:  # the externalId was taken meanwhile (or the database failed): undo
+            await asyncio.shield(self._delete_leftover(team, group_id))
+            raise
+        return group
+
+    async def edit_group(
+        self, team: str, group_id: str, edits: Sequence[GroupEdit], *,
+        expected_version: str | None = None, include_members: bool = False,
+    ) -> WireGroup:  # fmt: skip
+        async with self._locks.hold(_lock_key(group_id)):
+            sent = False  # brig holds a list the mirror may not: check (or send) again before returning
+            for _ in range(EDIT_ATTEMPTS):
+                row = await self._db.read(lambda conn: gs.group_row(conn, team, group_id))
+                if row is None:
+                    raise NotFound(f"Group {group_id} not found")
+                if expected_version is not None and expected_version != row.group.version:
+                    raise PreconditionFailed(
+                        f"Group {group_id} has changed (version {row.group.version}, If-Match "
+                        f"{expected_version}); read it again and retry"
+                    )
+                plan = await self._plan(team, row, edits)
+                members = plan.members
+                if plan.touches_brig(row.group) or sent:
+                    members = members if members is not None else await self._whole_list(row, plan)
+                    try:
+                        found = await self._brig.put_user_group(team, group_id, plan.name, members)
+                    except InvalidValue:  # brig: a member left the team behind the gateway's back
+                        if await self._drop_vanished(team, members):
+                            continue  # plan again without them
+                        raise
+                    if not found:
+                        await self._db.write(lambda conn: gs.forget_group(conn, team, group_id))
+                        raise NotFound(f"Group {group_id} not found")
+                    sent = True
+                if not plan.changes(row.group):
+                    if await self._db.read(lambda conn: gs.revision_of(conn, group_id)) != row.revision:
+                        continue  # moved since our PUT: send the merged list
+                    group = row.group
+                else:
+                    try:
+                        group = await self._db.write(
+                            lambda conn: gs.commit_edit(
+                                conn, row, name=plan.name, external_id=plan.external_id, added=plan.added,
+                                removed=plan.removed, now=now_text(),
+                            )  # fmt: skip
+                        )
+                    except gs.Stale:
+                        continue
+                    except Uniqueness:  # the externalId was taken meanwhile: brig goes back too
+                        if sent:
+                            await asyncio.shield(self._restore(team, row))
+                        raise
+                if not include_members:
+                    return group
+                shown = members if members is not None else await self._db.read(lambda conn: gs.member_ids(conn, group_id))
+                return dataclasses.replace(group, members=tuple(shown))
+        raise ServiceUnavailable(
+            f"Group {group_id} is being changed by too many requests at once; retry", headers={"Retry-After": "1"}
+        )
+
+    async def delete_group(self, team: str, group_id: str) -> bool:
+        async with self._locks.hold(_lock_key(group_id)):
+            if await self._db.read(lambda conn: gs.group_row(conn, team, group_id)) is None:
+                return False  # unknown, or another team's: brig is not asked
+            await self._brig.delete_user_group(team, group_id)  # False: brig had let it go already
+            return await self._db.write(lambda conn: gs.forget_group(conn, team, group_id))
+
+    # --- planning and members ----------------------------------------------------------------------
+
+    async def _plan(self, team: str, row: gs.Row, edits: Sequence[GroupEdit]) -> Plan:
+        """
+        The effect of `edits` on the mirrored group: the membership of the ids they name is read
+        (one indexed lookup each), the whole list only for a ReplaceMembers; ids being added are
+        validated (InvalidValue), group ids among them skipped; a new externalId must be free.
+        """
+        group_id = row.group.id
+        whole = any(isinstance(edit, ReplaceMembers) for edit in edits)
+        named = {i for edit in edits if not isinstance(edit, (Rename, SetExternalId)) for i in edit.user_ids}
+        if whole:
+            current = set(await self._db.read(lambda conn: gs.member_ids(conn, group_id)))
+        else:
+            current = await self._db.read(lambda conn: gs.members_among(conn, group_id, named))
+        adding = [i for e in edits if isinstance(e, (AddMembers, ReplaceMembers)) for i in e.user_ids if i not in current]
+        kept = set(await self._valid_new_members(team, list(dict.fromkeys(adding))))
+        skipped = set(adding) - kept  # the team's groups
+        name, external_id, members = row.group.display_name, row.group.external_id, set(current)
+        for edit in edits:
+            if isinstance(edit, Rename):
+                name = edit.display_name
+            elif isinstance(edit, SetExternalId):
+                external_id = edit.external_id
+            elif isinstance(edit, AddMembers):
+                members |= set(edit.user_ids) - skipped
+            elif isinstance(edit, RemoveMembers):
+                members -= set(edit.user_ids)
+            else:
+                members = set(edit.user_ids) - skipped
+        if external_id != row.group.external_id and await self._db.read(
+            lambda conn: gs.external_id_taken(conn, team, external_id, group_id)
+        ):
+            raise Uniqueness(f"externalId {external_id!r} is already taken by another group")
+        return Plan(
+            name=name, external_id=external_id, added=frozenset(members - current),
+            removed=frozenset(current - members), members=tuple(sorted(members)) if whole else None,
+        )  # fmt: skip
+
+    async def _whole_list(self, row: gs.Row, plan: Plan) -> tuple[str, ...]:
+        """The member list after `plan`, whole, as Wire's PUT needs it (read from the mirror)."""
+        current = await self._db.read(lambda conn: gs.member_ids(conn, row.group.id))
+        return tuple(sorted((set(current) | plan.added) - plan.removed))
+
+    async def _valid_new_members(self, team: str, ids: Sequence[str]) -> tuple[str, ...]:
+        """
+        The ids to store: each must be a SCIM user of `team` in the gateway's mirror that brig
+        still has (one `GET /i/users?ids=` per 100), in the team and managed by SCIM; ids of the
+        team's groups are dropped. InvalidValue names the others; users brig let go are forgotten.
+        """
+        if not ids:
+            return ()
+        users, groups = await self._db.read(lambda conn: gs.classify(conn, team, ids))
+        refused: set[str] = set()
+        if users:
+            accounts = {a.get("id"): a for a in await self._brig.get_users(sorted(users))}
+            gone = [i for i in sorted(users) if not _alive_in(accounts.get(i), team)]
+            await self._forget_users(gone)
+            refused |= set(gone) | {i for i in users if accounts.get(i, {}).get("managed_by") != "scim"}
+        wrong = [i for i in ids if i in refused or (i not in users and i not in groups)]
+        if wrong:
+            raise InvalidValue(
+                "Group members must be SCIM-provisioned users of this team (as Wire requires: managed by "
+                f"SCIM, same team); these are not: {_listed(wrong)}"
+            )
+        return tuple(i for i in ids if i not in groups)
+
+    async def _drop_vanished(self, team: str, user_ids: Sequence[str]) -> bool:
+        """Forget the users among `user_ids` that brig no longer has in `team`; True when there were any."""
+        accounts = {a.get("id"): a for a in await self._brig.get_users(list(user_ids))}
+        gone = [i for i in user_ids if not _alive_in(accounts.get(i), team)]
+        await self._forget_users(gone)
+        return bool(gone)
+
+    async def _forget_users(self, user_ids: Sequence[str]) -> None:
+        """Users brig let go: out of the mirror, their externalIds freed, out of their groups."""
+        if user_ids:
+            await self._db.write(lambda conn: [state.forget(conn, user_id) for user_id in user_ids])
+            log.info("users_vanished_from_brig", user_ids=list(user_ids))
+
+    async def _delete_leftover(self, team: str, group_id: str) -> None:
+        try:
+            await self._brig.delete_user_group(team, group_id)
+        except ScimError:
+            log.warning("group_create_left_over", group_id=group_id, team=team)
+
+    async def _restore(self, team: str, row: gs.Row) -> None:
+        """Put the mirror's name and members back into brig after a change failed half-way."""
+        try:
+            members = await self._db.read(lambda conn: gs.member_ids(conn, row.group.id))
+            await self._brig.put_user_group(team, row.group.id, row.group.display_name, members)
+        except ScimError:
+            log.warning("group_restore_failed", group_id=row.group.id, team=team)
+
+
+def _lock_key(group_id: str) -> str:
+    return f"group:{group_id}"
+
+
+def _content(brig_group: dict[str, Any]) -> tuple[str, tuple[str, ...]]:
+    """(name, sorted member ids) of brig's UserGroup JSON."""
+    members = brig_group.get("members")
+    ids = sorted(str(member) for member in members) if isinstance(members, list) else []
+    return str(brig_group.get("name")), tuple(ids)
+
+
+def _alive_in(account: dict[str, Any] | None, team: str) -> bool:
+    return account is not None and account.get("team") == team and status_of(account) is not None
+
+
+def _wire_time(text: Any) -> str | None:
+    """Wire's UTCTimeMillis (`2026-04-11T10:00:00.123Z`) in the gateway's form, None if unreadable."""
+    if not isinstance(text, str):
+        return None
+    try:
+        return format_time(datetime.fromisoformat(text.replace("Z", "+00:00")))
+    except ValueError:
+        return None
+
+
+def _listed(ids: Iterable[str]) -> str:
+    items = list(ids)
+    listed = ", ".join(items[:MAX_LISTED_IDS])
+    return listed + (f" and {len(items) - MAX_LISTED_IDS} more" if len(items) > MAX_LISTED_IDS else "")

@@ -1,0 +1,140 @@
+"""
+brig's internal user-group routes that spar calls for SCIM Groups (wire-scim.md §6.1 row 22; the
+calls in libs/wire-subsystems/src/Wire/BrigAPIAccess/Rpc.hs), over user_groups.py:
+
+    POST   /i/user-groups/full                    {"managed_by", "team_id", "creator_user_id",
+                                                   "new_group": {"name", "members"}} -> UserGroup
+    GET    /i/user-groups/:tid/:gid/:includeChannels                                -> UserGroup | null
+    GET    /i/user-groups/:tid?nameContains=&managedBy=&startIndex=&count=       -> {"page", "total"}
+    PUT    /i/user-groups                         {"team_id", "group_id", "name", "members"}
+    DELETE /i/user-groups/:tid/:gid/managed/:managedBy
+
+Successes answer 200, as servant's Post/Get/Put/Delete do. Wire's internal API has no route that
+adds or removes one member: the member list is only ever replaced whole (PUT).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from aiohttp import web
+
+from gateway.brig_lite import user_groups as ug
+from gateway.brig_lite.state import STATE, BrigLiteState
+from gateway.brig_lite.wire_json import WireError, user_group_json
+
+TID = "{tid:[0-9a-fA-F-]{36}}"
+GID = "{gid:[0-9a-fA-F-]{36}}"
+DEFAULT_COUNT = 100  # an inference: Wire's default page size is not in the routes we could read
+MAX_COUNT = 500  # as Wire's PageSize for the public user-group list
+
+
+def add_group_routes(app: web.Application) -> None:
+    r = app.router
+    r.add_post("/i/user-groups/full", create_group)
+    r.add_put("/i/user-groups", update_group)
+    r.add_get(f"/i/user-groups/{TID}", list_groups, allow_head=False)
+    r.add_get(f"/i/user-groups/{TID}/{GID}/{{channels}}", get_group, allow_head=False)
+    r.add_delete(f"/i/user-groups/{TID}/{GID}/managed/{{managed_by}}", delete_group)
+
+
+def _state(request: web.Request) -> BrigLiteState:
+    return request.app[STATE]
+
+
+async def _body(request: web.Request) -> dict[str, Any]:
+    try:
+        body = json.loads(await request.read() or b"null")
+    except ValueError:
+        raise WireError(400, "bad-request", "the body is not JSON") from None
+    if not isinstance(body, dict):
+        raise WireError(400, "bad-request", "the body must be a JSON object")
+    return body
+
+
+def _uuid(value: Any, what: str) -> str:
+    try:
+        return str(uuid.UUID(str(value)))
+    except ValueError:
+        raise WireError(400, "bad-request", f"{what} must be a UUID") from None
+
+
+def _managed_by(value: Any) -> str:
+    if value not in ug.MANAGED_BY:
+        raise WireError(400, "bad-request", "managed_by must be wire or scim")
+    return str(value)
+
+
+def _natural(text: str | None, default: int, what: str) -> int:
+    if text is None:
+        return default
+    if not text.isdigit():
+        raise WireError(400, "bad-request", f"{what} must be a non-negative integer")
+    return int(text)
+
+
+async def create_group(request: web.Request) -> web.Response:
+    """A group with its members, managed by `managed_by` (spar sends "scim" and no creator)."""
+    body = await _body(request)
+    team = _uuid(body.get("team_id"), "team_id")
+    managed_by = _managed_by(body.get("managed_by"))
+    if body.get("creator_user_id") is not None:
+        _uuid(body["creator_user_id"], "creator_user_id")
+    new = body.get("new_group")
+    if not isinstance(new, dict):
+        raise WireError(400, "bad-request", 'new_group must be {"name", "members"}')
+    name, members = ug.check_name(new.get("name")), ug.check_members(new.get("members"))
+    group = await _state(request).write(
+        lambda conn, _, now: ug.create_group(conn, team=team, name=name, managed_by=managed_by, members=members, now=now)
+    )
+    return web.json_response(user_group_json(group))
+
+
+async def get_group(request: web.Request) -> web.Response:
+    """200 with the group, or 200 `null` when the team has no such group (brig's `Maybe UserGroup`)."""
+    team = _uuid(request.match_info["tid"], "team id")
+    group_id = _uuid(request.match_info["gid"], "group id")
+    channels = request.match_info["channels"]
+    if channels not in ("true", "false"):
+        raise WireError(400, "bad-request", "includeChannels must be true or false")
+    group = await _state(request).read(lambda conn, _: ug.get_group(conn, team, group_id))
+    return web.json_response(None if group is None else user_group_json(group, include_channels=channels == "true"))
+
+
+async def list_groups(request: web.Request) -> web.Response:
+    """A page of the team's groups and how many match (`startIndex` 0-based)."""
+    team = _uuid(request.match_info["tid"], "team id")
+    query = request.query
+    managed_by = None if query.get("managedBy") is None else _managed_by(query["managedBy"])
+    start = _natural(query.get("startIndex"), 0, "startIndex")
+    count = min(_natural(query.get("count"), DEFAULT_COUNT, "count"), MAX_COUNT)
+    page, total = await _state(request).read(
+        lambda conn, _: ug.list_groups(
+            conn, team, name_contains=query.get("nameContains") or None, managed_by=managed_by,
+            start=start, count=count,
+        )  # fmt: skip
+    )
+    return web.json_response({"page": [user_group_json(group) for group in page], "total": total})
+
+
+async def update_group(request: web.Request) -> web.Response:
+    """The name and the whole member list; `null` or absent leaves either as it is."""
+    body = await _body(request)
+    team = _uuid(body.get("team_id"), "team_id")
+    group_id = _uuid(body.get("group_id"), "group_id")
+    name = None if body.get("name") is None else ug.check_name(body["name"])
+    members = None if body.get("members") is None else ug.check_members(body["members"])
+    await _state(request).write(
+        lambda conn, _, __: ug.update_group(conn, team, group_id, name=name, members=members)
+    )
+    return web.Response(status=200)
+
+
+async def delete_group(request: web.Request) -> web.Response:
+    team = _uuid(request.match_info["tid"], "team id")
+    group_id = _uuid(request.match_info["gid"], "group id")
+    managed_by = _managed_by(request.match_info["managed_by"])
+    await _state(request).write(lambda conn, _, __: ug.delete_group(conn, team, group_id, managed_by))
+    return web.Response(status=200)
