@@ -37,7 +37,9 @@ class Backend(Protocol):
     - `version` is a weak ETag that changes with every effective change (name, externalId, a member
       added or removed, a member user deleted) and only then; so does `lastModified`.
     - Adding or removing one member costs the same whatever the group's size: no method reads or
-      rewrites the whole member list except to return it (`include_members`) or to replace it.
+      rewrites the whole member list except to return it (`include_members`) or to replace it,
+      and where the directory itself only takes whole lists (brig: one `PUT /i/user-groups` with
+      the list read once from the gateway's mirror, docs/backend-calls.md "Groups").
     - Deleting a user removes it from its groups in the same write.
     """
 

@@ -363,5 +363,6 @@ def _with_groups(conn: Any, mirror: WireUser | None) -> WireUser | None:
 
 
 def _page_with_groups(conn: Any, found: tuple[int, list[WireUser]]) -> tuple[int, list[WireUser]]:
+    """A search result (total, mirror rows) whose rows carry their users' groups: one query for the page."""
     total, rows = found
     return total, group_state.with_groups(conn, rows)

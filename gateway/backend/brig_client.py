@@ -5,8 +5,9 @@ one shared aiohttp ClientSession with a bounded keep-alive pool.
 Failures become SCIM errors here, once: a refused connection is 503 and a broken one or a 5xx is
 502 (brig's own 503 stays 503), all with Retry-After; a call past its timeout is 504; brig's
 409 `handle-exists`/`email-exists` are 409 uniqueness, 413 `too-large-rich-info` is 413, 400
-`user-group-invalid` is 400 invalidValue, a 403 is 403 with Wire's label in the detail. Idempotent reads are retried once after a connection error;
-writes never are (the caller decides what a failed write means).
+`user-group-invalid` is 400 invalidValue, a 403 is 403 with Wire's label in the detail.
+Idempotent reads are retried once after a connection error; writes never are (the caller decides
+what a failed write means).
 """
 
 from __future__ import annotations

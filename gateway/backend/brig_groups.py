@@ -18,13 +18,16 @@ What costs what (docs/backend-calls.md, "Groups"):
 
 Changes go to brig first, then to the mirror conditionally on the revision they were planned on.
 Within a process one lock per group orders them; across processes a writer that finds the
-revision moved plans again and sends brig the merged list, so concurrent writers converge.
+revision moved plans again and sends brig the merged list, so concurrent writers converge. A
+change that fails after its PUT went out (an error, a lost answer) sends brig the mirror's state
+again, so that what SCIM was told failed did not happen in Wire either.
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -85,8 +88,9 @@ class BrigGroups:
             raise NotFound(f"Group {group_id} not found")
         if not include_members:
             return row.group
-        brig_group = await self._brig.get_user_group(team, group_id)
-        mirrored = await self._db.read(lambda conn: gs.member_ids(conn, group_id))
+        brig_group, mirrored = await asyncio.gather(
+            self._brig.get_user_group(team, group_id), self._db.read(lambda conn: gs.member_ids(conn, group_id))
+        )
         if brig_group is not None and _content(brig_group) == (row.group.display_name, mirrored):
             return dataclasses.replace(row.group, members=mirrored)
         return await self._follow_brig(team, group_id)
@@ -94,19 +98,26 @@ class BrigGroups:
     async def _follow_brig(self, team: str, group_id: str) -> WireGroup:
         """brig differs from the mirror: read both again under the group's lock; the mirror follows brig."""
         async with self._locks.hold(_lock_key(group_id)):
-            row = await self._db.read(lambda conn: gs.group_row(conn, team, group_id))
-            brig_group = await self._brig.get_user_group(team, group_id)
-            if row is None or brig_group is None:
-                await self._db.write(lambda conn: gs.forget_group(conn, team, group_id))
-                log.info("group_vanished_from_brig", group_id=group_id, team=team)
-                raise NotFound(f"Group {group_id} not found")
-            name, members = _content(brig_group)
-            group = await self._db.write(
-                lambda conn: gs.follow_brig(conn, row, name=name, members=members, now=now_text())
-            )
-            if group.version != row.group.version:
-                log.info("group_changed_in_brig", group_id=group_id, team=team)
-            return group
+            for _ in range(EDIT_ATTEMPTS):
+                row = await self._db.read(lambda conn: gs.group_row(conn, team, group_id))
+                brig_group = await self._brig.get_user_group(team, group_id)
+                if row is None or brig_group is None:
+                    await self._db.write(lambda conn: gs.forget_group(conn, team, group_id))
+                    log.info("group_vanished_from_brig", group_id=group_id, team=team)
+                    raise NotFound(f"Group {group_id} not found")
+                name, members = _content(brig_group)
+                try:
+                    group = await self._db.write(
+                        lambda conn: gs.follow_brig(conn, row, name=name, members=members, now=now_text())
+                    )
+                except gs.Stale:
+                    continue  # another process wrote meanwhile: compare again
+                if group.version != row.group.version:
+                    log.info("group_changed_in_brig", group_id=group_id, team=team)
+                return group
+        raise ServiceUnavailable(
+            f"Group {group_id} is being changed by too many requests at once; retry", headers={"Retry-After": "1"}
+        )
 
     async def search_groups(self, team: str, query: GroupQuery) -> GroupPage:
         """From the mirror alone; a page without members reads no membership row."""
@@ -128,7 +139,7 @@ class BrigGroups:
             raise Uniqueness(f"externalId {fields.external_id!r} is already taken by another group")
         members = await self._valid_new_members(team, new.members)
         created = await self._brig.create_user_group(team, fields.display_name, members)
-        group_id = str(created["id"])
+        group_id = _group_id(created)
         moment = _wire_time(created.get("createdAt")) or now_text()
         group = WireGroup(
             id=group_id, team=team, display_name=fields.display_name, external_id=fields.external_id,
@@ -147,55 +158,72 @@ class BrigGroups:
         expected_version: str | None = None, include_members: bool = False,
     ) -> WireGroup:  # fmt: skip
         async with self._locks.hold(_lock_key(group_id)):
-            sent = False  # brig holds a list the mirror may not: check (or send) again before returning
-            for _ in range(EDIT_ATTEMPTS):
-                row = await self._db.read(lambda conn: gs.group_row(conn, team, group_id))
-                if row is None:
-                    raise NotFound(f"Group {group_id} not found")
-                if expected_version is not None and expected_version != row.group.version:
-                    raise PreconditionFailed(
-                        f"Group {group_id} has changed (version {row.group.version}, If-Match "
-                        f"{expected_version}); read it again and retry"
-                    )
-                plan = await self._plan(team, row, edits)
-                members = plan.members
-                if plan.touches_brig(row.group) or sent:
-                    members = members if members is not None else await self._whole_list(row, plan)
-                    try:
-                        found = await self._brig.put_user_group(team, group_id, plan.name, members)
-                    except InvalidValue:  # brig: a member left the team behind the gateway's back
-                        if await self._drop_vanished(team, members):
-                            continue  # plan again without them
-                        raise
-                    if not found:
-                        await self._db.write(lambda conn: gs.forget_group(conn, team, group_id))
+            sent = False  # brig may hold a list the mirror does not: check (or send) again before returning
+            try:
+                for _ in range(EDIT_ATTEMPTS):
+                    row = await self._db.read(lambda conn: gs.group_row(conn, team, group_id))
+                    if row is None:
                         raise NotFound(f"Group {group_id} not found")
-                    sent = True
-                if not plan.changes(row.group):
-                    if await self._db.read(lambda conn: gs.revision_of(conn, group_id)) != row.revision:
-                        continue  # moved since our PUT: send the merged list
-                    group = row.group
-                else:
-                    try:
-                        group = await self._db.write(
-                            lambda conn: gs.commit_edit(
-                                conn, row, name=plan.name, external_id=plan.external_id, added=plan.added,
-                                removed=plan.removed, now=now_text(),
-                            )  # fmt: skip
+                    if expected_version is not None and expected_version != row.group.version:
+                        raise PreconditionFailed(
+                            f"Group {group_id} has changed (version {row.group.version}, If-Match "
+                            f"{expected_version}); read it again and retry"
                         )
-                    except gs.Stale:
-                        continue
-                    except Uniqueness:  # the externalId was taken meanwhile: brig goes back too
-                        if sent:
-                            await asyncio.shield(self._restore(team, row))
-                        raise
-                if not include_members:
-                    return group
-                shown = members if members is not None else await self._db.read(lambda conn: gs.member_ids(conn, group_id))
-                return dataclasses.replace(group, members=tuple(shown))
+                    plan = await self._plan(team, row, edits)
+                    members = plan.members
+                    if plan.touches_brig(row.group) or sent:
+                        members = members if members is not None else await self._whole_list(row, plan)
+                        sent = True  # from here on (a lost answer too) brig may hold what the mirror does not
+                        if not await self._put(team, group_id, plan.name, members):
+                            continue  # a member had left the team behind the gateway's back: plan again
+                    group = await self._commit(row, plan)
+                    if group is None:
+                        continue  # another process changed the group meanwhile: plan again, send the merge
+                    sent = False
+                    if not include_members:
+                        return group
+                    if members is None:
+                        members = await self._db.read(lambda conn: gs.member_ids(conn, group_id))
+                    return dataclasses.replace(group, members=tuple(members))
+            except BaseException:
+                if sent:  # what brig got never reached the mirror: brig goes back to the mirror's state
+                    await asyncio.shield(self._restore(team, group_id))
+                raise
         raise ServiceUnavailable(
             f"Group {group_id} is being changed by too many requests at once; retry", headers={"Retry-After": "1"}
         )
+
+    async def _put(self, team: str, group_id: str, name: str, members: Sequence[str]) -> bool:
+        """
+        brig's PUT of the name and the whole list; False when brig refused a member that has left
+        the team (that user is forgotten, so the next plan goes without it); NotFound when brig has
+        no such group any more (the mirror forgets it).
+        """
+        try:
+            found = await self._brig.put_user_group(team, group_id, name, members)
+        except InvalidValue:
+            if await self._drop_vanished(team, members):
+                return False
+            raise
+        if not found:
+            await self._db.write(lambda conn: gs.forget_group(conn, team, group_id))
+            raise NotFound(f"Group {group_id} not found")
+        return True
+
+    async def _commit(self, row: gs.Row, plan: Plan) -> WireGroup | None:
+        """The planned change into the mirror; None when the revision moved since `row` was read."""
+        if not plan.changes(row.group):  # nothing to store, but brig may have been sent the list again
+            moved = await self._db.read(lambda conn: gs.revision_of(conn, row.group.id)) != row.revision
+            return None if moved else row.group
+        try:
+            return await self._db.write(
+                lambda conn: gs.commit_edit(
+                    conn, row, name=plan.name, external_id=plan.external_id, added=plan.added,
+                    removed=plan.removed, now=now_text(),
+                )  # fmt: skip
+            )
+        except gs.Stale:
+            return None
 
     async def delete_group(self, team: str, group_id: str) -> bool:
         async with self._locks.hold(_lock_key(group_id)):
@@ -285,22 +313,33 @@ class BrigGroups:
             log.info("users_vanished_from_brig", user_ids=list(user_ids))
 
     async def _delete_leftover(self, team: str, group_id: str) -> None:
+        """Delete a group brig made but the mirror could not record (a failure here is only logged)."""
         try:
             await self._brig.delete_user_group(team, group_id)
         except ScimError:
             log.warning("group_create_left_over", group_id=group_id, team=team)
 
-    async def _restore(self, team: str, row: gs.Row) -> None:
-        """Put the mirror's name and members back into brig after a change failed half-way."""
+    async def _restore(self, team: str, group_id: str) -> None:
+        """Send brig the mirror's name and members again after a change failed half-way."""
         try:
-            members = await self._db.read(lambda conn: gs.member_ids(conn, row.group.id))
-            await self._brig.put_user_group(team, row.group.id, row.group.display_name, members)
+            row = await self._db.read(lambda conn: gs.group_row(conn, team, group_id))
+            if row is not None:
+                members = await self._db.read(lambda conn: gs.member_ids(conn, group_id))
+                await self._brig.put_user_group(team, group_id, row.group.display_name, members)
         except ScimError:
-            log.warning("group_restore_failed", group_id=row.group.id, team=team)
+            log.warning("group_restore_failed", group_id=group_id, team=team)
 
 
 def _lock_key(group_id: str) -> str:
     return f"group:{group_id}"
+
+
+def _group_id(created: Any) -> str:
+    """The id brig gave a new group (its UserGroup answer); 502 when the answer has none."""
+    try:
+        return str(uuid.UUID(str(created["id"])))
+    except (KeyError, TypeError, ValueError):
+        raise ScimError("brig answered the group's creation without a group id", status=502) from None
 
 
 def _content(brig_group: dict[str, Any]) -> tuple[str, tuple[str, ...]]:
