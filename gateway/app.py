@@ -116,7 +116,7 @@ def create_app(config: Config, *, open_state: OpenState = open_state) -> web.App
                 deliverer = SsoSwitchDeliverer(state.store, config.sso_switch)
             app[STORE] = state.store
             app[BACKEND] = state.backend
-            app[TOKENS] = tokens = token_service(config, state, on_change=deliverer and deliverer.wake)
+            app[TOKENS] = tokens = token_service(config, state, on_change=deliverer.wake if deliverer else None)
             app[IDPS] = idps = IdpRegistry(state.store)
             app[TOKEN_API] = TokenApi(tokens, idps, state.directory)
             app[USERS] = UserService(state.backend, user_rules(config))

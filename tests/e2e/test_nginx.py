@@ -19,12 +19,13 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import pytest
 
 from e2e.conftest import (
-    CLI_SECONDS, REPO_ROOT, TEAM, Gateway, StartGateway, auth, free_port, http_request, user_body,
+    CLI_SECONDS, REPO_ROOT, TEAM, Gateway, Response, StartGateway, auth, free_port, http_request, user_body,
 )  # fmt: skip
 
 pytestmark = pytest.mark.e2e
@@ -142,33 +143,33 @@ def test_the_scim_and_token_apis_through_the_nginx_snippet(nginx_port: int, stac
     bearer = {"Authorization": f"Bearer {ACCESS_TOKEN}", "Content-Type": "application/json"}
     body = {"description": "token generated at now", "password": PASSWORD}
 
-    def via_nginx(method: str, path: str, **kwargs: object) -> object:
-        return http_request(nginx_port, method, path, **kwargs)  # type: ignore[arg-type]
+    def via_nginx(method: str, path: str, **kwargs: Any) -> Response:
+        return http_request(nginx_port, method, path, **kwargs)
 
     no_token = via_nginx("POST", "/scim/auth-tokens", body=body, headers={"Content-Type": "application/json", "Z-User": admin})
     forged = via_nginx("GET", "/scim/auth-tokens", headers={"Authorization": "Bearer not-a-valid-token", "Z-User": admin})
     created = via_nginx("POST", "/scim/auth-tokens", body=body, headers=bearer)
-    assert (401, 401) == (no_token.status, forged.status)  # type: ignore[attr-defined]
-    assert 200 == created.status, created.body  # type: ignore[attr-defined]
-    made = created.json()  # type: ignore[attr-defined]
+    assert (401, 401) == (no_token.status, forged.status)
+    assert 200 == created.status, created.body
+    made = created.json()
     assert ({"token", "info"}, TEAM) == (set(made), made["info"]["team"])
     secret, token_id = made["token"], made["info"]["id"]
 
     user = via_nginx("POST", "/scim/v2/Users", body=user_body("nginxuser"), headers=auth(secret))
-    assert 201 == user.status, user.body  # type: ignore[attr-defined]
+    assert 201 == user.status, user.body
     found = via_nginx("GET", "/scim/Users?filter=" + quote('userName eq "nginxuser"'), headers=auth(secret))
     versioned = via_nginx("GET", "/v8/scim/auth-tokens", headers=bearer)
-    assert (200, 1) == (found.status, found.json()["totalResults"])  # type: ignore[attr-defined]
-    assert found.json()["Resources"][0]["meta"]["location"].startswith(f"http://127.0.0.1:{nginx_port}/scim/Users/")  # type: ignore[attr-defined]
-    assert [token_id] == [t["id"] for t in versioned.json()["tokens"]]  # type: ignore[attr-defined]
+    assert (200, 1) == (found.status, found.json()["totalResults"])
+    assert found.json()["Resources"][0]["meta"]["location"].startswith(f"http://127.0.0.1:{nginx_port}/scim/Users/")
+    assert [token_id] == [t["id"] for t in versioned.json()["tokens"]]
 
     # nginx resolves dot segments before it routes: this is the token API, access token required.
     sneaky = via_nginx("GET", "/scim/v2/../auth-tokens", headers={"Z-User": admin})
-    assert 401 == sneaky.status  # type: ignore[attr-defined]
+    assert 401 == sneaky.status
 
     deleted = via_nginx("DELETE", f"/scim/auth-tokens?id={token_id}", headers=bearer)
     refused = via_nginx("GET", "/scim/v2/Users", headers=auth(secret))
-    assert (204, 401) == (deleted.status, refused.status)  # type: ignore[attr-defined]
+    assert (204, 401) == (deleted.status, refused.status)
     logs = gateway.stdout() + gateway.stderr()
     assert [] == [s for s in (PASSWORD, secret, ACCESS_TOKEN) if s in logs]
 
