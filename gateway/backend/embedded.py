@@ -198,7 +198,9 @@ def _insert_user(conn: Connection, team: str, new: NewUser) -> WireUser:
 
 def _uniqueness(exc: Exception, fields: UserFields) -> Uniqueness:
     """The Uniqueness error for a unique constraint that a concurrent writer won."""
-    if "handle" in str(exc):
+    # PostgreSQL names the constraint (users_handle_key); SQLite's message the column (users.handle)
+    constraint = getattr(getattr(exc, "diag", None), "constraint_name", None) or str(exc)
+    if "handle" in constraint:
         return Uniqueness(f"userName {fields.handle!r} is already taken")
     return Uniqueness(f"externalId {fields.external_id!r} is already taken by another user")
 

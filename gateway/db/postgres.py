@@ -131,14 +131,24 @@ class PostgresDatabase(ThreadedDatabase[PostgresConnection]):
         return fn(self._replace_connection())
 
     def _transaction(self, conn: PostgresConnection, fn: Callable[[PostgresConnection], T]) -> T:
+        """
+        `fn` in one transaction; run again after a deadlock or serialization failure, and on a new
+        connection when the old one turned out dead before `fn` began (BEGIN failed: nothing ran).
+        """
         for attempt in range(1, MAX_ATTEMPTS + 1):
+            began = False
             try:
                 with conn.raw.transaction():
+                    began = True
                     return fn(conn)
             except RETRIED:
                 if attempt == MAX_ATTEMPTS:
                     raise
                 time.sleep(random.uniform(0, 0.005 * 2**attempt))  # on this database thread
+            except psycopg.OperationalError:
+                if began or not conn.raw.broken or attempt == MAX_ATTEMPTS:
+                    raise
+                conn = self._replace_connection()
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _replace_connection(self) -> PostgresConnection:

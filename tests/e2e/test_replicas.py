@@ -18,7 +18,7 @@ import pytest
 from e2e.conftest import TEAM, Gateway, StartGateway, auth, user_body
 from postgres_schema import fresh_schema
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 
 TOKEN_CAP = 5
 USERS = "/scim/v2/Users"

@@ -12,6 +12,8 @@ from gateway.db.dialect import Connection
 from gateway.scim.filter.grammar import parse_filter
 from postgres_schema import fresh_schema
 
+pytestmark = pytest.mark.postgres
+
 
 # 5000 users in 5 teams, so that the planner has statistics to choose by
 _FILL = """
