@@ -115,7 +115,16 @@ def user_body(user_name: str = "bjensen", **overrides: Any) -> dict[str, Any]:
 
 @asynccontextmanager
 async def running_brig_lite(path: Path, **settings: Any) -> AsyncIterator[str]:
-    """brig-lite (the real app) on a free loopback port, its database at `path`; yields its URL."""
+    """
+    brig-lite (the real app) on a free loopback port, its database at `path`; yields its URL.
+
+    In-process by default (fast); with SCIM_GATEWAY_TEST_BRIG_LITE=process, settings aside, a real
+    `scim-gateway brig-lite` process, as operators run it (.ci/run uses this for the Users suites).
+    """
+    if os.environ.get("SCIM_GATEWAY_TEST_BRIG_LITE") == "process" and not settings:
+        async with _brig_lite_process(path) as url:
+            yield url
+        return
     from aiohttp.test_utils import TestServer
 
     from gateway.brig_lite.app import create_brig_lite_app
@@ -127,3 +136,47 @@ async def running_brig_lite(path: Path, **settings: Any) -> AsyncIterator[str]:
         yield f"http://127.0.0.1:{server.port}"
     finally:
         await server.close()
+
+
+@asynccontextmanager
+async def _brig_lite_process(path: Path) -> AsyncIterator[str]:
+    """A real `python -m gateway brig-lite` process on a free port; terminated afterwards."""
+    import asyncio
+    import socket
+    import subprocess
+    import sys
+
+    import aiohttp
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = path.with_suffix(".yaml")
+    config.write_text(f"brig_lite: {{host: 127.0.0.1, port: {port}, path: '{path}'}}\nlog: {{level: warning}}\n")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gateway", "brig-lite", "--config", str(config)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        async with aiohttp.ClientSession() as session:
+            for _ in range(200):  # at most ~10 s
+                if process.poll() is not None:
+                    raise RuntimeError(f"brig-lite exited with {process.returncode}")
+                try:
+                    async with session.get(f"{url}/i/users/locale") as response:
+                        if response.status == 200:
+                            break
+                except aiohttp.ClientError:
+                    pass
+                await asyncio.sleep(0.05)
+            else:
+                raise RuntimeError("brig-lite did not answer within 10 s")
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
