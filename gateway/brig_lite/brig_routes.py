@@ -9,7 +9,6 @@ import dataclasses
 import json
 import re
 import sqlite3
-import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,7 +17,8 @@ from aiohttp import web
 from gateway.brig_lite import accounts as acc
 from gateway.brig_lite.state import STATE, BrigLiteState, verify_password_async
 from gateway.brig_lite.wire_json import (
-    ROLE_PERMISSIONS, WireError, parse_rich_info_fields, rich_info_json, user_json,
+    ROLE_PERMISSIONS, WireError, parse_rich_info_fields, parse_uuid, read_body, rich_info_json,
+    user_json,
 )  # fmt: skip
 
 UID = "{uid:[0-9a-fA-F-]{36}}"
@@ -47,23 +47,6 @@ def add_brig_routes(app: web.Application) -> None:
     r.add_delete(f"/i/users/{UID}", delete_user)
     r.add_get(f"/i/users/{UID}/reauthenticate", reauthenticate, allow_head=False)
     r.add_put("/i/self/email", put_self_email)
-
-
-async def _body(request: web.Request) -> dict[str, Any]:
-    try:
-        body = json.loads(await request.read() or b"null")
-    except ValueError:
-        raise WireError(400, "bad-request", "the body is not JSON") from None
-    if not isinstance(body, dict):
-        raise WireError(400, "bad-request", "the body must be a JSON object")
-    return body
-
-
-def _uuid(value: Any, what: str) -> str:
-    try:
-        return str(uuid.UUID(str(value)))
-    except ValueError:
-        raise WireError(400, "bad-request", f"{what} must be a UUID") from None
 
 
 def _text(body: Mapping[str, Any], key: str) -> str:
@@ -96,7 +79,7 @@ def _sso_id(value: Any) -> str:
 
 
 def _uid(request: web.Request) -> str:
-    return _uuid(request.match_info["uid"], "user id")
+    return parse_uuid(request.match_info["uid"], "user id")
 
 
 def _state(request: web.Request) -> BrigLiteState:
@@ -131,7 +114,7 @@ async def get_users(request: web.Request) -> web.Response:
 
 async def create_spar_user(request: web.Request) -> web.Response:
     """Row 4: NewUserSpar, an active SAML user in a team."""
-    body = await _body(request)
+    body = await read_body(request)
     state = _state(request)
     fields = [] if body.get("newUserSparRichInfo") is None else parse_rich_info_fields(body["newUserSparRichInfo"])
     acc.check_rich_info_size(fields, state.limits)
@@ -140,8 +123,8 @@ async def create_spar_user(request: web.Request) -> web.Response:
     if managed_by not in ("wire", "scim"):
         raise WireError(400, "bad-request", "newUserSparManagedBy must be wire or scim")
     new = acc.NewAccount(
-        id=_uuid(body.get("newUserSparUUID"), "newUserSparUUID"),
-        team=_uuid(body.get("newUserSparTeamId"), "newUserSparTeamId"),
+        id=parse_uuid(body.get("newUserSparUUID"), "newUserSparUUID"),
+        team=parse_uuid(body.get("newUserSparTeamId"), "newUserSparTeamId"),
         name=acc.check_name(body.get("newUserSparDisplayName")),
         status="active",
         locale=_locale(body.get("newUserSparLocale") or state.settings.default_locale),
@@ -157,17 +140,17 @@ async def create_spar_user(request: web.Request) -> web.Response:
 
 async def create_invitation(request: web.Request) -> web.Response:
     """Row 5: NewUserScimInvitation, a pending-invitation user with the invitation's id."""
-    body = await _body(request)
+    body = await read_body(request)
     state = _state(request)
-    team = _uuid(request.match_info["tid"], "team id")
-    if _uuid(body.get("team_id"), "team_id") != team:
+    team = parse_uuid(request.match_info["tid"], "team id")
+    if parse_uuid(body.get("team_id"), "team_id") != team:
         raise WireError(400, "bad-request", "team_id differs from the team in the path")
     email = _text(body, "email")
     if not EMAIL.fullmatch(email):
         raise WireError(400, "invalid-email", "The given e-mail address is invalid.")
     timeout = state.settings.invitation_timeout_seconds
     new = acc.NewAccount(
-        id=_uuid(body.get("user_id"), "user_id"), team=team, name=acc.check_name(body.get("name")),
+        id=parse_uuid(body.get("user_id"), "user_id"), team=team, name=acc.check_name(body.get("name")),
         status="pending-invitation",
         locale=_locale(body.get("locale") or state.settings.default_locale),
         permissions=_role(body.get("role", "member")), managed_by="scim", email=email,
@@ -199,29 +182,29 @@ async def _set(request: web.Request, column: str, value: object) -> web.Response
 
 
 async def put_name(request: web.Request) -> web.Response:
-    return await _set(request, "name", acc.check_name((await _body(request)).get("name")))
+    return await _set(request, "name", acc.check_name((await read_body(request)).get("name")))
 
 
 async def put_handle(request: web.Request) -> web.Response:
-    uid, handle = _uid(request), acc.check_handle((await _body(request)).get("handle"))
+    uid, handle = _uid(request), acc.check_handle((await read_body(request)).get("handle"))
     await _state(request).write(lambda conn, now_ts, _: acc.set_handle(conn, uid, handle, now_ts))
     return web.Response(status=200)
 
 
 async def put_managed_by(request: web.Request) -> web.Response:
-    value = (await _body(request)).get("managed_by")
+    value = (await read_body(request)).get("managed_by")
     if value not in ("wire", "scim"):
         raise WireError(400, "bad-request", "managed_by must be wire or scim")
     return await _set(request, "managed_by", value)
 
 
 async def put_sso_id(request: web.Request) -> web.Response:
-    return await _set(request, "sso_id", _sso_id(await _body(request)))
+    return await _set(request, "sso_id", _sso_id(await read_body(request)))
 
 
 async def put_rich_info(request: web.Request) -> web.Response:
     uid, state = _uid(request), _state(request)
-    fields = parse_rich_info_fields((await _body(request)).get("rich_info"))
+    fields = parse_rich_info_fields((await read_body(request)).get("rich_info"))
     await state.write(lambda conn, now_ts, _: acc.set_rich_info(conn, uid, fields, state.limits, now_ts))
     return web.Response(status=200)
 
@@ -233,7 +216,7 @@ async def get_rich_info(request: web.Request) -> web.Response:
 
 
 async def put_locale(request: web.Request) -> web.Response:
-    locale = _locale((await _body(request)).get("locale"))
+    locale = _locale((await read_body(request)).get("locale"))
     await _set(request, "locale", locale)
     return web.json_response({"locale": locale})
 
@@ -253,7 +236,7 @@ async def get_status(request: web.Request) -> web.Response:
 
 
 async def put_status(request: web.Request) -> web.Response:
-    value = (await _body(request)).get("status")
+    value = (await read_body(request)).get("status")
     if value not in ("active", "suspended"):
         raise WireError(400, "bad-request", "status must be active or suspended")
     return await _set(request, "status", value)
@@ -270,7 +253,7 @@ async def delete_user(request: web.Request) -> web.Response:
 
 async def reauthenticate(request: web.Request) -> web.Response:
     """Row 19 (a GET with a JSON body): the password check before a SCIM token is made."""
-    uid, body = _uid(request), await _body(request)
+    uid, body = _uid(request), await read_body(request)
     account, stored = await _state(request).read(lambda conn, now_ts: acc.password_hash(conn, uid, now_ts))
     if account.status != "active":
         raise WireError(403, "suspended", "Account suspended or not yet activated.")
@@ -289,8 +272,8 @@ async def put_self_email(request: web.Request) -> web.Response:
     state = _state(request)
     if "Z-User" not in request.headers:
         raise WireError(400, "bad-request", "[header] 'Z-User' required")
-    uid = _uuid(request.headers["Z-User"], "Z-User")
-    email = _text(await _body(request), "email")
+    uid = parse_uuid(request.headers["Z-User"], "Z-User")
+    email = _text(await read_body(request), "email")
     if not EMAIL.fullmatch(email):
         raise WireError(400, "invalid-email", "The given e-mail address is invalid.")
     query = request.query

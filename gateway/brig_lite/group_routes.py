@@ -15,15 +15,13 @@ adds or removes one member: the member list is only ever replaced whole (PUT).
 
 from __future__ import annotations
 
-import json
-import uuid
 from typing import Any
 
 from aiohttp import web
 
 from gateway.brig_lite import user_groups as ug
 from gateway.brig_lite.state import STATE, BrigLiteState
-from gateway.brig_lite.wire_json import WireError, user_group_json
+from gateway.brig_lite.wire_json import WireError, parse_uuid, read_body, user_group_json
 
 TID = "{tid:[0-9a-fA-F-]{36}}"
 GID = "{gid:[0-9a-fA-F-]{36}}"
@@ -44,23 +42,6 @@ def _state(request: web.Request) -> BrigLiteState:
     return request.app[STATE]
 
 
-async def _body(request: web.Request) -> dict[str, Any]:
-    try:
-        body = json.loads(await request.read() or b"null")
-    except ValueError:
-        raise WireError(400, "bad-request", "the body is not JSON") from None
-    if not isinstance(body, dict):
-        raise WireError(400, "bad-request", "the body must be a JSON object")
-    return body
-
-
-def _uuid(value: Any, what: str) -> str:
-    try:
-        return str(uuid.UUID(str(value)))
-    except ValueError:
-        raise WireError(400, "bad-request", f"{what} must be a UUID") from None
-
-
 def _managed_by(value: Any) -> str:
     if value not in ug.MANAGED_BY:
         raise WireError(400, "bad-request", "managed_by must be wire or scim")
@@ -77,11 +58,11 @@ def _natural(text: str | None, default: int, what: str) -> int:
 
 async def create_group(request: web.Request) -> web.Response:
     """A group with its members, managed by `managed_by` (spar sends "scim" and no creator)."""
-    body = await _body(request)
-    team = _uuid(body.get("team_id"), "team_id")
+    body = await read_body(request)
+    team = parse_uuid(body.get("team_id"), "team_id")
     managed_by = _managed_by(body.get("managed_by"))
     if body.get("creator_user_id") is not None:
-        _uuid(body["creator_user_id"], "creator_user_id")
+        parse_uuid(body["creator_user_id"], "creator_user_id")
     new = body.get("new_group")
     if not isinstance(new, dict):
         raise WireError(400, "bad-request", 'new_group must be {"name", "members"}')
@@ -94,8 +75,8 @@ async def create_group(request: web.Request) -> web.Response:
 
 async def get_group(request: web.Request) -> web.Response:
     """200 with the group, or 200 `null` when the team has no such group (brig's `Maybe UserGroup`)."""
-    team = _uuid(request.match_info["tid"], "team id")
-    group_id = _uuid(request.match_info["gid"], "group id")
+    team = parse_uuid(request.match_info["tid"], "team id")
+    group_id = parse_uuid(request.match_info["gid"], "group id")
     channels = request.match_info["channels"]
     if channels not in ("true", "false"):
         raise WireError(400, "bad-request", "includeChannels must be true or false")
@@ -105,7 +86,7 @@ async def get_group(request: web.Request) -> web.Response:
 
 async def list_groups(request: web.Request) -> web.Response:
     """A page of the team's groups and how many match (`startIndex` 0-based)."""
-    team = _uuid(request.match_info["tid"], "team id")
+    team = parse_uuid(request.match_info["tid"], "team id")
     query = request.query
     managed_by = None if query.get("managedBy") is None else _managed_by(query["managedBy"])
     start = _natural(query.get("startIndex"), 0, "startIndex")
@@ -121,9 +102,9 @@ async def list_groups(request: web.Request) -> web.Response:
 
 async def update_group(request: web.Request) -> web.Response:
     """The name and the whole member list; `null` or absent leaves either as it is."""
-    body = await _body(request)
-    team = _uuid(body.get("team_id"), "team_id")
-    group_id = _uuid(body.get("group_id"), "group_id")
+    body = await read_body(request)
+    team = parse_uuid(body.get("team_id"), "team_id")
+    group_id = parse_uuid(body.get("group_id"), "group_id")
     name = None if body.get("name") is None else ug.check_name(body["name"])
     members = None if body.get("members") is None else ug.check_members(body["members"])
     await _state(request).write(
@@ -133,8 +114,8 @@ async def update_group(request: web.Request) -> web.Response:
 
 
 async def delete_group(request: web.Request) -> web.Response:
-    team = _uuid(request.match_info["tid"], "team id")
-    group_id = _uuid(request.match_info["gid"], "group id")
+    team = parse_uuid(request.match_info["tid"], "team id")
+    group_id = parse_uuid(request.match_info["gid"], "group id")
     managed_by = _managed_by(request.match_info["managed_by"])
     await _state(request).write(lambda conn, _, __: ug.delete_group(conn, team, group_id, managed_by))
     return web.Response(status=200)

@@ -6,9 +6,12 @@ info in both URN forms, team permission bitmasks, and the error body {"code", "l
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from aiohttp import web
 
 MAP_URN = "urn:ietf:params:scim:schemas:extension:wire:1.0:User"
 LIST_URN = "urn:wire:scim:schemas:profile:1.0"
@@ -157,3 +160,22 @@ def user_group_json(group: UserGroup, *, include_channels: bool = False) -> dict
     if include_channels:
         body["channels"] = []
     return body
+
+
+async def read_body(request: web.Request) -> dict[str, Any]:
+    """The request's JSON object; Wire's 400 bad-request otherwise."""
+    try:
+        body = json.loads(await request.read() or b"null")
+    except ValueError:
+        raise WireError(400, "bad-request", "the body is not JSON") from None
+    if not isinstance(body, dict):
+        raise WireError(400, "bad-request", "the body must be a JSON object")
+    return body
+
+
+def parse_uuid(value: Any, what: str) -> str:
+    """`value` as a canonical UUID; Wire's 400 bad-request naming `what` otherwise."""
+    try:
+        return str(uuid.UUID(str(value)))
+    except ValueError:
+        raise WireError(400, "bad-request", f"{what} must be a UUID") from None
