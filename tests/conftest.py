@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
+from hypothesis import HealthCheck, settings
 
 from gateway.app import create_app
 from gateway.config import Backend, Config, Store, load_config
@@ -27,6 +28,12 @@ SAML_TEAM = "0b5e3c52-95a4-4f4e-8d7c-3f3a1f7d2e01"
 OTHER_TEAM = "d2a1c0de-1111-4222-8333-944455556666"
 IDP = "2d6f7a8e-0a8b-4c4f-9a3e-5b2e1c0d9f11"
 SCIM_JSON = "application/scim+json"
+
+# No timing in property tests: Hypothesis's per-example deadline (200 ms) and its "input
+# generation is slow" health check are timed assertions, and both failed CI at random on a loaded
+# 2-core machine (one draw took 3.4 s). Speed is the benchmark's business.
+settings.register_profile("gateway", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("gateway")
 
 
 @pytest.fixture(name="backend_kind")

@@ -381,7 +381,7 @@ _OPERATION = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300)
 @given(
     resource=st.dictionaries(_NAMES, _JSON, max_size=4),
     operations=st.lists(_OPERATION, min_size=1, max_size=5),
