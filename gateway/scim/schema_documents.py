@@ -198,7 +198,7 @@ def _roles() -> dict[str, Any]:
         "roles",
         "complex",
         "The user's Wire team role; at most one element. A user created without a role becomes a "
-        "member.",
+        "member. Wire keeps the role alone: display, type and primary are accepted and dropped.",
         multi_valued=True,
         sub_attributes=[
             attribute(
@@ -207,9 +207,6 @@ def _roles() -> dict[str, Any]:
                 "The Wire team role.",
                 canonical_values=WIRE_ROLES,
             ),
-            attribute("display", "string", "A human-readable name for the role."),
-            attribute("type", "string", "A label for the role's function."),
-            _primary("role"),
         ],
     )
 

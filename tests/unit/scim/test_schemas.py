@@ -174,6 +174,16 @@ class TestUserAndGroupSchemas:
 
         assert expected == actual
 
+    def test_roles_has_only_the_value_sub_attribute(self) -> None:
+        """
+        A Wire user has one role and nothing else about it: display, type and primary would be
+        dropped and never returned, so the schema does not offer them (RFC 7643 §7: a readWrite
+        attribute returned by default is one the client can read back).
+        """
+        actual = [sub["name"] for sub in attribute_at(user_schema(), "roles")["subAttributes"]]
+
+        assert ["value"] == actual
+
     def test_every_groups_sub_attribute_is_read_only(self) -> None:
         """A user's group memberships cannot be written through the User resource."""
         groups = attribute_at(user_schema(), "groups")
