@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-from gateway.backend.embedded_groups import GROUP_TABLE
+from gateway.backend.embedded_groups import GROUP_TABLE, team_ids_among
 from gateway.backend.models import GroupPage, GroupQuery, WireGroup, WireUser, now_text
 from gateway.backend.sql_filter import Column, Table
 from gateway.db.dialect import Connection
@@ -92,20 +92,7 @@ def classify(conn: Connection, team: str, ids: Collection[str]) -> tuple[set[str
     """(the ids that are SCIM users of `team` in the gateway's mirror, the ids of `team`'s groups)."""
     if not ids:
         return set(), set()
-    values, listed = conn.dialect.json_values, json.dumps(sorted(ids))
-    users = {
-        row[0]
-        for row in conn.execute(
-            f"SELECT id FROM brig_users WHERE team = ? AND id IN (SELECT value FROM {values})", (team, listed)
-        )
-    }
-    groups = {
-        row[0]
-        for row in conn.execute(
-            f"SELECT id FROM brig_groups WHERE team = ? AND id IN (SELECT value FROM {values})", (team, listed)
-        )
-    }
-    return users, groups
+    return team_ids_among(conn, "brig_users", team, ids), team_ids_among(conn, "brig_groups", team, ids)
 
 
 def external_id_taken(conn: Connection, team: str, external_id: str | None, group_id: str | None) -> bool:
