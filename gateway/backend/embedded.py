@@ -101,8 +101,9 @@ def _ensure_team(conn: Connection, team: str) -> None:
 
 
 def _row_to_user(row: tuple[Any, ...]) -> WireUser:
+    """A row of `_COLUMNS` (and anything after them, such as `seq`) as a user."""
     (uid, team, handle, display_name, external_id, email, email_type, status, role, locale, idp,
-     rich_info, extra, created, last_modified, version) = row  # fmt: skip
+     rich_info, extra, created, last_modified, version, *_) = row  # fmt: skip
     return WireUser(
         id=uid, team=team, handle=handle, display_name=display_name, external_id=external_id,
         email=email, email_type=email_type, status=status, role=role, locale=locale, idp=idp,
@@ -142,7 +143,7 @@ def _search(
     else:
         row = conn.execute("SELECT user_count FROM teams WHERE id = ?", (team,)).fetchone()
         total = row[0] if row else 0
-    users = tuple(_row_to_user(row[:-1]) for row in rows)
+    users = tuple(map(_row_to_user, rows))
     return Page(total, users), (rows[-1][-1] if rows else None)
 
 

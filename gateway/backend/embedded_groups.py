@@ -104,7 +104,9 @@ def with_groups(conn: Connection, user: WireUser | None) -> WireUser | None:
         "WHERE m.user_id = ?",
         (user.id,),
     ).fetchall()
-    return dataclasses.replace(user, groups=_sorted_groups(rows)) if rows else user
+    if rows:  # read or written by this unit of work a moment ago: nobody else holds it yet
+        user.groups = _sorted_groups(rows)
+    return user
 
 
 def with_page_groups(conn: Connection, result: tuple[Page, T]) -> tuple[Page, T]:
@@ -122,15 +124,17 @@ def with_page_groups(conn: Connection, result: tuple[Page, T]) -> tuple[Page, T]
     by_user: dict[str, list[tuple[str, str]]] = {}
     for user_id, group_id, name in rows:
         by_user.setdefault(user_id, []).append((group_id, name))
-    users = tuple(
-        dataclasses.replace(u, groups=_sorted_groups(by_user[u.id])) if u.id in by_user else u
-        for u in page.users
-    )
-    return Page(page.total, users), rest
+    for user in page.users:  # built by this unit of work a moment ago: nobody else holds them yet
+        found = by_user.get(user.id)
+        if found is not None:
+            user.groups = _sorted_groups(found)
+    return result
 
 
 def _sorted_groups(groups: Sequence[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
     """By displayName ignoring case, then id (sorted here: a user is in few groups)."""
+    if len(groups) == 1:  # the common case, on every user of a list page
+        return (tuple(groups[0]),)  # type: ignore[return-value]
     return tuple(sorted(((gid, name) for gid, name in groups), key=lambda g: (g[1].casefold(), g[0])))
 
 
