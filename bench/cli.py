@@ -5,6 +5,7 @@ write the JSON, and exit 0 only when every workload ran and none had an error.
 Examples (docs/performance.md has more):
 
     python -m bench --spawn --smoke --json-out /tmp/smoke.json
+    python -m bench --spawn --smoke --backend brig
     python -m bench --spawn --scales 10000,100000 --workers 1,2 --concurrency 32 --duration 10
     python -m bench --url http://127.0.0.1:8080 --token "$TOKEN" --gateway-pid 1234 --workload get-by-id
 """
@@ -20,6 +21,8 @@ from bench.runner import Plan, run
 from bench.workloads import ALL
 
 SMOKE = {"scales": (200, 1000), "duration": 1.0, "warmup": 0.2, "concurrency": 8}
+BRIG_SMOKE_SCALES = (200,)  # seeding goes through the API: one small scale keeps the smoke short
+DEFAULT_SCALE = {"embedded": 10_000, "brig": 1_000}
 
 
 def _ints(text: str) -> tuple[int, ...]:
@@ -52,11 +55,15 @@ def parser() -> argparse.ArgumentParser:
     target.add_argument("--url", help="without --spawn: the running gateway, e.g. http://127.0.0.1:8080")
     target.add_argument("--token", help="without --spawn: a SCIM token of the team to use (the write workloads change its users!)")
     target.add_argument("--gateway-pid", type=int, help="without --spawn: the gateway's pid, for its CPU and peak RSS")
+    target.add_argument("--backend", choices=("embedded", "brig"), default="embedded",
+                        help="with --spawn: embedded (a seeded store) or brig (a brig-lite process behind the gateway, "
+                             "seeded through the API; reports backend calls per SCIM operation)")  # fmt: skip
 
     what = p.add_argument_group("what to run")
     what.add_argument("--workload", type=_workloads, default=ALL, metavar="NAME[,NAME]",
                       help="comma-separated workloads to run (default: all)")  # fmt: skip
-    what.add_argument("--seed-users", type=int, metavar="N", help="with --spawn: users to seed (one scale; default 10000)")
+    what.add_argument("--seed-users", type=int, metavar="N",
+                      help="with --spawn: users to seed (one scale; default 10000, with --backend brig 1000)")  # fmt: skip
     what.add_argument("--scales", type=_ints, metavar="N,N,...", help="with --spawn: several seeded sizes, e.g. 10000,100000,1000000")
     what.add_argument("--workers", type=_ints, default=(1,), metavar="N[,N]",
                       help="with --spawn: listen.workers of the gateway (and processes of the ceiling); >1 is not pinned")  # fmt: skip
@@ -82,7 +89,7 @@ def parser() -> argparse.ArgumentParser:
     out.add_argument("--profile", nargs="?", const="threads", choices=("threads", "gil"),
                      help="sample the gateway with py-spy during each workload: all busy threads (default) or only the GIL holder")  # fmt: skip
     p.add_argument("--smoke", action="store_true",
-                   help="a quick check that everything works: scales 200,1000, 1 s per workload, concurrency 8")  # fmt: skip
+                   help="a quick check that everything works: scales 200,1000 (brig: 200), 1 s per workload, concurrency 8")  # fmt: skip
     return p
 
 
@@ -95,10 +102,12 @@ def plan_from(args: argparse.Namespace, p: argparse.ArgumentParser) -> Plan:
         p.error("--seed-users/--scales write the store before the gateway starts: they need --spawn")
     if args.seed_users and args.scales:
         p.error("give --seed-users or --scales, not both")
+    if args.backend == "brig" and not args.spawn:
+        p.error("--backend brig starts brig-lite and a gateway in front of it: it needs --spawn")
     if args.duration is not None and args.requests is not None:
         p.error("give --duration or --requests, not both")
-    smoke = SMOKE if args.smoke else {}
-    scales = args.scales or ((args.seed_users,) if args.seed_users else smoke.get("scales", (10_000,)))
+    smoke = dict(SMOKE, scales=BRIG_SMOKE_SCALES if args.backend == "brig" else SMOKE["scales"]) if args.smoke else {}
+    scales = args.scales or ((args.seed_users,) if args.seed_users else smoke.get("scales", (DEFAULT_SCALE[args.backend],)))
     requests = args.requests
     duration = None if requests is not None else (args.duration or smoke.get("duration", 10.0))
     pin = not args.no_pin and procs.can_pin()
@@ -123,6 +132,7 @@ def plan_from(args: argparse.Namespace, p: argparse.ArgumentParser) -> Plan:
         profile=args.profile,
         quiet_wait=args.quiet_wait,
         retry_noisy=args.retry_noisy,
+        backend=args.backend,
     )
 
 

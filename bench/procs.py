@@ -5,6 +5,9 @@ The server processes the bench starts, and what /proc says about any process.
   it has one worker (and the machine has a second core for the client); with `listen.workers` > 1
   the gateway's own supervisor starts the workers, unpinned.
 - `start_ceiling`: `python -m bench.ceiling`, pinned the same way.
+- `start_brig_lite` (brig mode): `python -m gateway brig-lite --config <tmp config>`, pinned to the
+  gateway's core (the client keeps core 1 to itself), with a zero-delay fault rule on every route
+  so that `backend_calls` can read how many brig and galley calls it has received.
 - CPU seconds (utime + stime of all threads), the whole machine's busy CPU seconds (to see how
   much other processes took during a measurement), peak RSS (VmHWM), resetting VmHWM between workloads
   (`/proc/<pid>/clear_refs` = 5), and a process's descendants (a gateway's workers).
@@ -12,6 +15,7 @@ The server processes the bench starts, and what /proc says about any process.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -87,20 +91,55 @@ class Server:
                 self.process.wait(timeout=10)
 
 
-def write_gateway_config(path: Path, *, port: int, workers: int, db: Path, log_level: str) -> None:
-    """A gateway config.yaml for the bench: loopback, the given store, JSON logs to the log file."""
-    config = {
+def write_gateway_config(path: Path, *, port: int, workers: int, db: Path, log_level: str,
+                         brig_url: str | None = None) -> None:  # fmt: skip
+    """
+    A gateway config.yaml for the bench: loopback, the given store, JSON logs to the log file;
+    with `brig_url`, the brig backend in front of that brig(-lite).
+    """
+    config: dict = {
         "listen": {"host": "127.0.0.1", "port": port, "workers": workers},
         "store": {"path": str(db)},
         "log": {"level": log_level, "format": "json"},
         "shutdown_grace_seconds": 2.0,
     }
+    if brig_url is not None:
+        config["backend"] = {"kind": "brig", "brig_url": brig_url}
     path.write_text(yaml.safe_dump(config, sort_keys=False))
+
+
+# brig-lite counts every call in this rule's `fired` (status < 400 with no delay: it only counts)
+COUNT_EVERY_CALL = {"route": "*", "status": 200}
+
+
+def write_brig_lite_config(path: Path, *, port: int, db: Path, log_level: str) -> None:
+    """A brig-lite config: loopback, the given database, no team size limit, every call counted."""
+    config = {
+        "brig_lite": {
+            "host": "127.0.0.1", "port": port, "path": str(db),
+            "max_team_size": 100_000_000,  # entra-initial-sync keeps adding users
+            "faults": [COUNT_EVERY_CALL],
+        },
+        "log": {"level": log_level, "format": "json"},
+        "shutdown_grace_seconds": 2.0,
+    }  # fmt: skip
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+
+
+def backend_calls(brig_url: str) -> int:
+    """The brig and galley calls brig-lite has received so far (its counting rule's `fired`)."""
+    with urllib.request.urlopen(f"{brig_url}/i/_faults", timeout=10) as response:
+        return sum(json.load(response)["fired"])
 
 
 def start_gateway(config: Path, *, port: int, workers: int, pin: bool, log_path: Path) -> Server:
     argv = [sys.executable, "-m", "gateway", "serve", "--config", str(config)]
     return _start("gateway", argv, port=port, pin=pin and workers == 1, log_path=log_path)
+
+
+def start_brig_lite(config: Path, *, port: int, pin: bool, log_path: Path) -> Server:
+    argv = [sys.executable, "-m", "gateway", "brig-lite", "--config", str(config)]
+    return _start("brig-lite", argv, port=port, pin=pin, log_path=log_path)
 
 
 def start_ceiling(*, port: int, workers: int, pin: bool, log_path: Path) -> Server:

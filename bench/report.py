@@ -14,6 +14,9 @@ Figures per workload (one measured phase):
 - others CPU %: CPU the rest of the machine used during the phase (anything but the gateway and
   the client): more than a few % means the figures were disturbed;
 - peak RSS: VmHWM of the gateway process(es), reset at the start of the measured phase;
+- backend calls / op (brig mode): the brig and galley calls brig-lite received during the measured
+  phase, divided by the SCIM requests answered in it (each request is one SCIM operation); brig-lite's
+  own CPU is in the JSON as backend CPU % and is not counted as "others";
 - % of ceiling: requests/s divided by the ceiling's requests/s (same workers, client, concurrency);
   and the same per gateway CPU-second, which stays fair when the client limited the ceiling.
 """
@@ -74,11 +77,19 @@ def summarise(outcome: LoadOutcome) -> dict[str, Any]:
     go, done = outcome.hooks.get("go") or {}, outcome.hooks.get("done") or {}
     if "cpu" in go and "cpu" in done:
         result["gateway_cpu_pct"] = round(100 * (done["cpu"] - go["cpu"]) / wall, 1)
+    backend_cpu = 0.0
+    if "backend_calls" in go and "backend_calls" in done:  # brig mode: brig-lite's count and CPU
+        calls = done["backend_calls"] - go["backend_calls"]
+        backend_cpu = done["backend_cpu"] - go["backend_cpu"]
+        result["backend_calls"] = calls
+        result["backend_calls_per_op"] = round(calls / result["requests"], 2) if result["requests"] else None
+        result["backend_cpu_pct"] = round(100 * backend_cpu / wall, 1) if wall > 0 else None
     if "machine_busy" in go and "machine_busy" in done:
         # CPU the rest of the machine used meanwhile (other sessions, py-spy, ...): a noisy-run flag
         busy = done["machine_busy"] - go["machine_busy"]
         gateway = (done["cpu"] - go["cpu"]) if "cpu" in go and "cpu" in done else 0.0
-        result["others_cpu_pct"] = round(max(0.0, 100 * (busy - gateway - outcome.client_cpu) / wall), 1)
+        others = busy - gateway - backend_cpu - outcome.client_cpu
+        result["others_cpu_pct"] = round(max(0.0, 100 * others / wall), 1)
     if done.get("rss"):
         peaks = [v for v in done["rss"].values() if v is not None]
         result["gateway_peak_rss_mb"] = round(max(peaks), 1) if peaks else None
@@ -194,14 +205,16 @@ def _n(value: Any, digits: int = 1) -> str:
 def markdown(doc: dict[str, Any]) -> str:
     lines: list[str] = []
     header = ("| scale | workers | workload | req/s | p50 ms | p95 ms | p99 ms | errors | "
-              "gateway CPU % | client CPU % | others CPU % | peak RSS MB | % of ceiling | % of ceiling per CPU-s |")  # fmt: skip
+              "gateway CPU % | client CPU % | others CPU % | peak RSS MB | backend calls / op | "
+              "% of ceiling | % of ceiling per CPU-s |")  # fmt: skip
     lines += [header, "|" + "---|" * (header.count("|") - 1)]
     for workers, ceiling in sorted(doc.get("ceiling", {}).items()):
         lines.append(_row("–", workers, "ceiling (minimal aiohttp)", ceiling))
     for run in doc["runs"]:
         workers = run["workers"] if run["workers"] is not None else "?"
+        scale = f"{run['scale']:,}" + (" (brig)" if run.get("backend") == "brig" else "")
         for name, result in run["results"].items():
-            lines.append(_row(f"{run['scale']:,}", workers, name, result))
+            lines.append(_row(scale, workers, name, result))
             for label, sub in (result.get("by_request") or {}).items():
                 lines.append(_row("", "", f"  ↳ {label}", sub, sub_row=True))
     for workers, table in sorted(doc.get("scaling", {}).items()):
@@ -223,6 +236,7 @@ def _row(scale: str, workers: Any, name: str, r: dict[str, Any], *, sub_row: boo
         "" if sub_row else _n(r.get("gateway_cpu_pct")), "" if sub_row else _n(r.get("client_cpu_pct")),
         "" if sub_row else _n(r.get("others_cpu_pct")),
         "" if sub_row else _n(r.get("gateway_peak_rss_mb")),
+        "" if sub_row else _n(r.get("backend_calls_per_op"), 2),
         "" if sub_row else _n(r.get("pct_of_ceiling")), "" if sub_row else _n(r.get("pct_of_ceiling_per_cpu")),
     ]  # fmt: skip
     return "| " + " | ".join(cells) + " |"

@@ -3,8 +3,11 @@ Carries out a `Plan` (built by bench.cli) and returns the results document.
 
 With `spawn`, for each scale: seed a template store once, then for each worker count copy it,
 start a gateway on the copy, run the gateway workloads in order (reads, then writes) and stop it.
-The ceiling app runs once per worker count, before the scales. Without `spawn`, the workloads
-run against the given gateway, on a sample of its users read through the API.
+In brig mode (`backend="brig"`), each scale and worker count gets a fresh brig-lite and a gateway
+in front of it instead, seeded through the SCIM API (bench/api_seeding.py), and every workload
+also reports brig-lite's calls per SCIM request. The ceiling app runs once per worker count,
+before the scales. Without `spawn`, the workloads run against the given gateway, on a sample of
+its users (and groups) read through the API.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from typing import Any
 import aiohttp
 
 from bench import procs, report
+from bench.api_seeding import seed_through_api
 from bench.loadgen import LoadSpec, run_load
 from bench.population import Population, SeededPopulation, sample_population
 from bench.profile import Sampler, summarise
@@ -48,6 +52,7 @@ class Plan:
     profile: str | None = None  # py-spy mode: "threads" or "gil" (see bench.profile)
     quiet_wait: float = 0.0  # before each workload, wait up to this long for an idle machine
     retry_noisy: int = 0  # repeat a measurement disturbed by other processes up to this often
+    backend: str = "embedded"  # with spawn: "embedded" (seeded store) or "brig" (brig-lite, API-seeded)
 
 
 def log(message: str) -> None:
@@ -70,7 +75,11 @@ def run(plan: Plan) -> dict[str, Any]:
                 doc["ceiling"][str(workers)] = _run_ceiling(plan, workers, work)
         gateway_workloads = [w for w in plan.workloads if w in GATEWAY_WORKLOADS]
         if gateway_workloads:
-            if plan.spawn:
+            if plan.spawn and plan.backend == "brig":
+                for scale in plan.scales:
+                    for workers in plan.workers:
+                        doc["runs"].append(_run_brig(plan, gateway_workloads, work, scale, workers, doc))
+            elif plan.spawn:
                 for scale in plan.scales:
                     template, token = _seeded(work, scale)
                     for workers in plan.workers:
@@ -110,28 +119,74 @@ def _run_ceiling(plan: Plan, workers: int, work: Path) -> dict[str, Any]:
 def _run_spawned(plan: Plan, workloads: list[str], work: Path, scale: int, workers: int,
                  template: Path, token: str, doc: dict[str, Any]) -> dict[str, Any]:  # fmt: skip
     db = work / f"run-{scale}-{workers}w.db"
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    _remove_db(db)
     shutil.copyfile(template, db)
     port = procs.free_port()
     config = work / f"gateway-{scale}-{workers}w.yaml"
     procs.write_gateway_config(config, port=port, workers=workers, db=db, log_level=plan.log_level)
     server = procs.start_gateway(config, port=port, workers=workers, pin=plan.pin, log_path=work / f"gateway-{scale}-{workers}w.log")
-    results: dict[str, Any] = {}
     try:
         server.wait_ready("/i/status", workers=workers)
-        population = SeededPopulation(scale)
-        for name in workloads:
-            where = f"{scale:,} users, {workers} worker(s)"
-            profile = work / f"profile-{plan.profile}-{name}-{scale}-{workers}w.txt" if plan.profile else None
-            results[name] = _measure(plan, name, server.base_url, token, population, server.pids, where, profile)
-            if profile is not None and profile.exists():
-                doc["profiles"][f"{name} @ {where} ({plan.profile})"] = summarise(profile)
+        where = f"{scale:,} users, {workers} worker(s)"
+        results = _run_workloads(plan, workloads, work, server, token, SeededPopulation(scale), where, f"{scale}-{workers}w", doc)
     finally:
         server.stop()
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{db}{suffix}").unlink(missing_ok=True)
-    return {"scale": scale, "workers": workers, "pinned": server.pinned, "results": results}
+        _remove_db(db)
+    return {"scale": scale, "workers": workers, "pinned": server.pinned, "backend": "embedded", "results": results}
+
+
+def _run_brig(plan: Plan, workloads: list[str], work: Path, scale: int, workers: int, doc: dict[str, Any]) -> dict[str, Any]:
+    """
+    brig mode: a fresh brig-lite (pinned to the gateway's core), a gateway with the brig backend
+    whose store holds only the bench token, `scale` users and the groups created through the API,
+    then the workloads, each with brig-lite's call count read around its measured phase.
+    """
+    tag = f"{scale}-{workers}w-brig"
+    db, lite_db = work / f"run-{tag}.db", work / f"brig-lite-{tag}.db"
+    _remove_db(db)
+    _remove_db(lite_db)
+    token = seed_store(db, 0, log=log)  # the schema and the token; users and groups come through the API
+    lite_port, port = procs.free_port(), procs.free_port()
+    lite_config, config = work / f"brig-lite-{tag}.yaml", work / f"gateway-{tag}.yaml"
+    procs.write_brig_lite_config(lite_config, port=lite_port, db=lite_db, log_level=plan.log_level)
+    lite = procs.start_brig_lite(lite_config, port=lite_port, pin=plan.pin, log_path=work / f"brig-lite-{tag}.log")
+    server: procs.Server | None = None
+    try:
+        lite.wait_ready("/i/status", workers=1)
+        procs.write_gateway_config(config, port=port, workers=workers, db=db, log_level=plan.log_level,
+                                   brig_url=lite.base_url)  # fmt: skip
+        server = procs.start_gateway(config, port=port, workers=workers, pin=plan.pin, log_path=work / f"gateway-{tag}.log")
+        server.wait_ready("/i/status", workers=workers)
+        log(f"seeding {scale:,} users through the API (brig mode) ...")
+        population = asyncio.run(seed_through_api(server.base_url, token, scale, log=log))
+        where = f"{scale:,} users, {workers} worker(s), brig"
+        results = _run_workloads(plan, workloads, work, server, token, population, where, tag, doc, backend=lite)
+    finally:
+        if server is not None:
+            server.stop()
+        lite.stop()
+        _remove_db(db)
+        _remove_db(lite_db)
+    pinned = server.pinned if server is not None else None
+    return {"scale": scale, "workers": workers, "pinned": pinned, "backend": "brig", "results": results}
+
+
+def _run_workloads(plan: Plan, workloads: list[str], work: Path, server: procs.Server, token: str,
+                   population: Population, where: str, tag: str, doc: dict[str, Any],
+                   backend: procs.Server | None = None) -> dict[str, Any]:  # fmt: skip
+    """Each workload in turn against a started gateway; py-spy summaries go to doc["profiles"]."""
+    results: dict[str, Any] = {}
+    for name in workloads:
+        profile = work / f"profile-{plan.profile}-{name}-{tag}.txt" if plan.profile else None
+        results[name] = _measure(plan, name, server.base_url, token, population, server.pids, where, profile, backend)
+        if profile is not None and profile.exists():
+            doc["profiles"][f"{name} @ {where} ({plan.profile})"] = summarise(profile)
+    return results
+
+
+def _remove_db(db: Path) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
 
 
 def _run_external(plan: Plan, workloads: list[str], work: Path, doc: dict[str, Any]) -> dict[str, Any]:
@@ -141,7 +196,11 @@ def _run_external(plan: Plan, workloads: list[str], work: Path, doc: dict[str, A
         population = asyncio.run(sample_population(plan.url, plan.token))
     except aiohttp.ClientError as exc:  # unreachable, or the token was refused
         raise SystemExit(f"bench: cannot list the users of {plan.url}: {exc}") from None
-    log(f"  {population.count:,} users in the team, {len(population.users):,} sampled")
+    log(f"  {population.count:,} users in the team, {len(population.users):,} sampled, "
+        f"{len(population.groups())} groups with members")
+    if "group-member-patch" in workloads and not population.groups():
+        log("  skipping group-member-patch: the team has no group with members among its first 20")
+        workloads = [w for w in workloads if w != "group-member-patch"]
     pids = (lambda: [plan.gateway_pid, *procs.descendants(plan.gateway_pid)]) if plan.gateway_pid else None
     results: dict[str, Any] = {}
     for name in workloads:
@@ -149,14 +208,14 @@ def _run_external(plan: Plan, workloads: list[str], work: Path, doc: dict[str, A
         results[name] = _measure(plan, name, plan.url, plan.token, population, pids, "external gateway", profile)
         if profile is not None and profile.exists():
             doc["profiles"][f"{name} ({plan.profile})"] = summarise(profile)
-    return {"scale": population.count, "workers": None, "pinned": None, "results": results}
+    return {"scale": population.count, "workers": None, "pinned": None, "backend": None, "results": results}
 
 
 NOISY_PCT = 10.0  # a measurement during which other processes used more CPU than this is "noisy"
 
 
 def _measure(plan: Plan, name: str, base_url: str, token: str, population: Population,
-             pids_of, where: str, profile: Path | None) -> dict[str, Any]:  # fmt: skip
+             pids_of, where: str, profile: Path | None, backend: procs.Server | None = None) -> dict[str, Any]:  # fmt: skip
     """
     Run one workload (again, up to `plan.retry_noisy` times, while other processes disturbed it)
     and keep the least disturbed attempt; the others are listed under "attempts".
@@ -164,7 +223,7 @@ def _measure(plan: Plan, name: str, base_url: str, token: str, population: Popul
     attempts: list[dict[str, Any]] = []
     retries = 0 if profile is not None else plan.retry_noisy  # py-spy itself counts as "others"
     for attempt in range(1 + retries):
-        result = _measure_once(plan, name, base_url, token, population, pids_of, where, profile)
+        result = _measure_once(plan, name, base_url, token, population, pids_of, where, profile, backend)
         attempts.append(result)
         if (result.get("others_cpu_pct") or 0) <= NOISY_PCT:
             break
@@ -179,8 +238,11 @@ def _measure(plan: Plan, name: str, base_url: str, token: str, population: Popul
 
 
 def _measure_once(plan: Plan, name: str, base_url: str, token: str, population: Population,
-                  pids_of, where: str, profile: Path | None) -> dict[str, Any]:  # fmt: skip
-    """Run one workload once; CPU, peak RSS (and py-spy) around its measured phase."""
+                  pids_of, where: str, profile: Path | None, backend: procs.Server | None) -> dict[str, Any]:  # fmt: skip
+    """
+    Run one workload once; CPU, peak RSS (and py-spy) around its measured phase, and in brig mode
+    brig-lite's CPU and call count.
+    """
     spec = LoadSpec(
         base_url=base_url, token=token, workload=name, population=population,
         concurrency=plan.concurrency, duration=plan.duration, requests=plan.requests,
@@ -188,6 +250,11 @@ def _measure_once(plan: Plan, name: str, base_url: str, token: str, population: 
         cpus=procs.CLIENT_CPUS if plan.pin else None,
     )  # fmt: skip
     state: dict[str, Any] = {}
+
+    def backend_figures() -> dict[str, Any]:
+        if backend is None:
+            return {}
+        return {"backend_calls": procs.backend_calls(backend.base_url), "backend_cpu": procs.cpu_seconds([backend.pid])}
 
     def on_go() -> dict[str, Any]:
         if pids_of is None:
@@ -197,7 +264,8 @@ def _measure_once(plan: Plan, name: str, base_url: str, token: str, population: 
         if profile is not None:
             state["sampler"] = Sampler(pids, profile, gil_only=plan.profile == "gil")
             state["sampler"].start()
-        return {"cpu": procs.cpu_seconds(pids), "rss_reset": reset, "machine_busy": procs.machine_busy_seconds()}
+        return {"cpu": procs.cpu_seconds(pids), "rss_reset": reset, "machine_busy": procs.machine_busy_seconds(),
+                **backend_figures()}  # fmt: skip
 
     def on_done() -> dict[str, Any]:
         busy = procs.machine_busy_seconds()
@@ -207,6 +275,7 @@ def _measure_once(plan: Plan, name: str, base_url: str, token: str, population: 
             "cpu": procs.cpu_seconds(state["pids"]),
             "rss": {p: procs.peak_rss_mb(p) for p in state["pids"]},
             "machine_busy": busy,
+            **backend_figures(),
         }
         if "sampler" in state:
             state["sampler"].stop()
@@ -223,7 +292,9 @@ def _measure_once(plan: Plan, name: str, base_url: str, token: str, population: 
         f"{name:>19} @ {where}: {result['requests_per_s']:>8,.1f} req/s  p50 {result['p50_ms']:.2f} ms  "
         f"p99 {result['p99_ms']:.2f} ms  errors {result['errors']}  "
         f"gateway CPU {result.get('gateway_cpu_pct', '–')} %  client CPU {result['client_cpu_pct']} %  "
-        f"peak RSS {result.get('gateway_peak_rss_mb', '–')} MB  ({time.monotonic() - started:.1f} s)"
+        f"peak RSS {result.get('gateway_peak_rss_mb', '–')} MB  "
+        + (f"backend calls/op {result['backend_calls_per_op']}  " if "backend_calls_per_op" in result else "")
+        + f"({time.monotonic() - started:.1f} s)"
     )
     if (result.get("others_cpu_pct") or 0) > NOISY_PCT:
         log(f"    warning: other processes used {result['others_cpu_pct']} % CPU during this measurement")

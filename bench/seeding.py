@@ -7,6 +7,10 @@ the column formats the embedded backend writes (gateway/backend/embedded.py): ri
 extra '{}', version from `content_version`, times from `format_time`. The schema itself comes
 from the gateway's own migrations, and the team's `user_count` is set to N.
 
+Groups are written as gateway/backend/embedded_groups.py writes them: one `groups` row per group
+(revision 1, `member_count` set), one `group_members` row per member, and the team's `group_count`;
+which groups and members is bench.population's `seeded_groups`.
+
 A SCIM token bound to the bench IdP is created the way `scim-gateway token create` does it
 (`new_token_secret`/`hash_token`), and its secret returned.
 """
@@ -23,7 +27,7 @@ from gateway.backend.models import content_version, format_time, now_text
 from gateway.db.migrations import migrate_sqlite
 from gateway.provisioning.tokens import hash_token, new_token_secret
 
-from bench.population import IDP, TEAM, user_id, user_name
+from bench.population import IDP, TEAM, seeded_groups, user_id, user_name
 
 BATCH = 50_000  # rows per executemany / transaction
 # Seeded users were "created" one second apart, ending about now.
@@ -66,12 +70,31 @@ def seed_store(path: Path, users: int, *, log=print) -> str:
             conn.execute("COMMIT")
             if first and first % 500_000 == 0:
                 log(f"  seeded {first:,} users ({time.perf_counter() - started:.0f} s)")
+        _seed_groups(conn, users)
         # Back to what the gateway expects on disk; it sets WAL again itself when it connects.
         conn.execute("PRAGMA journal_mode=DELETE")
     finally:
         conn.close()
     log(f"  seeded {users:,} users into {path.name} in {time.perf_counter() - started:.1f} s")
     return secret
+
+
+def _seed_groups(conn: sqlite3.Connection, users: int) -> None:
+    """The groups of `seeded_groups(users)`, created (and last changed) at the seeding epoch."""
+    groups = seeded_groups(users)
+    created = format_time(_EPOCH)
+    conn.execute("BEGIN")
+    conn.executemany(
+        "INSERT INTO groups (id, team, display_name, external_id, created_at, last_modified, revision, "
+        "member_count) VALUES (?, ?, ?, ?, ?, ?, 1, ?)",
+        [(g.id, TEAM, g.display_name, g.external_id, created, created, len(g.members)) for g in groups],
+    )
+    conn.executemany(
+        "INSERT INTO group_members (group_id, user_id) VALUES (?, ?)",
+        [(g.id, member) for g in groups for member in g.members],
+    )
+    conn.execute("UPDATE teams SET group_count = ? WHERE id = ?", (len(groups), TEAM))
+    conn.execute("COMMIT")
 
 
 def _row(i: int) -> tuple[object, ...]:

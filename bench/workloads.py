@@ -2,9 +2,10 @@
 The workloads: the request patterns of real identity providers (shared/reference/idp-clients.md).
 
 Each workload has a `step`: one operation as the IdP performs it, one HTTP request (two for
-entra-initial-sync). The load generator runs `concurrency` coroutines, each calling `step` in a
-loop. `step` calls `client.call(label, method, path, body, check)`; the client times the request,
-reads the whole body and counts it as an error when the status is not 2xx or `check` objects.
+entra-initial-sync and group-member-patch). The load generator runs `concurrency` coroutines,
+each calling `step` in a loop. `step` calls `client.call(label, method, path, body, check)`; the
+client times the request, reads the whole body and counts it as an error when the status is not
+2xx or `check` objects.
 
 | workload           | what is sent                                                           | source    |
 |--------------------|------------------------------------------------------------------------|-----------|
@@ -13,6 +14,8 @@ reads the whole body and counts it as an error when the status is not 2xx or `ch
 | okta-import        | GET /Users?startIndex=k&count=100, consecutive pages from a random one | §2.10     |
 | get-by-id          | GET /Users/<id> of a random user                                       | §1.5      |
 | filter-username    | GET /Users?filter=userName eq "<existing>"                             | §1.5, 2.5 |
+| group-member-patch | PATCH /Groups/<id>: Remove one member (path "members", a value list),  | §1.8      |
+|                    | then Add it back                                                       |           |
 | ceiling            | GET of a pre-serialised ~1 KB user from bench/ceiling.py (no gateway)  |           |
 """
 
@@ -26,15 +29,17 @@ from collections.abc import Awaitable, Callable
 from typing import Protocol
 from urllib.parse import quote, quote_plus
 
-from bench.population import Population
+from bench.population import BenchGroup, Population
 
 USERS = "/scim/v2/Users"
+GROUPS = "/scim/v2/Groups"
 PATCH_URN = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 
 # The gateway's workloads in the order they run: reads first (they leave the store as seeded, so
-# each scale is measured at exactly N users), then the writes.
+# each scale is measured at exactly N users), then the writes. group-member-patch leaves every
+# group as seeded and runs first among them, before entra-incremental suspends users at random.
 READS = ("get-by-id", "filter-username", "okta-import")
-WRITES = ("entra-incremental", "entra-initial-sync")
+WRITES = ("group-member-patch", "entra-incremental", "entra-initial-sync")
 GATEWAY_WORKLOADS = READS + WRITES
 ALL = ("ceiling", *GATEWAY_WORKLOADS)
 
@@ -178,6 +183,55 @@ class EntraInitialSync(Workload):
         await client.call("POST /Users", "POST", USERS, json.dumps(body).encode(), check=_created)
 
 
+class GroupMemberPatch(Workload):
+    """
+    Entra's group membership PATCH (§1.8 ENTRA-G6, then ENTRA-G5, verbatim bodies): remove one
+    member of a group (`Remove`, path `members`, a value list), then add it back (`Add`), so every
+    group keeps its seeded size. Half the operations go to a department (N/10 members), half to
+    the small group (100 members), and the requests are labelled by group kind, so the report
+    shows whether a one-member change to a large group costs what it costs for a small one. A member being changed by
+    one coroutine is not picked by another of the same process (no PATCH turns into a no-op);
+    with several client processes, two may rarely pick the same member, and the later PATCH is
+    then a no-op (still 204). Each PATCH must answer 204 (Entra asks for it) or 200.
+    """
+
+    name = "group-member-patch"
+
+    def __init__(self, population: Population) -> None:
+        super().__init__(population)
+        groups = population.groups()
+        if not groups:
+            raise ValueError("group-member-patch needs groups with members; the team has none")
+        self._large = [g for g in groups if g.kind == "large"]
+        self._small = [g for g in groups if g.kind != "large"]
+        self._busy: set[tuple[str, str]] = set()  # (group id, user id) being changed right now
+
+    def _pick(self, rng: random.Random) -> tuple[BenchGroup, str]:
+        for _ in range(100):
+            pool = self._large if self._large and (not self._small or rng.random() < 0.5) else self._small
+            group = rng.choice(pool)
+            member = rng.choice(group.members)
+            if (group.id, member) not in self._busy:
+                return group, member
+        return group, member  # every pick busy: more coroutines than members; a no-op is harmless
+
+    async def step(self, client: Client, rng: random.Random) -> None:
+        group, member = self._pick(rng)
+        key = (group.id, member)
+        self._busy.add(key)
+        try:
+            path = f"{GROUPS}/{group.id}"
+            for op in ("Remove", "Add"):
+                body = {
+                    "schemas": [PATCH_URN],
+                    "Operations": [{"op": op, "path": "members", "value": [{"$ref": None, "value": member}]}],
+                }
+                label = f"PATCH /Groups/{{id}} {op} member ({group.kind} group)"
+                await client.call(label, "PATCH", path, json.dumps(body).encode(), check=_no_content)
+        finally:
+            self._busy.discard(key)
+
+
 class Ceiling(Workload):
     """GET of one ~1 KB user from bench/ceiling.py: the same client and path shape as get-by-id."""
 
@@ -193,8 +247,14 @@ def _created(status: int, body: bytes) -> str | None:
     return f"{status} instead of 201 Created" if status != 201 and 200 <= status < 300 else None
 
 
+def _no_content(status: int, body: bytes) -> str | None:
+    """A group PATCH must answer 204 No Content, or 200 with the group."""
+    return None if status in (200, 204) or not 200 <= status < 300 else f"{status} instead of 204 No Content"
+
+
 WORKLOADS: dict[str, type[Workload]] = {
-    w.name: w for w in (GetById, FilterUsername, OktaImport, EntraIncremental, EntraInitialSync, Ceiling)
+    w.name: w
+    for w in (GetById, FilterUsername, OktaImport, EntraIncremental, EntraInitialSync, GroupMemberPatch, Ceiling)
 }
 
 

@@ -1,8 +1,10 @@
 """
 The benchmark (`python -m bench`, docs/performance.md) runs end to end: `--spawn --smoke` seeds two
 small stores, starts real gateways and the ceiling app, runs every workload for about a second and
-exits 0 only when each one ran without an error. No timing thresholds: this machine's speed is
-not what is tested, only that the bench and the gateway under load give correct answers.
+exits 0 only when each one ran without an error; `--backend brig` does the same with a brig-lite
+process behind the gateway and reports brig-lite's calls per operation. No timing thresholds: this
+machine's speed is not what is tested, only that the bench and the gateway under load give
+correct answers.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,22 +22,28 @@ pytestmark = pytest.mark.e2e
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # The workloads docs/performance.md documents (bench/workloads.py ALL); listed here so that the
 # test does not depend on the repository root being importable.
-ALL = ("ceiling", "get-by-id", "filter-username", "okta-import", "entra-incremental", "entra-initial-sync")
-SMOKE_SECONDS = 240  # the smoke run takes ~20 s on 2 cores; generous for a loaded CI machine
+ALL = (
+    "ceiling", "get-by-id", "filter-username", "okta-import",
+    "group-member-patch", "entra-incremental", "entra-initial-sync",
+)  # fmt: skip
+SMOKE_SECONDS = 240  # the smoke run takes ~25 s on 2 cores (brig ~15 s); generous for a loaded CI machine
 
 
-def test_bench_smoke_runs_every_workload_without_errors(tmp_path: Path) -> None:
+def run_smoke(tmp_path: Path, *extra: str) -> dict[str, Any]:
+    """`python -m bench --spawn --smoke` (plus `extra`); its JSON document once it exited 0."""
     out = tmp_path / "smoke.json"
     completed = subprocess.run(
-        [sys.executable, "-m", "bench", "--spawn", "--smoke", "--json-out", str(out), "--work-dir", str(tmp_path / "work")],
+        [sys.executable, "-m", "bench", "--spawn", "--smoke", *extra, "--json-out", str(out),
+         "--work-dir", str(tmp_path / "work")],
         cwd=REPO_ROOT, capture_output=True, text=True, timeout=SMOKE_SECONDS, stdin=subprocess.DEVNULL,
     )  # fmt: skip
     assert completed.returncode == 0, f"stdout:\n{completed.stdout}\nstderr:\n{completed.stderr[-4000:]}"
+    return json.loads(out.read_text())
 
-    doc = json.loads(out.read_text())
+
+def every_result(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """"ceiling" and "<workload> @ <scale>" -> that measurement, after checking every workload ran."""
     results = {"ceiling": doc["ceiling"]["1"]}
-    scales = sorted({run["scale"] for run in doc["runs"]})
-    assert scales == [200, 1000]
     for run in doc["runs"]:
         for name, result in run["results"].items():
             results[f"{name} @ {run['scale']}"] = result
@@ -44,3 +53,29 @@ def test_bench_smoke_runs_every_workload_without_errors(tmp_path: Path) -> None:
     for name, result in results.items():
         assert result["requests"] > 0, f"{name}: no requests"
         assert result["errors"] == 0, f"{name}: {result['errors']} errors, e.g. {result['error_samples']}"
+    return results
+
+
+def test_bench_smoke_runs_every_workload_without_errors(tmp_path: Path) -> None:
+    """The embedded backend: two seeded scales, every workload, no error, no backend call count."""
+    doc = run_smoke(tmp_path)
+
+    results = every_result(doc)
+    assert [200, 1000] == sorted({run["scale"] for run in doc["runs"]})
+    assert [] == [name for name, result in results.items() if "backend_calls_per_op" in result]
+
+
+def test_bench_smoke_in_brig_mode_counts_backend_calls(tmp_path: Path) -> None:
+    """
+    brig mode: users and groups seeded through the API into brig-lite, every workload without an
+    error, and each gateway workload reports brig-lite's calls per operation, counted over exactly
+    its measured requests: 3 per GET /Users/<id>, and 1.5 per group PATCH (2 to add a member, 1 to
+    remove one), as docs/backend-calls.md says.
+    """
+    doc = run_smoke(tmp_path, "--backend", "brig")
+
+    results = every_result(doc)
+    assert [("brig", 200)] == [(run["backend"], run["scale"]) for run in doc["runs"]]
+    calls = {name: result.get("backend_calls_per_op") for name, result in results.items() if name != "ceiling"}
+    assert [] == [name for name, per_op in calls.items() if per_op is None]
+    assert (3.0, 1.5) == (calls["get-by-id @ 200"], calls["group-member-patch @ 200"])
