@@ -169,6 +169,21 @@ class TestErrors:
     @pytest.mark.parametrize(
         ("text", "expected"),
         [
+            ("listen:\n  port: 8080\n  host: x\n  port: 9090\n",
+             "line 4, column 3: duplicate key 'port' (first given on line 2)"),
+            ("listen:\n  port: 8080\nlog:\n  level: info\nlisten:\n  host: x\n",
+             "line 5, column 1: duplicate key 'listen' (first given on line 1)"),
+        ],
+    )  # fmt: skip
+    def test_a_key_given_twice_is_an_error_naming_both_lines(self, write: Any, text: str, expected: str) -> None:
+        """YAML would keep the last of two equal keys silently; the gateway refuses the file."""
+        message = load_error(write, text)
+
+        assert message.endswith(f"config.yaml: YAML syntax error at {expected}"), message
+
+    @pytest.mark.parametrize(
+        ("text", "expected"),
+        [
             ("prot: 1\n", "prot: unknown key; allowed here: backend, brig_lite, limits, listen, log, "
                           "public_base_url, scim, shutdown_grace_seconds, sso_switch, store, trusted_proxies"),
             ("listen:\n  prot: 1\n", "listen.prot: unknown key; allowed here: host, port, workers"),
