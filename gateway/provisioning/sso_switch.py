@@ -8,7 +8,7 @@ Each flip is written to the store's outbox in the transaction that caused it (by
 process: the gateway, the CLI, a replica; gateway/store/token_api_sql.py). `SsoSwitchDeliverer`
 runs in every `serve` process that has a `sso_switch.webhook_url`: it claims due flips (at most
 one per team at a time, the team's oldest, under a lease so two deliverers never post the same
-flip at once), POSTs each as JSON, marks it delivered on a 2xx and otherwise retries it with
+flip at once), POSTs each as JSON (gateway/backend/webhook.py), marks it delivered on a 2xx and otherwise retries it with
 doubling waits (`retry_seconds` up to `max_retry_seconds`) until it is delivered. A team's flips
 go out in their order, and nothing is lost across restarts: delivery is at least once, and each
 body carries `event_id` (increasing per team) so that a receiver can drop a repeat.
@@ -21,10 +21,10 @@ import contextlib
 import time
 from collections.abc import Callable
 
-import aiohttp
 import structlog
 
 from gateway.backend.models import now_text
+from gateway.backend.webhook import JsonWebhook
 from gateway.config import SsoSwitch
 from gateway.store.base import Store, SwitchFlip
 
@@ -49,18 +49,17 @@ class SsoSwitchDeliverer:
         assert settings.webhook_url is not None
         self._store = store
         self._settings = settings
-        self._url = settings.webhook_url
+        self._webhook = JsonWebhook(settings.webhook_url, timeout_seconds=settings.timeout_seconds)
         self._clock = clock
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self._session: aiohttp.ClientSession | None = None
 
     def wake(self, team: str | None = None) -> None:
         """Look at the outbox now (a token was made or revoked in this process)."""
         self._wake.set()
 
     async def start(self) -> None:
-        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self._settings.timeout_seconds))
+        await self._webhook.open()
         self._task = asyncio.create_task(self._run(), name="sso-switch-deliverer")
 
     async def stop(self) -> None:
@@ -69,8 +68,7 @@ class SsoSwitchDeliverer:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        if self._session is not None:
-            await self._session.close()
+        await self._webhook.close()
 
     async def _run(self) -> None:
         while True:
@@ -94,15 +92,7 @@ class SsoSwitchDeliverer:
         return len(flips)
 
     async def _deliver(self, flip: SwitchFlip) -> None:
-        assert self._session is not None
-        error = None
-        try:
-            async with self._session.post(self._url, json=flip_body(flip)) as answer:
-                await answer.read()
-                if not 200 <= answer.status < 300:
-                    error = f"the webhook answered {answer.status}"
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-            error = f"the webhook could not be reached: {type(exc).__name__}"
+        error = await self._webhook.post(flip_body(flip))
         if error is None:
             await self._store.switch_flip_delivered(flip.seq, when=now_text())
             log.info("sso_switch_delivered", team=flip.team, event_id=flip.seq,
