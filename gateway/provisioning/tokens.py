@@ -29,6 +29,11 @@ log = structlog.get_logger()
 
 # How often the last_used_at column is written per token: use is recorded, not every request.
 TOUCH_INTERVAL_SECONDS = 60.0
+# Token records read from a store with a token generation (SQLite) are kept while it stays the
+# same, and at most this long: the bound for changes that bypass the gateway (an operator's
+# sqlite3 shell) or an epoch file deleted under a running gateway.
+CACHE_SECONDS = 5.0
+CACHE_ENTRIES = 4096  # tokens kept at most (8 per team by default); the cache is emptied beyond
 
 
 class TokenLimitExceeded(Forbidden):
@@ -59,15 +64,18 @@ class TokenService:
 
     def __init__(
         self, store: Store, backend: Backend, *, max_per_team: int,
-        on_change: Callable[[str], None] | None = None,
+        on_change: Callable[[str], None] | None = None, clock: Callable[[], float] = time.monotonic,
     ) -> None:  # fmt: skip
         """`on_change(team)` is called after each token added or revoked (it may have flipped the switch)."""
         self._store = store
         self._backend = backend
         self._max_per_team = max_per_team
         self._on_change = on_change
+        self._clock = clock
         self._touched: dict[str, float] = {}
         self._touching: set[asyncio.Task[None]] = set()
+        # token hash -> (record, the store's token generation before it was read, when read)
+        self._known: dict[str, tuple[TokenRecord, int, float]] = {}
 
     async def create(
         self, team: str, *, description: str = "", name: str | None = None, idp: str | None = None
@@ -122,19 +130,43 @@ class TokenService:
     async def verify(self, authorization: str | None) -> TokenRecord:
         """The token record for an Authorization header; Unauthorized, the same for every cause."""
         token = bearer_token(authorization)
-        record = None if token is None else await self._store.find_token(hash_token(token))
+        record = None if token is None else await self._find(hash_token(token))
         if record is None:
             raise Unauthorized(
                 "authorization failed: send a valid SCIM token as 'Authorization: Bearer <token>'",
                 headers={"WWW-Authenticate": 'Bearer realm="scim"'},
             )
-        now = time.monotonic()
+        now = self._clock()
         if now - self._touched.get(record.id, -TOUCH_INTERVAL_SECONDS) >= TOUCH_INTERVAL_SECONDS:
             self._touched[record.id] = now
             # Off the request path: a read must not wait behind a write for a timestamp.
             task = asyncio.create_task(self._touch(record.id, now_text()))
             self._touching.add(task)
             task.add_done_callback(self._touching.discard)
+        return record
+
+    async def _find(self, token_hash: str) -> TokenRecord | None:
+        """
+        The record, read again only when the store's token generation moved (a token was made,
+        renamed or revoked by any process) or CACHE_SECONDS passed: a revocation is seen by the
+        next request. The generation is read before the record, so a record read just before a
+        revocation is cached under the old generation and dropped at once. Unknown tokens are
+        never cached: every wrong token costs a read.
+        """
+        generation = self._store.token_generation()
+        if generation is None:
+            return await self._store.find_token(token_hash)
+        now = self._clock()
+        known = self._known.get(token_hash)
+        if known is not None and known[1] == generation and now - known[2] < CACHE_SECONDS:
+            return known[0]
+        record = await self._store.find_token(token_hash)
+        if record is None:
+            self._known.pop(token_hash, None)
+            return None
+        if len(self._known) >= CACHE_ENTRIES:
+            self._known.clear()
+        self._known[token_hash] = (record, generation, now)
         return record
 
     async def _touch(self, token_id: str, when: str) -> None:

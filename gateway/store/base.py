@@ -64,7 +64,9 @@ class Store(Protocol):
     """
     Contract (tests/contract/test_store.py):
     - `add_token` is atomic with its limit check: N concurrent adds with room for one give one.
-    - `find_token` sees a revocation at once (no caching here; callers may cache, briefly).
+    - `find_token` sees a revocation at once (no caching here). A caller may keep a record it
+      read while `token_generation()` returns what it returned before that read: every change to
+      the tokens, by any process, moves it. None means the store cannot tell; read every time.
     - Records come back as they were stored; `hash` is never the plaintext token.
     """
 
@@ -75,6 +77,9 @@ class Store(Protocol):
         """
 
     async def find_token(self, token_hash: str) -> TokenRecord | None: ...
+
+    def token_generation(self) -> int | None:
+        """Cheap enough for every request (no I/O, no query); see the contract above."""
 
     async def list_tokens(self, team: str) -> list[TokenRecord]:
         """The team's tokens, oldest first."""

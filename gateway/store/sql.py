@@ -2,8 +2,9 @@
 The `Store` (gateway/store/base.py) as units of work over a `Database` (gateway/db/dialect.py):
 one implementation for SQLite (gateway/store/sqlite.py) and PostgreSQL (gateway/store/postgres.py).
 
-Nothing is cached: `find_token` reads the database on every request, so a token revoked through one
-replica is refused by every other at once.
+Nothing is cached here: `find_token` reads the database every time. A caller may keep what it read
+while `token_generation()` stays the same (SQLite: gateway/store/token_epoch.py); every change to the
+tokens moves it, in whichever process it is made. PostgreSQL has no generation (None).
 """
 
 from __future__ import annotations
@@ -25,8 +26,16 @@ class SqlStore(TokenApiStore):
     def __init__(self, db: Database) -> None:
         self.db = db
 
+    def token_generation(self) -> int | None:
+        """None: this store cannot tell cheaply whether the tokens changed (see the module docstring)."""
+        return None
+
+    async def tokens_changed(self) -> None:
+        """Called after each committed change to the tokens (the SQLite store moves its generation)."""
+
     async def add_token(self, record: TokenRecord, *, max_per_team: int) -> None:
         await self.db.write(lambda conn: _add_token(conn, record, max_per_team))
+        await self.tokens_changed()
 
     async def find_token(self, token_hash: str) -> TokenRecord | None:
         row = await self.db.read(
@@ -46,7 +55,9 @@ class SqlStore(TokenApiStore):
         return [TokenRecord(**dict(zip(_TOKEN_FIELDS, row))) for row in rows]
 
     async def revoke_token(self, team: str, token_id: str) -> bool:
-        return await self.db.write(lambda conn: revoke_token(conn, team, token_id))
+        revoked = await self.db.write(lambda conn: revoke_token(conn, team, token_id))
+        await self.tokens_changed()
+        return revoked
 
     async def touch_token(self, token_id: str, when: str) -> None:
         await self.db.write(

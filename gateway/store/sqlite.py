@@ -1,17 +1,27 @@
-"""The `Store` on SQLite: the shared SQL store (gateway/store/sql.py) over an SqliteDatabase."""
+"""
+The `Store` on SQLite: the shared SQL store (gateway/store/sql.py) over an SqliteDatabase, with a
+token generation shared by every process on the file (gateway/store/token_epoch.py).
+"""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import Callable
 
 from gateway.db.migrations import migrate_sqlite
 from gateway.db.sqlite import SqliteDatabase
 from gateway.store.sql import SqlStore
+from gateway.store.token_epoch import TokenEpoch
 
 
 class SqliteStore(SqlStore):
     db: SqliteDatabase
+
+    def __init__(self, db: SqliteDatabase) -> None:
+        super().__init__(db)
+        self._epoch = TokenEpoch.beside(db.path)
+        self._epoch_closed = False
 
     @classmethod
     async def open(
@@ -19,3 +29,15 @@ class SqliteStore(SqlStore):
         migrate: Callable[[sqlite3.Connection], object] = migrate_sqlite,
     ) -> SqliteStore:  # fmt: skip
         return cls(await SqliteDatabase.open(path, busy_timeout_ms=busy_timeout_ms, migrate=migrate))
+
+    def token_generation(self) -> int | None:
+        return self._epoch.read()
+
+    async def tokens_changed(self) -> None:
+        await asyncio.to_thread(self._epoch.bump)
+
+    async def close(self) -> None:
+        await super().close()
+        if not self._epoch_closed:
+            self._epoch_closed = True
+            self._epoch.close()

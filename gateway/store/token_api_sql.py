@@ -36,12 +36,17 @@ class TokenApiStore:
     db: Database
 
     async def rename_token(self, team: str, token_id: str, name: str) -> bool:
-        return await self.db.write(
+        renamed = await self.db.write(
             lambda conn: conn.execute(
                 "UPDATE tokens SET name = ? WHERE team = ? AND id = ?", (name, team, token_id)
             ).rowcount
             > 0
         )
+        await self.tokens_changed()
+        return renamed
+
+    async def tokens_changed(self) -> None:
+        """After a committed change to the tokens (gateway/store/sql.py)."""
 
     async def count_tokens(self, team: str) -> int:
         return await self.db.read(lambda conn: _count_tokens(conn, team))

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from e2e.conftest import (
-    CLI_SECONDS, Gateway, StartGateway, auth, clean_env, free_port, http_request, is_refused,
+    CLI_SECONDS, TEAM, Gateway, StartGateway, auth, clean_env, free_port, http_request, is_refused,
     log_lines, user_body,
 )  # fmt: skip
 
@@ -169,6 +169,26 @@ def test_two_workers_share_the_port_and_sigterm_to_the_parent_stops_both(
     assert 0 == gateway.stop()
     assert [] == [pid for pid in workers if Path(f"/proc/{pid}").exists()]
     assert True == is_refused(gateway.port)
+
+
+def test_a_token_revoked_by_the_cli_is_refused_by_every_worker_on_the_next_request(
+    start_gateway: StartGateway,
+) -> None:
+    """
+    Workers keep the token records they read (gateway/provisioning/tokens.py) until the store's
+    shared token generation moves: `token revoke`, its own process, moves it, and the very next
+    requests, spread over both workers by SO_REUSEPORT, answer 401.
+    """
+    gateway = start_gateway(config={"listen": {"workers": 2}})
+    _wait_for_children(gateway.pid, count=2, timeout=20.0)
+    _wait_for_starting_lines(gateway, count=2, timeout=20.0)
+    token, token_id = gateway.create_token()
+    before = [gateway.request("GET", "/scim/v2/Users", headers=auth(token)).status for _ in range(20)]
+
+    revoked = gateway.cli("token", "revoke", "--team", TEAM, "--id", token_id)
+
+    after = [gateway.request("GET", "/scim/v2/Users", headers=auth(token)).status for _ in range(20)]
+    assert (0, [200] * 20, [401] * 20) == (revoked.returncode, before, after)
 
 
 def _children(parent: int) -> list[int]:

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from gateway.provisioning.tokens import TokenService, bearer_token, hash_token, new_token_secret
+from gateway.provisioning.tokens import (
+    CACHE_SECONDS, TokenService, bearer_token, hash_token, new_token_secret,
+)
 from gateway.scim.errors import Forbidden, Unauthorized
 from gateway.store.sqlite import SqliteStore
+from gateway.store.token_epoch import TokenEpoch
 
 TEAM = "6f1c2b9e-2a4e-4d0e-9a51-2f1b9b2d7c11"
 KNOWN_TOKEN = "3Ppa8LnCTxOsCIZbCMvJQoiCeRAzdEHHVNmlWVCDdTs="
@@ -121,3 +126,128 @@ class TestService:
 
         with pytest.raises(Forbidden):
             await service.create(TEAM)
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class TestKnownTokens:
+    """verify keeps records it read while the store's token generation stays put (SQLite)."""
+
+    @pytest.fixture(name="reads")
+    def _reads(self, service: TokenService, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+        """The hashes the service's store is asked for."""
+        store = service._store  # noqa: SLF001
+        seen: list[str] = []
+        find = store.find_token
+
+        async def counted(token_hash: str):  # type: ignore[no-untyped-def]
+            seen.append(token_hash)
+            return await find(token_hash)
+
+        monkeypatch.setattr(store, "find_token", counted)
+        return seen
+
+    async def test_a_known_token_is_not_read_again_while_nothing_changed(
+        self, service: TokenService, reads: list[str]
+    ) -> None:
+        """Three requests with one token read it once."""
+        secret, _ = await service.create(TEAM)
+        for _ in range(3):
+            await service.verify(f"Bearer {secret}")
+
+        assert [hash_token(secret)] == reads
+
+    async def test_any_change_to_the_tokens_makes_it_read_again(
+        self, service: TokenService, reads: list[str]
+    ) -> None:
+        """A new token elsewhere in the team moves the generation: the next request reads again."""
+        secret, _ = await service.create(TEAM)
+        await service.verify(f"Bearer {secret}")
+        await service.create(TEAM)
+        await service.verify(f"Bearer {secret}")
+
+        assert 2 == len(reads)
+
+    async def test_an_unknown_token_is_read_every_time(self, service: TokenService, reads: list[str]) -> None:
+        """Wrong tokens are never remembered: each costs a read."""
+        for _ in range(2):
+            with pytest.raises(Unauthorized):
+                await service.verify("Bearer nope")
+
+        assert 2 == len(reads)
+
+    async def test_a_known_token_is_read_again_after_the_cache_time(self, tmp_path: Path) -> None:
+        """The bound for edits that bypass the gateway (e.g. a DELETE in the sqlite3 shell)."""
+        clock = _Clock()
+        store = await SqliteStore.open(str(tmp_path / "gw.db"))
+        try:
+            service = TokenService(store, _TeamsAnywhere(), max_per_team=2, clock=clock)  # type: ignore[arg-type]
+            secret, record = await service.create(TEAM)
+            await service.verify(f"Bearer {secret}")
+            await store.db.write(lambda conn: conn.execute("DELETE FROM tokens WHERE id = ?", (record.id,)))
+
+            clock.now += CACHE_SECONDS - 0.1
+            still_known = await service.verify(f"Bearer {secret}")
+            clock.now += 0.2
+            with pytest.raises(Unauthorized):
+                await service.verify(f"Bearer {secret}")
+        finally:
+            await store.close()
+
+        assert record == still_known
+
+    async def test_a_token_revoked_through_another_store_is_refused_on_the_next_request(
+        self, tmp_path: Path
+    ) -> None:
+        """Two stores on one file (as two processes): a revocation through one is seen by the other."""
+        path = str(tmp_path / "gw.db")
+        first, second = await SqliteStore.open(path), await SqliteStore.open(path)
+        try:
+            serving = TokenService(first, _TeamsAnywhere(), max_per_team=2)  # type: ignore[arg-type]
+            revoking = TokenService(second, _TeamsAnywhere(), max_per_team=2)  # type: ignore[arg-type]
+            secret, record = await serving.create(TEAM)
+            await serving.verify(f"Bearer {secret}")
+
+            await revoking.revoke(TEAM, record.id)
+
+            with pytest.raises(Unauthorized):
+                await serving.verify(f"Bearer {secret}")
+        finally:
+            await first.close()
+            await second.close()
+
+
+class TestTokenEpoch:
+    def test_a_new_epoch_file_starts_at_zero_and_bump_raises_it(self, tmp_path: Path) -> None:
+        epoch = TokenEpoch.beside(tmp_path / "gw.db")
+        try:
+            before = epoch.read()
+            epoch.bump()
+            epoch.bump()
+            after = epoch.read()
+        finally:
+            epoch.close()
+
+        assert ((tmp_path / "gw.db.token-epoch").is_file(), 0, 2) == (True, before, after)
+
+    def test_a_bump_in_another_process_is_read_at_once(self, tmp_path: Path) -> None:
+        """What a worker sees when the CLI revokes a token: the shared mapping, not a copy."""
+        epoch = TokenEpoch.beside(tmp_path / "gw.db")
+        try:
+            before = epoch.read()
+            code = (
+                "import sys; from pathlib import Path; from gateway.store.token_epoch import TokenEpoch; "
+                "e = TokenEpoch.beside(Path(sys.argv[1])); [e.bump() for _ in range(3)]; e.close()"
+            )
+            subprocess.run([sys.executable, "-c", code, str(tmp_path / "gw.db")], check=True, timeout=60)
+            after = epoch.read()
+        finally:
+            epoch.close()
+
+        assert 3 == after - before
