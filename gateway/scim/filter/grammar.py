@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 from gateway.scim.errors import InvalidFilter, InvalidPath
 from gateway.scim.filter.ast import (
@@ -57,10 +58,28 @@ _KEYWORDS = frozenset({"and", "or", "not"})
 _VALUE_HINT = 'a value (a "double-quoted" string, a number, true, false or null)'
 
 
+# The filter nearly every IdP request carries (`userName eq "x"`, `externalId eq "x"`): one
+# comparison of a plain attribute with a string that needs no JSON unescaping. Matched by this
+# pattern it costs a microsecond instead of the tokenizer's and parser's 30; anything else takes
+# the full parser, which gives the same AST (test_filter_grammar.py checks that they agree).
+_SIMPLE_COMPARISON = re.compile(
+    r' *([A-Za-z$][A-Za-z0-9_$-]*) +(eq|ne|co|sw|ew|gt|ge|lt|le) +"([^"\\\x00-\x1f]*)" *', re.IGNORECASE
+)
+
+
 def parse_filter(text: str) -> Filter:
     """Parse a SCIM filter into the AST; raises InvalidFilter (and nothing else) on bad input."""
     if not isinstance(text, str):
         raise InvalidFilter("Invalid filter: the filter must be text")
+    simple = _SIMPLE_COMPARISON.fullmatch(text)
+    if simple is not None:
+        name, op, value = simple.groups()
+        return Compare(AttrPath(None, name.lower()), op.lower(), value)
+    return parse_filter_fully(text)
+
+
+def parse_filter_fully(text: str) -> Filter:
+    """parse_filter without its shortcut for the one common shape."""
     return _Parser(tokenize(text)).parse()
 
 

@@ -20,7 +20,9 @@ from gateway.scim.filter.ast import (
     Present,
     ValuePath,
 )
-from gateway.scim.filter.grammar import MAX_DEPTH, MAX_TERMS, parse_attr_path, parse_filter, render_filter
+from gateway.scim.filter.grammar import (
+    MAX_DEPTH, MAX_TERMS, parse_attr_path, parse_filter, parse_filter_fully, render_filter,
+)
 
 CORE_USER = "urn:ietf:params:scim:schemas:core:2.0:user"
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:user"
@@ -335,6 +337,31 @@ def test_arbitrary_text_raises_nothing_but_invalid_filter(text: str) -> None:
         parse_filter(text)
     except InvalidFilter as exc:
         assert exc.detail.startswith("Invalid filter")
+
+
+SIMPLE_NAMES = st.sampled_from(["userName", "externalId", "id", "emails", "and", "NOT", "true", "null", "pr", "$ref", "a-b_1"])
+SIMPLE_VALUES = st.text(max_size=12) | st.sampled_from(["bjensen", "Test_User_1", "a@b.c", "é", "\\", '"', "\x01"])
+
+
+@settings(max_examples=500)
+@given(
+    st.sampled_from(["", " ", "  ", "\t"]), SIMPLE_NAMES, st.sampled_from([" ", "  ", "\t"]),
+    st.sampled_from(["eq", "EQ", "Sw", "co", "gt", "pr", "equals"]), st.sampled_from([" ", "  ", "\n"]),
+    SIMPLE_VALUES, st.sampled_from(["", " ", "\t", " x"]),
+)  # fmt: skip
+def test_the_shortcut_for_one_string_comparison_agrees_with_the_full_parser(
+    lead: str, name: str, gap: str, op: str, gap2: str, value: str, tail: str
+) -> None:
+    """parse_filter's shortcut for `attr op "text"` gives what the full parser gives, or its error."""
+    text = f'{lead}{name}{gap}{op}{gap2}"{value}"{tail}'
+
+    def outcome(parse):  # type: ignore[no-untyped-def]
+        try:
+            return parse(text)
+        except InvalidFilter as exc:
+            return ("invalid", exc.detail)
+
+    assert outcome(parse_filter_fully) == outcome(parse_filter)
 
 
 # -- rendering ----------------------------------------------------------------------------------
