@@ -22,6 +22,8 @@ from collections.abc import Collection, Sequence
 from types import MappingProxyType
 from typing import Any, TypeVar
 
+import orjson
+
 from gateway.backend.models import (
     AddMembers, GroupEdit, GroupPage, GroupQuery, NewGroup, Page, RemoveMembers, ReplaceMembers,
     Rename, SetExternalId, WireGroup, WireUser, now_text,
@@ -117,7 +119,7 @@ def with_page_groups(conn: Connection, result: tuple[Page, T]) -> tuple[Page, T]
     rows = conn.execute(
         "SELECT m.user_id, g.id, g.display_name FROM group_members m JOIN groups g ON g.id = m.group_id "
         f"WHERE m.user_id IN (SELECT value FROM {conn.dialect.json_values})",
-        (json.dumps([u.id for u in page.users]),),
+        (orjson.dumps([u.id for u in page.users]).decode(),),  # per page: orjson, 10x json's speed
     ).fetchall()
     if not rows:
         return result

@@ -43,10 +43,11 @@ class NewUser:
     idp: str | None = None
 
 
-# Not frozen, unlike our other models: a frozen dataclass's __init__ sets each of the 17 fields
-# through object.__setattr__, 8x the cost of a plain one, and a list page builds 100 of these
-# (it was a fifth of a page's CPU). Treat it as immutable all the same: change with `replace`.
-@dataclass(slots=True, kw_only=True)
+# Not frozen and not keyword-only, unlike our other models: a list page builds 100 of these, and
+# a frozen dataclass's __init__ (object.__setattr__ per field) costs 8x a plain one, keyword-only
+# arguments 4x more again. Build it with keywords all the same, except from a database row in
+# column order (gateway/backend/embedded.py), and treat it as immutable: change with `replace`.
+@dataclass(slots=True)
 class WireUser:
     id: str
     team: str
