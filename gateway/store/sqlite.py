@@ -18,9 +18,9 @@ from gateway.store.token_epoch import TokenEpoch
 class SqliteStore(SqlStore):
     db: SqliteDatabase
 
-    def __init__(self, db: SqliteDatabase) -> None:
+    def __init__(self, db: SqliteDatabase, epoch: TokenEpoch) -> None:
         super().__init__(db)
-        self._epoch = TokenEpoch.beside(db.path)
+        self._epoch = epoch
         self._epoch_closed = False
 
     @classmethod
@@ -28,7 +28,14 @@ class SqliteStore(SqlStore):
         cls, path: str, *, busy_timeout_ms: int = 5000,
         migrate: Callable[[sqlite3.Connection], object] = migrate_sqlite,
     ) -> SqliteStore:  # fmt: skip
-        return cls(await SqliteDatabase.open(path, busy_timeout_ms=busy_timeout_ms, migrate=migrate))
+        """The database, then its token epoch (made with the database file's owner and mode)."""
+        db = await SqliteDatabase.open(path, busy_timeout_ms=busy_timeout_ms, migrate=migrate)
+        try:
+            epoch = TokenEpoch.beside(db.path)
+        except OSError:
+            await db.close()
+            raise
+        return cls(db, epoch)
 
     def token_generation(self) -> int | None:
         return self._epoch.read()

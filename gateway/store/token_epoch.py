@@ -20,6 +20,7 @@ import contextlib
 import fcntl
 import mmap
 import os
+import stat
 import struct
 import threading
 from collections.abc import Iterator
@@ -29,9 +30,14 @@ _COUNTER = struct.Struct("<Q")  # one aligned 8-byte word: a single store on x86
 
 
 class TokenEpoch:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, like: Path | None = None) -> None:
+        """
+        Open (or make) the counter at `path`. A new file gets the mode, and when this process
+        may, the owner of `like` (the database): whoever may change the database may raise the
+        counter, e.g. the gateway's service user after `scim-gateway token revoke` ran as root.
+        """
         self.path = path
-        self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        self._fd = _open_like(path, like)
         try:
             with self._locked():
                 if os.fstat(self._fd).st_size < _COUNTER.size:
@@ -44,7 +50,7 @@ class TokenEpoch:
 
     @classmethod
     def beside(cls, database: Path) -> TokenEpoch:
-        return cls(database.with_name(database.name + ".token-epoch"))
+        return cls(database.with_name(database.name + ".token-epoch"), like=database)
 
     def read(self) -> int:
         return _COUNTER.unpack_from(self._map, 0)[0]
@@ -65,3 +71,19 @@ class TokenEpoch:
             yield
         finally:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+
+def _open_like(path: Path, like: Path | None) -> int:
+    try:
+        model = os.stat(like) if like is not None else None
+    except FileNotFoundError:
+        model = None
+    mode = stat.S_IMODE(model.st_mode) if model is not None else 0o600
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, mode)
+    except FileExistsError:
+        return os.open(path, os.O_RDWR)
+    os.fchmod(fd, mode)  # the mode as given, whatever the umask
+    if model is not None and os.geteuid() == 0:
+        os.fchown(fd, model.st_uid, model.st_gid)
+    return fd

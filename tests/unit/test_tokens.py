@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import os
+import stat
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -251,3 +253,25 @@ class TestTokenEpoch:
             epoch.close()
 
         assert 3 == after - before
+
+    def test_a_new_epoch_file_takes_the_databases_mode(self, tmp_path: Path) -> None:
+        """Whoever may write the database may raise the counter (the umask notwithstanding)."""
+        database = tmp_path / "gw.db"
+        database.write_bytes(b"")
+        database.chmod(0o660)
+
+        TokenEpoch.beside(database).close()
+
+        assert 0o660 == stat.S_IMODE((tmp_path / "gw.db.token-epoch").stat().st_mode)
+
+    @pytest.mark.skipif(os.geteuid() != 0, reason="only root can give a file to another user")
+    def test_a_new_epoch_file_made_by_root_belongs_to_the_databases_owner(self, tmp_path: Path) -> None:
+        """`scim-gateway token revoke` run as root must not lock the service user out of the file."""
+        database = tmp_path / "gw.db"
+        database.write_bytes(b"")
+        os.chown(database, 65534, 65534)
+
+        TokenEpoch.beside(database).close()
+
+        made = (tmp_path / "gw.db.token-epoch").stat()
+        assert (65534, 65534) == (made.st_uid, made.st_gid)
