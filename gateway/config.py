@@ -221,21 +221,26 @@ class _UniqueKeyLoader(yaml.SafeLoader):
     """
     safe_load, except that a key given twice in one mapping is an error: YAML keeps the last one
     silently, so an operator who adds `port:` under `listen:` again would not know which wins.
+    Keys are compared as written (tag and text) before merge keys (`<<: *base`) are expanded, so
+    a key that overrides a merged one is not a duplicate.
     """
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        first_line: dict[Any, int] = {}
+        first: dict[tuple[str, str], yaml.Node] = {}
         for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            try:
-                line = first_line.setdefault(key, key_node.start_mark.line + 1)
-            except TypeError:  # an unhashable key: the base class says what is wrong with it
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == _MERGE_TAG:
                 continue
-            if line != key_node.start_mark.line + 1:
+            earlier = first.setdefault((key_node.tag, key_node.value), key_node)
+            if earlier is not key_node:
                 raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key {key!r} (first given on line {line})", key_node.start_mark
-                )
+                    None, None,
+                    f"duplicate key {key_node.value!r} (first given on line {earlier.start_mark.line + 1})",
+                    key_node.start_mark,
+                )  # fmt: skip
         return super().construct_mapping(node, deep=deep)
+
+
+_MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
 def _parse_env_value(name: str, value: str) -> Any:

@@ -181,6 +181,14 @@ class TestErrors:
 
         assert message.endswith(f"config.yaml: YAML syntax error at {expected}"), message
 
+    def test_a_key_that_overrides_a_merged_one_is_not_a_duplicate(self, write: Any) -> None:
+        """YAML merge keys still work: `port` here overrides the one merged in from the anchor."""
+        path = write("listen:\n  <<: {host: 0.0.0.0, port: 80}\n  port: 8081\n")
+
+        listen = load_config(path, {}).listen
+
+        assert ("0.0.0.0", 8081) == (listen.host, listen.port)
+
     @pytest.mark.parametrize(
         ("text", "expected"),
         [

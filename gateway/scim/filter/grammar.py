@@ -63,7 +63,8 @@ _VALUE_HINT = 'a value (a "double-quoted" string, a number, true, false or null)
 # pattern it costs a microsecond instead of the tokenizer's and parser's 30; anything else takes
 # the full parser, which gives the same AST (test_filter_grammar.py checks that they agree).
 _SIMPLE_COMPARISON = re.compile(
-    r' *([A-Za-z$][A-Za-z0-9_$-]*) +(eq|ne|co|sw|ew|gt|ge|lt|le) +"([^"\\\x00-\x1f]*)" *', re.IGNORECASE
+    r' *([A-Za-z$][A-Za-z0-9_$-]*) +(eq|ne|co|sw|ew|gt|ge|lt|le) +"([^"\\\x00-\x1f]*)" *',
+    re.IGNORECASE | re.ASCII,  # without ASCII, IGNORECASE lets "ſ" match "s" and "K" match "k"
 )
 
 
