@@ -185,7 +185,7 @@ def _run_workloads(plan: Plan, workloads: list[str], work: Path, server: procs.S
 
 
 def _remove_db(db: Path) -> None:
-    for suffix in ("", "-wal", "-shm"):
+    for suffix in ("", "-wal", "-shm", ".token-epoch"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
 
 

@@ -20,9 +20,7 @@ import dataclasses
 import json
 from collections.abc import Collection, Sequence
 from types import MappingProxyType
-from typing import Any, TypeVar
-
-import orjson
+from typing import Any, Literal, TypeVar
 
 from gateway.backend.models import (
     AddMembers, GroupEdit, GroupPage, GroupQuery, NewGroup, Page, RemoveMembers, ReplaceMembers,
@@ -119,7 +117,7 @@ def with_page_groups(conn: Connection, result: tuple[Page, T]) -> tuple[Page, T]
     rows = conn.execute(
         "SELECT m.user_id, g.id, g.display_name FROM group_members m JOIN groups g ON g.id = m.group_id "
         f"WHERE m.user_id IN (SELECT value FROM {conn.dialect.json_values})",
-        (orjson.dumps([u.id for u in page.users]).decode(),),  # per page: orjson, 10x json's speed
+        (json.dumps([u.id for u in page.users]),),
     ).fetchall()
     if not rows:
         return result
@@ -245,7 +243,10 @@ def _valid_members(conn: Connection, team: str, user_ids: Sequence[str]) -> tupl
     return tuple(user_id for user_id in user_ids if user_id not in groups)
 
 
-def team_ids_among(conn: Connection, table: str, team: str, ids: Collection[str], *, suffix: str = "") -> set[str]:
+TeamTable = Literal["users", "groups", "brig_users", "brig_groups"]  # a table name goes into the SQL
+
+
+def team_ids_among(conn: Connection, table: TeamTable, team: str, ids: Collection[str], *, suffix: str = "") -> set[str]:
     """
     Which of `ids` are rows of `table` (users, groups or their brig mirrors) in `team`: one probe
     of the unique id index per id, the team compared here. Not `WHERE team = ? AND id IN (...)`:

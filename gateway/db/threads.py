@@ -28,8 +28,9 @@ _Job = tuple[asyncio.AbstractEventLoop, "asyncio.Future[Any]", Callable[[], Any]
 class Workers:
     """
     `count` threads taking jobs from one queue; `run(fn)` awaits `fn()` run on one of them. A job
-    whose caller was cancelled still runs to the end (as with run_in_executor); its result is
-    dropped. `shutdown()` lets the queued jobs finish, then joins the threads (it blocks).
+    whose caller was cancelled before it started is skipped (a backlog of abandoned requests does
+    not hold the writer); one already running runs to the end and its result is dropped.
+    `shutdown()` lets the queued jobs finish, then joins the threads (it blocks).
     """
 
     def __init__(self, count: int, *, name: str) -> None:
@@ -55,6 +56,8 @@ class Workers:
     def _work(self) -> None:
         while (job := self._jobs.get()) is not None:
             loop, future, fn = job
+            if future.cancelled():  # read across threads: at worst a cancelled job still runs
+                continue
             try:
                 result = fn()
             except BaseException as exc:  # handed to the caller, as an executor would
@@ -72,6 +75,8 @@ def _settle(future: "asyncio.Future[Any]", result: Any, error: BaseException | N
         return
     if error is None:
         future.set_result(result)
+    elif isinstance(error, StopIteration):  # a Future cannot hold it: the caller would wait forever
+        future.set_exception(RuntimeError(f"a unit of work raised StopIteration: {error!r}"))
     else:
         future.set_exception(error)
 

@@ -8,10 +8,11 @@ Each flip is written to the store's outbox in the transaction that caused it (by
 process: the gateway, the CLI, a replica; gateway/store/token_api_sql.py). `SsoSwitchDeliverer`
 runs in every `serve` process that has a `sso_switch.webhook_url`: it claims due flips (at most
 one per team at a time, the team's oldest, under a lease so two deliverers never post the same
-flip at once), POSTs each as JSON (gateway/backend/webhook.py), marks it delivered on a 2xx and otherwise retries it with
-doubling waits (`retry_seconds` up to `max_retry_seconds`) until it is delivered. A team's flips
-go out in their order, and nothing is lost across restarts: delivery is at least once, and each
-body carries `event_id` (increasing per team) so that a receiver can drop a repeat.
+flip at once), POSTs each as JSON (gateway/backend/webhook.py), marks it delivered on a 2xx and
+otherwise retries it with doubling waits (`retry_seconds` up to `max_retry_seconds`) until it is
+delivered. A team's flips go out in their order, and nothing is lost across restarts: delivery is
+at least once, and each body carries `event_id` (increasing per team) so that a receiver can drop
+a repeat.
 """
 
 from __future__ import annotations

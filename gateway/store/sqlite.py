@@ -9,10 +9,14 @@ import asyncio
 import sqlite3
 from collections.abc import Callable
 
+import structlog
+
 from gateway.db.migrations import migrate_sqlite
 from gateway.db.sqlite import SqliteDatabase
 from gateway.store.sql import SqlStore
 from gateway.store.token_epoch import TokenEpoch
+
+log = structlog.get_logger()
 
 
 class SqliteStore(SqlStore):
@@ -31,7 +35,7 @@ class SqliteStore(SqlStore):
         """The database, then its token epoch (made with the database file's owner and mode)."""
         db = await SqliteDatabase.open(path, busy_timeout_ms=busy_timeout_ms, migrate=migrate)
         try:
-            epoch = TokenEpoch.beside(db.path)
+            epoch = await asyncio.to_thread(TokenEpoch.beside, db.path)  # it takes a file lock
         except OSError:
             await db.close()
             raise
@@ -41,10 +45,15 @@ class SqliteStore(SqlStore):
         return self._epoch.read()
 
     async def tokens_changed(self) -> None:
-        await asyncio.to_thread(self._epoch.bump)
+        try:
+            await asyncio.to_thread(self._epoch.bump)
+        except OSError as exc:  # the change is committed; other processes see it within CACHE_SECONDS
+            log.warning("token_epoch_not_raised", path=str(self._epoch.path), error=type(exc).__name__)
 
     async def close(self) -> None:
-        await super().close()
-        if not self._epoch_closed:
-            self._epoch_closed = True
-            self._epoch.close()
+        try:
+            await super().close()
+        finally:
+            if not self._epoch_closed:
+                self._epoch_closed = True
+                self._epoch.close()

@@ -12,6 +12,7 @@ A deliverer (gateway/provisioning/sso_switch.py) takes them from there to the we
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
 from typing import Any
 
@@ -34,6 +35,7 @@ class TokenApiStore:
     """The token API's part of the SQL store (mixed into gateway/store/sql.py's SqlStore)."""
 
     db: Database
+    tokens_changed: Callable[[], Awaitable[None]]  # SqlStore's: after a committed change to the tokens
 
     async def rename_token(self, team: str, token_id: str, name: str) -> bool:
         renamed = await self.db.write(
@@ -44,9 +46,6 @@ class TokenApiStore:
         )
         await self.tokens_changed()
         return renamed
-
-    async def tokens_changed(self) -> None:
-        """After a committed change to the tokens (gateway/store/sql.py)."""
 
     async def count_tokens(self, team: str) -> int:
         return await self.db.read(lambda conn: _count_tokens(conn, team))

@@ -50,7 +50,9 @@ class TokenEpoch:
 
     @classmethod
     def beside(cls, database: Path) -> TokenEpoch:
-        return cls(database.with_name(database.name + ".token-epoch"), like=database)
+        """The epoch of the database file (symlinks resolved: one file whatever path reaches it)."""
+        real = database.resolve()
+        return cls(real.with_name(real.name + ".token-epoch"), like=real)
 
     def read(self) -> int:
         return _COUNTER.unpack_from(self._map, 0)[0]
@@ -80,10 +82,12 @@ def _open_like(path: Path, like: Path | None) -> int:
         model = None
     mode = stat.S_IMODE(model.st_mode) if model is not None else 0o600
     try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, mode)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
     except FileExistsError:
-        return os.open(path, os.O_RDWR)
+        return os.open(path, os.O_RDWR | os.O_NOFOLLOW)
     os.fchmod(fd, mode)  # the mode as given, whatever the umask
-    if model is not None and os.geteuid() == 0:
-        os.fchown(fd, model.st_uid, model.st_gid)
+    if model is not None:
+        owner = model.st_uid if os.geteuid() == 0 else -1  # only root may give a file away
+        with contextlib.suppress(PermissionError):  # the group only if this user is in it
+            os.fchown(fd, owner, model.st_gid)
     return fd

@@ -187,3 +187,29 @@ class TestSecrets:
         assert secret not in listed.hash
         assert None is await store.find_token(secret)
         assert made == await service.verify(f"Bearer {secret}")
+
+
+class TestTokenGeneration:
+    """What lets TokenService keep token records (gateway/store/base.py, the contract's last point)."""
+
+    async def test_every_change_to_the_tokens_moves_it_and_use_does_not(self, store: Store) -> None:
+        """add, rename and revoke each move the generation; recording a use does not (None: never)."""
+        first = record()
+        seen = [store.token_generation()]
+        await store.add_token(first, max_per_team=8)
+        seen.append(store.token_generation())
+        await store.touch_token(first.id, "2026-04-11T11:00:00.000Z")
+        after_touch = store.token_generation()
+        await store.rename_token(TEAM, first.id, "renamed")
+        seen.append(store.token_generation())
+        await store.revoke_token(TEAM, first.id)
+        seen.append(store.token_generation())
+
+        if seen[0] is None:  # a store that cannot tell: callers read every time
+            assert [None] * 4 == [*seen[1:], after_touch]
+        else:
+            assert (4, seen[1]) == (len(set(seen)), after_touch)
+
+    def test_only_the_sqlite_store_has_one(self, store: Store, request: pytest.FixtureRequest) -> None:
+        """PostgreSQL replicas share no file to keep it in, so they have none (docs/scaling.md)."""
+        assert (request.node.callspec.params["store"] == "sqlite") == (store.token_generation() is not None)

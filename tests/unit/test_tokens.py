@@ -275,3 +275,34 @@ class TestTokenEpoch:
 
         made = (tmp_path / "gw.db.token-epoch").stat()
         assert (65534, 65534) == (made.st_uid, made.st_gid)
+
+
+async def test_a_record_read_while_it_was_being_revoked_is_not_kept(tmp_path: Path) -> None:
+    """
+    The generation is read before the record: a read that races a revocation returns the old
+    record once (that request was already under way), and the next request reads again.
+    """
+    path = str(tmp_path / "gw.db")
+    serving_store, revoking_store = await SqliteStore.open(path), await SqliteStore.open(path)
+    try:
+        serving = TokenService(serving_store, _TeamsAnywhere(), max_per_team=2)  # type: ignore[arg-type]
+        revoking = TokenService(revoking_store, _TeamsAnywhere(), max_per_team=2)  # type: ignore[arg-type]
+        secret, record = await serving.create(TEAM)
+        find = serving_store.find_token
+
+        async def find_then_revoke(token_hash: str):  # type: ignore[no-untyped-def]
+            found = await find(token_hash)
+            await revoking.revoke(TEAM, record.id)  # lands after the read, before it is kept
+            return found
+
+        serving_store.find_token = find_then_revoke  # type: ignore[method-assign]
+        during = await serving.verify(f"Bearer {secret}")
+        serving_store.find_token = find  # type: ignore[method-assign]
+
+        with pytest.raises(Unauthorized):
+            await serving.verify(f"Bearer {secret}")
+    finally:
+        await serving_store.close()
+        await revoking_store.close()
+
+    assert record == during
