@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-from gateway.backend.embedded_groups import GROUP_TABLE, team_ids_among
+from gateway.backend.embedded_groups import GROUP_TABLE, sorted_groups, team_ids_among
 from gateway.backend.models import GroupPage, GroupQuery, WireGroup, WireUser, now_text
 from gateway.backend.sql_filter import Column, Table
 from gateway.db.dialect import Connection
@@ -235,7 +235,7 @@ def with_groups(conn: Connection, users: Sequence[WireUser]) -> list[WireUser]:
     for user_id, group_id, name in rows:
         by_user.setdefault(user_id, []).append((group_id, name))
     return [
-        dataclasses.replace(u, groups=tuple(sorted(by_user[u.id], key=lambda g: (g[1].casefold(), g[0]))))
+        dataclasses.replace(u, groups=sorted_groups(by_user[u.id]))
         if u.id in by_user else u
         for u in users
     ]  # fmt: skip

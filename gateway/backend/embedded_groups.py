@@ -105,7 +105,7 @@ def with_groups(conn: Connection, user: WireUser | None) -> WireUser | None:
         (user.id,),
     ).fetchall()
     if rows:  # read or written by this unit of work a moment ago: nobody else holds it yet
-        user.groups = _sorted_groups(rows)
+        user.groups = sorted_groups(rows)
     return user
 
 
@@ -127,11 +127,11 @@ def with_page_groups(conn: Connection, result: tuple[Page, T]) -> tuple[Page, T]
     for user in page.users:  # built by this unit of work a moment ago: nobody else holds them yet
         found = by_user.get(user.id)
         if found is not None:
-            user.groups = _sorted_groups(found)
+            user.groups = sorted_groups(found)
     return result
 
 
-def _sorted_groups(groups: Sequence[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+def sorted_groups(groups: Sequence[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
     """By displayName ignoring case, then id (sorted here: a user is in few groups)."""
     if len(groups) == 1:  # the common case, on every user of a list page
         return (tuple(groups[0]),)  # type: ignore[return-value]
