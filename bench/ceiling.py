@@ -15,14 +15,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
-import subprocess
 import sys
 
 from aiohttp import web
 
 from gateway.backend.models import WireUser, content_version
 from gateway.provisioning.render import render_user
+from gateway.serve import run_workers
 
 from bench.population import IDP, TEAM, user_id, user_name
 
@@ -62,19 +61,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--workers", type=int, default=1)
     args = parser.parse_args(argv)
-    if args.workers > 1 and not os.environ.get(_WORKER):  # like the gateway's supervisor
-        env = {**os.environ, _WORKER: "1"}
-        workers = [subprocess.Popen([sys.executable, "-m", "bench.ceiling", *sys.argv[1:]], env=env)
-                   for _ in range(args.workers)]  # fmt: skip
-
-        def forward(signum: int, _frame: object) -> None:
-            for worker in workers:
-                if worker.poll() is None:
-                    worker.send_signal(signum)
-
-        signal.signal(signal.SIGTERM, forward)
-        signal.signal(signal.SIGINT, forward)
-        return max(w.wait() for w in workers)
+    if args.workers > 1 and not os.environ.get(_WORKER):  # the gateway's own supervisor
+        return run_workers(["bench.ceiling", *sys.argv[1:]], count=args.workers, marker=_WORKER)
     web.run_app(
         make_app(user_body(args.port)), host=args.host, port=args.port,
         reuse_port=args.workers > 1, access_log=None, print=None,

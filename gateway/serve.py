@@ -50,11 +50,17 @@ def serve(config: Config) -> int:
 
 def _supervise(config: Config) -> int:
     """Start the workers with this process's arguments and wait; pass signals on."""
-    env = {**os.environ, WORKER_ENV: "1"}
-    workers = [
-        subprocess.Popen([sys.executable, "-m", "gateway", *sys.argv[1:]], env=env)
-        for _ in range(config.listen.workers)
-    ]
+    return run_workers(["gateway", *sys.argv[1:]], count=config.listen.workers, marker=WORKER_ENV)
+
+
+def run_workers(module_argv: list[str], *, count: int, marker: str) -> int:
+    """
+    `python -m <module_argv>` `count` times, each with the environment variable `marker` set
+    (so that it serves instead of supervising); SIGTERM and SIGINT are passed on; waits for all
+    and returns the worst exit code. Also the benchmark's ceiling app's supervisor.
+    """
+    env = {**os.environ, marker: "1"}
+    workers = [subprocess.Popen([sys.executable, "-m", *module_argv], env=env) for _ in range(count)]
 
     def forward(signum: int, _frame: object) -> None:
         for worker in workers:
