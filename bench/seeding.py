@@ -4,11 +4,13 @@ Seeding: fill a gateway's SQLite file with N users directly, before the gateway 
 Going through the API would take hours at 1M users (every POST is a transaction); here the rows
 are written with `executemany` in large transactions, with the journal and fsync off, in exactly
 the column formats the embedded backend writes (gateway/backend/embedded.py): rich_info '[]',
-extra '{}', version from `content_version`, times from `format_time`. The schema itself comes
-from the gateway's own migrations, and the team's `user_count` is set to N.
+extra '{}', version from `content_version`, times from `format_time`, and each user's document
+(gateway/backend/user_documents.py) from the gateway's own renderer, as a create would store it.
+The schema itself comes from the gateway's own migrations, and the team's `user_count` is set to N.
 
 Groups are written as gateway/backend/embedded_groups.py writes them: one `groups` row per group
-(revision 1, `member_count` set), one `group_members` row per member, and the team's `group_count`;
+(revision 1, `member_count` set), one `group_members` row per member, each member's `member_of`,
+and the team's `group_count`;
 which groups and members is bench.population's `seeded_groups`.
 
 A SCIM token bound to the bench IdP is created the way `scim-gateway token create` does it
@@ -24,7 +26,9 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from gateway.backend.models import content_version, format_time, now_text
+from gateway.backend.user_rows import row_to_user
 from gateway.db.migrations import migrate_sqlite
+from gateway.provisioning.documents import UserDocuments
 from gateway.provisioning.tokens import hash_token, new_token_secret
 
 from bench.population import IDP, TEAM, seeded_groups, user_id, user_name
@@ -60,11 +64,12 @@ def seed_store(path: Path, users: int, *, log=print) -> str:
         conn.execute("COMMIT")
         insert = (
             "INSERT INTO users (id, team, handle, display_name, external_id, email, email_type, "
-            "status, role, locale, idp, rich_info, extra, created_at, last_modified, version) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            "status, role, locale, idp, rich_info, extra, created_at, last_modified, version, "
+            "document, document_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         )
+        documents = UserDocuments()
         for first in range(0, users, BATCH):
-            rows = [_row(i) for i in range(first, min(first + BATCH, users))]
+            rows = [_with_document(_row(i), documents) for i in range(first, min(first + BATCH, users))]
             conn.execute("BEGIN")
             conn.executemany(insert, rows)
             conn.execute("COMMIT")
@@ -93,8 +98,17 @@ def _seed_groups(conn: sqlite3.Connection, users: int) -> None:
         "INSERT INTO group_members (group_id, user_id) VALUES (?, ?)",
         [(g.id, member) for g in groups for member in g.members],
     )
+    conn.execute(  # each member's `member_of`, as gateway/backend/embedded_groups.py keeps it
+        "UPDATE users SET member_of = (SELECT group_concat(group_id, ',') FROM group_members m "
+        "WHERE m.user_id = users.id) WHERE id IN (SELECT user_id FROM group_members)"
+    )
     conn.execute("UPDATE teams SET group_count = ? WHERE id = ?", (len(groups), TEAM))
     conn.execute("COMMIT")
+
+
+def _with_document(row: tuple[object, ...], documents: UserDocuments) -> tuple[object, ...]:
+    """The row and the document the embedded backend stores with it (its columns are USER_COLUMNS)."""
+    return (*row, documents.render(row_to_user(row)), documents.key)
 
 
 def _row(i: int) -> tuple[object, ...]:

@@ -5,6 +5,8 @@ Resources are opened in a cleanup context and closed after the last request has 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
@@ -17,6 +19,7 @@ from gateway.backend.brig_directory import BrigTeamDirectory
 from gateway.backend.embedded import EmbeddedBackend
 from gateway.backend.team_directory import EmbeddedTeamDirectory, TeamDirectory
 from gateway.config import Config
+from gateway.provisioning.documents import UserDocuments
 from gateway.provisioning.groups import GroupService
 from gateway.provisioning.idps import IdpRegistry
 from gateway.provisioning.rules import UserRules
@@ -58,7 +61,7 @@ async def open_state(config: Config) -> AsyncIterator[State]:
         backend = brig = await BrigBackend.open(config.backend, store.db)
         directory = BrigTeamDirectory(brig.client)
     else:
-        backend = EmbeddedBackend(store.db)
+        backend = EmbeddedBackend(store.db, documents=UserDocuments())
         directory = EmbeddedTeamDirectory(store.db)
     try:
         yield State(store, backend, directory)
@@ -123,9 +126,13 @@ def create_app(config: Config, *, open_state: OpenState = open_state) -> web.App
             app[GROUPS] = GroupService(state.backend)
             if deliverer is not None:
                 await deliverer.start()
+            refresh = asyncio.create_task(app[USERS].refresh_documents(), name="user-documents-refresh")
             try:
                 yield
             finally:
+                refresh.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await refresh
                 if deliverer is not None:
                     await deliverer.stop()
             await tokens.drain()

@@ -12,24 +12,25 @@ the unique constraints, whose violation becomes the same Uniqueness, and by read
 
 from __future__ import annotations
 
+import dataclasses
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from gateway.backend.models import (
-    NewUser, Page, Status, UserFields, UserQuery, WireUser, content_version, now_text,
+    DocumentPage, DocumentRenderer, NewUser, Page, Status, UserFields, UserQuery, WireUser,
+    content_version, now_text,
 )  # fmt: skip
 from gateway.backend.embedded_groups import (
     EmbeddedGroups, remove_user_from_groups, with_groups, with_page_groups,
 )  # fmt: skip
 from gateway.backend.page_cursors import PageCursors
+from gateway.backend.user_rows import USER_COLUMNS, row_to_user
+from gateway.backend.user_documents import Window, document_of, refresh_documents, search_documents
 from gateway.backend.sql_filter import compile_filter, order_by
 from gateway.db.dialect import Connection, Database
 from gateway.scim.errors import NotFound, PreconditionFailed, Uniqueness
 
-_COLUMNS = (
-    "id, team, handle, display_name, external_id, email, email_type, status, role, locale, idp, "
-    "rich_info, extra, created_at, last_modified, version"
-)
 
 
 class EmbeddedBackend(EmbeddedGroups):
@@ -37,10 +38,14 @@ class EmbeddedBackend(EmbeddedGroups):
     A `Backend` (gateway/backend/base.py) over the store's `Database`; the group methods are in
     embedded_groups.py. A user read carries its groups (one more indexed query). Page cursors are
     this process's own: another replica pages the same query by OFFSET until it has seen a page.
+
+    With a `DocumentRenderer` every write also stores the user's rendered document, and
+    `search_user_documents` serves list pages from them (gateway/backend/user_documents.py).
     """
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, documents: DocumentRenderer | None = None) -> None:
         self._db = db
+        self._documents = documents
         self._cursors = PageCursors()
 
     async def ensure_team(self, team: str) -> None:
@@ -69,14 +74,54 @@ class EmbeddedBackend(EmbeddedGroups):
             self._cursors.remember(key, query.offset + len(page.users), last_seq)
         return page
 
+    async def search_user_documents(self, team: str, query: UserQuery) -> DocumentPage | None:
+        """
+        The page `search_users` would give, as stored documents; None without a DocumentRenderer.
+        Rows whose document is missing or of another key are rendered here and not stored (the
+        background `refresh_documents` does that).
+        """
+        documents = self._documents
+        if documents is None:
+            return None
+        dialect = self._db.dialect
+        where, params = ("", []) if query.filter is None else compile_filter(
+            query.filter, dialect=dialect  # type: ignore[arg-type]
+        )
+        order = order_by(query.sort_by, query.descending, dialect=dialect)
+        key = (team, where, tuple(params)) if order == "seq" else None
+        after = None if key is None else self._cursors.find(key, query.offset)
+        page, last_seq = await self._db.read(
+            lambda conn: search_documents(
+                conn, documents, team, window=_window(where, params, order, query.offset, query.limit, after)
+            )
+        )
+        if key is not None and last_seq is not None:
+            self._cursors.remember(key, query.offset + len(page.users), last_seq)
+        return page
+
+    async def refresh_documents(self, *, batch: int = 500) -> int:
+        """Store the document of every user whose document is missing or stale; how many were."""
+        documents = self._documents
+        if documents is None:
+            return 0
+        refreshed, after = 0, 0
+        while after is not None:
+            done, after = await self._db.write(
+                lambda conn: refresh_documents(conn, documents, after_seq=after, limit=batch)  # noqa: B023
+            )
+            refreshed += done
+        return refreshed
+
     async def create_user(self, team: str, new: NewUser) -> WireUser:
-        return await self._db.write(lambda conn: _insert_user(conn, team, new))
+        return await self._db.write(lambda conn: _insert_user(conn, team, new, self._documents))
 
     async def update_user(
         self, team: str, user_id: str, fields: UserFields, *, expected_version: str | None = None
     ) -> WireUser:
         return await self._db.write(
-            lambda conn: with_groups(conn, _update_user(conn, team, user_id, fields, expected_version))
+            lambda conn: with_groups(
+                conn, _update_user(conn, team, user_id, fields, expected_version, self._documents)
+            )
         )  # type: ignore[return-value]  # _update_user returns a user or raises
 
     async def delete_user(self, team: str, user_id: str) -> bool:
@@ -84,7 +129,7 @@ class EmbeddedBackend(EmbeddedGroups):
 
     async def accept_invitation(self, team: str, user_id: str) -> WireUser:
         return await self._db.write(
-            lambda conn: with_groups(conn, _accept_invitation(conn, team, user_id))
+            lambda conn: with_groups(conn, _accept_invitation(conn, team, user_id, self._documents))
         )  # type: ignore[return-value]
 
     async def check(self) -> None:
@@ -100,26 +145,13 @@ def _ensure_team(conn: Connection, team: str) -> None:
     )
 
 
-def _row_to_user(row: tuple[Any, ...]) -> WireUser:
-    """
-    A row of `_COLUMNS` (and anything after them, such as `seq`) as a user. Positional, as the
-    columns are in WireUser's field order (a test checks it): keywords cost 4x on a list page.
-    """
-    rich_info = row[11]
-    return WireUser(
-        *row[:11],
-        () if rich_info == "[]" else tuple((t, v) for t, v in json.loads(rich_info)),
-        *row[12:16],
-    )
-
-
 def _select_user(conn: Connection, team: str, user_id: str, *, lock: bool = False) -> WireUser | None:
     """The user, or None; `lock`: for a change in this transaction (no concurrent change meanwhile)."""
     suffix = conn.dialect.for_update if lock else ""
     row = conn.execute(
-        f"SELECT {_COLUMNS} FROM users WHERE id = ? AND team = ?{suffix}", (user_id, team)
+        f"SELECT {USER_COLUMNS} FROM users WHERE id = ? AND team = ?{suffix}", (user_id, team)
     ).fetchone()
-    return None if row is None else _row_to_user(row)
+    return None if row is None else row_to_user(row)
 
 
 def _search(
@@ -127,24 +159,42 @@ def _search(
     order: str, offset: int, limit: int, after_seq: int | None,
 ) -> tuple[Page, int | None]:  # fmt: skip
     """The page and the `seq` of its last row; `after_seq` replaces OFFSET (see page_cursors)."""
-    condition = "team = ?" + (f" AND {where}" if where else "")
-    rows: list[tuple[Any, ...]] = []
-    if limit > 0:
-        if after_seq is None:
-            sql = f"SELECT {_COLUMNS}, seq FROM users WHERE {condition} ORDER BY {order} LIMIT ? OFFSET ?"
-            rows = conn.execute(sql, [team, *params, limit, offset]).fetchall()
-        else:
-            sql = f"SELECT {_COLUMNS}, seq FROM users WHERE {condition} AND seq > ? ORDER BY seq LIMIT ?"
-            rows = conn.execute(sql, [team, *params, after_seq, limit]).fetchall()
-    if offset == 0 and len(rows) < limit:
-        total = len(rows)  # the whole result fits on the first page: nothing more to count
-    elif where:
-        total = conn.execute(f"SELECT count(*) FROM users WHERE {condition}", [team, *params]).fetchone()[0]
-    else:
-        row = conn.execute("SELECT user_count FROM teams WHERE id = ?", (team,)).fetchone()
-        total = row[0] if row else 0
-    users = tuple(map(_row_to_user, rows))
+    rows, total = _window(where, params, order, offset, limit, after_seq)(conn, team, f"{USER_COLUMNS}, seq", ())
+    users = tuple(map(row_to_user, rows))
     return Page(total, users), (rows[-1][-1] if rows else None)
+
+
+def _window(
+    where: str, params: list[object], order: str, offset: int, limit: int, after_seq: int | None
+) -> Window:
+    """
+    A list query's page as `fetch(conn, team, columns, column_params) -> (rows, total)`: the rows
+    (`columns`, whose `?` take `column_params`) and the number of all matches. `after_seq`, the
+    `seq` of the row before `offset` in the default order, replaces OFFSET (see page_cursors).
+    """
+
+    def fetch(
+        conn: Connection, team: str, columns: str, column_params: Sequence[object]
+    ) -> tuple[list[tuple[Any, ...]], int]:
+        condition = "team = ?" + (f" AND {where}" if where else "")
+        rows: list[tuple[Any, ...]] = []
+        if limit > 0:
+            if after_seq is None:
+                sql = f"SELECT {columns} FROM users WHERE {condition} ORDER BY {order} LIMIT ? OFFSET ?"
+                rows = conn.execute(sql, [*column_params, team, *params, limit, offset]).fetchall()
+            else:
+                sql = f"SELECT {columns} FROM users WHERE {condition} AND seq > ? ORDER BY seq LIMIT ?"
+                rows = conn.execute(sql, [*column_params, team, *params, after_seq, limit]).fetchall()
+        if offset == 0 and len(rows) < limit:
+            total = len(rows)  # the whole result fits on the first page: nothing more to count
+        elif where:
+            total = conn.execute(f"SELECT count(*) FROM users WHERE {condition}", [team, *params]).fetchone()[0]
+        else:
+            row = conn.execute("SELECT user_count FROM teams WHERE id = ?", (team,)).fetchone()
+            total = row[0] if row else 0
+        return rows, total
+
+    return fetch
 
 
 def _check_unique(
@@ -169,7 +219,9 @@ def _version(fields: UserFields, status: Status) -> str:
     )  # fmt: skip
 
 
-def _insert_user(conn: Connection, team: str, new: NewUser) -> WireUser:
+def _insert_user(
+    conn: Connection, team: str, new: NewUser, documents: DocumentRenderer | None
+) -> WireUser:
     fields = new.fields
     _ensure_team(conn, team)
     _check_unique(conn, team, fields, user_id=None)
@@ -187,9 +239,9 @@ def _insert_user(conn: Connection, team: str, new: NewUser) -> WireUser:
     )  # fmt: skip
     try:
         conn.execute(
-            f"INSERT INTO users ({_COLUMNS}) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            _user_values(user),
+            f"INSERT INTO users ({USER_COLUMNS}, document, document_key) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (*_user_values(user), *document_of(documents, user)),
         )
     except conn.dialect.integrity_error as exc:  # a racing writer in another process
         raise _uniqueness(exc, fields) from None
@@ -227,7 +279,7 @@ def _next_status(current: Status, active: bool) -> Status:
 
 def _update_user(
     conn: Connection, team: str, user_id: str, fields: UserFields,
-    expected_version: str | None,
+    expected_version: str | None, documents: DocumentRenderer | None,
 ) -> WireUser:  # fmt: skip
     current = _select_user(conn, team, user_id, lock=True)
     if current is None:
@@ -253,10 +305,10 @@ def _update_user(
         conn.execute(
             "UPDATE users SET handle = ?, display_name = ?, external_id = ?, email = ?, "
             "email_type = ?, status = ?, role = ?, locale = ?, rich_info = ?, extra = ?, "
-            "last_modified = ?, version = ? WHERE id = ?",
+            "last_modified = ?, version = ?, document = ?, document_key = ? WHERE id = ?",
             (user.handle, user.display_name, user.external_id, user.email, user.email_type,
              user.status, user.role, user.locale, _rich_info_json(user.rich_info), user.extra,
-             user.last_modified, version, user.id),  # fmt: skip
+             user.last_modified, version, *document_of(documents, user), user.id),  # fmt: skip
         )
     except conn.dialect.integrity_error as exc:  # a racing writer in another process
         raise _uniqueness(exc, fields) from None
@@ -271,7 +323,9 @@ def _delete_user(conn: Connection, team: str, user_id: str) -> bool:
     return bool(deleted)
 
 
-def _accept_invitation(conn: Connection, team: str, user_id: str) -> WireUser:
+def _accept_invitation(
+    conn: Connection, team: str, user_id: str, documents: DocumentRenderer | None
+) -> WireUser:
     current = _select_user(conn, team, user_id, lock=True)
     if current is None:
         raise NotFound(f"User {user_id} not found")
@@ -282,10 +336,10 @@ def _accept_invitation(conn: Connection, team: str, user_id: str) -> WireUser:
         email=current.email, email_type=current.email_type, role=current.role,
         locale=current.locale, rich_info=current.rich_info, extra=current.extra,
     )  # fmt: skip
-    version = _version(fields, "active")
-    now = now_text()
+    user = dataclasses.replace(current, status="active", last_modified=now_text(), version=_version(fields, "active"))
     conn.execute(
-        "UPDATE users SET status = 'active', last_modified = ?, version = ? WHERE id = ?",
-        (now, version, user_id),
+        "UPDATE users SET status = 'active', last_modified = ?, version = ?, document = ?, "
+        "document_key = ? WHERE id = ?",
+        (user.last_modified, user.version, *document_of(documents, user), user_id),
     )
-    return _select_user(conn, team, user_id)  # type: ignore[return-value]
+    return user

@@ -114,21 +114,25 @@ def with_page_groups(conn: Connection, result: tuple[Page, T]) -> tuple[Page, T]
     page, rest = result
     if not page.users:
         return result
-    rows = conn.execute(
-        "SELECT m.user_id, g.id, g.display_name FROM group_members m JOIN groups g ON g.id = m.group_id "
-        f"WHERE m.user_id IN (SELECT value FROM {conn.dialect.json_values})",
-        (json.dumps([u.id for u in page.users]),),
-    ).fetchall()
-    if not rows:
-        return result
-    by_user: dict[str, list[tuple[str, str]]] = {}
-    for user_id, group_id, name in rows:
-        by_user.setdefault(user_id, []).append((group_id, name))
+    by_user = groups_of_users(conn, [u.id for u in page.users])
     for user in page.users:  # built by this unit of work a moment ago: nobody else holds them yet
         found = by_user.get(user.id)
         if found is not None:
-            user.groups = sorted_groups(found)
+            user.groups = found
     return result
+
+
+def groups_of_users(conn: Connection, user_ids: list[str]) -> dict[str, tuple[tuple[str, str], ...]]:
+    """The sorted groups of each of `user_ids` that is in any: one batched query."""
+    rows = conn.execute(
+        "SELECT m.user_id, g.id, g.display_name FROM group_members m JOIN groups g ON g.id = m.group_id "
+        f"WHERE m.user_id IN (SELECT value FROM {conn.dialect.json_values})",
+        (json.dumps(user_ids),),
+    ).fetchall()
+    by_user: dict[str, list[tuple[str, str]]] = {}
+    for user_id, group_id, name in rows:
+        by_user.setdefault(user_id, []).append((group_id, name))
+    return {user_id: sorted_groups(found) for user_id, found in by_user.items()}
 
 
 def sorted_groups(groups: Sequence[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
@@ -274,17 +278,39 @@ def _check_external_id(conn: Connection, team: str, external_id: str | None, gro
 
 def _add_members(conn: Connection, group_id: str, user_ids: Sequence[str]) -> int:
     """Insert the rows that are not there yet; returns how many were added."""
-    return conn.executemany(
+    added = conn.executemany(
         "INSERT INTO group_members (group_id, user_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
         [(group_id, user_id) for user_id in user_ids],
     ).rowcount
+    conn.executemany(_JOIN_GROUP, [(group_id, user_id, f"%,{group_id},%") for user_id in user_ids])
+    return added
 
 
 def _remove_members(conn: Connection, group_id: str, user_ids: Sequence[str]) -> int:
-    return conn.executemany(
+    removed = conn.executemany(
         "DELETE FROM group_members WHERE group_id = ? AND user_id = ?",
         [(group_id, user_id) for user_id in user_ids],
     ).rowcount
+    _left_group(conn, group_id, user_ids)
+    return removed
+
+
+# `users.member_of`: the ids of a user's groups, comma-separated, in no order (group ids are
+# UUIDs), kept with every change of `group_members` in the same transaction, so that a list page
+# reads its users' groups with the users (gateway/backend/user_documents.py) instead of probing
+# `group_members` once per user. Each statement computes the new value from the row's own current
+# one, so concurrent writers on PostgreSQL cannot lose each other's change: an UPDATE that waited
+# for a row lock is evaluated again on the row as the other writer left it. A user deleted leaves
+# no row to keep.
+_JOIN_GROUP = (
+    "UPDATE users SET member_of = ltrim(member_of || ',' || ?, ',') "
+    "WHERE id = ? AND ',' || member_of || ',' NOT LIKE ?"
+)
+_LEAVE_GROUP = "UPDATE users SET member_of = ltrim(rtrim(replace(',' || member_of || ',', ?, ','), ','), ',') WHERE id = ?"
+
+
+def _left_group(conn: Connection, group_id: str, user_ids: Sequence[str]) -> None:
+    conn.executemany(_LEAVE_GROUP, [(f",{group_id},", user_id) for user_id in user_ids])
 
 
 def _insert_group(conn: Connection, team: str, new: NewGroup) -> WireGroup:
@@ -365,18 +391,21 @@ def _edit_members(
     members = _valid_members(conn, team, edit.user_ids)
     removed = 0
     if isinstance(edit, ReplaceMembers):
-        removed = conn.execute(
+        left = conn.execute(
             "DELETE FROM group_members "
-            f"WHERE group_id = ? AND user_id NOT IN (SELECT value FROM {conn.dialect.json_values})",
+            f"WHERE group_id = ? AND user_id NOT IN (SELECT value FROM {conn.dialect.json_values}) RETURNING user_id",
             (group_id, json.dumps(list(members))),
-        ).rowcount
+        ).fetchall()
+        _left_group(conn, group_id, [user_id for (user_id,) in left])
+        removed = len(left)
     return _add_members(conn, group_id, members), removed
 
 
 def _delete_group(conn: Connection, team: str, group_id: str) -> bool:
     if _select_row(conn, team, group_id, lock=True) is None:
         return False
-    conn.execute("DELETE FROM group_members WHERE group_id = ?", (group_id,))
+    left = conn.execute("DELETE FROM group_members WHERE group_id = ? RETURNING user_id", (group_id,)).fetchall()
+    _left_group(conn, group_id, [user_id for (user_id,) in left])
     conn.execute("DELETE FROM groups WHERE id = ?", (group_id,))
     conn.execute("UPDATE teams SET group_count = group_count - 1 WHERE id = ?", (team,))
     return True

@@ -11,7 +11,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Literal
+from typing import Literal, Protocol
 
 Status = Literal["active", "suspended", "pending-invitation"]
 Role = Literal["owner", "admin", "member", "partner"]
@@ -85,6 +85,32 @@ class UserQuery:
 class Page:
     total: int
     users: tuple[WireUser, ...]
+
+
+class DocumentRenderer(Protocol):
+    """
+    Renders a user as the stored JSON text a list page is made of (see UserDocument), for a
+    backend that keeps one with each user. `key` names the rendering: stored documents made under
+    another key (older code) are not used, but rendered again.
+    """
+
+    key: str
+
+    def render(self, user: WireUser) -> str: ...
+
+
+# One user of a DocumentPage: (id, document, groups). `document` is what the DocumentRenderer
+# made of the user, without its groups (sorted as WireUser.groups), which change apart from the
+# user. A plain tuple: a page builds 100 of them, and a dataclass costs ten times as much.
+UserDocument = tuple[str, str, tuple[tuple[str, str], ...]]
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentPage:
+    """A page of users as stored documents: what a list without projection is made of."""
+
+    total: int
+    users: tuple[UserDocument, ...]
 
 
 def content_version(

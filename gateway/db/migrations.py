@@ -205,6 +205,21 @@ SQLITE_MIGRATIONS: tuple[str, ...] = (
         group_count INTEGER NOT NULL DEFAULT 0
     )
     """,
+    # 6: what a list page reads with each embedded user instead of computing it
+    # (gateway/backend/user_documents.py, docs/performance.md). `document`: the user's SCIM
+    # resource as JSON text, written with the row; `document_key` names the rendering that made
+    # it (rows of older code, or of this migration: NULL, are rendered when read and rewritten in
+    # the background). `member_of`: the ids of the user's groups, comma-separated, kept with
+    # `group_members` (gateway/backend/embedded_groups.py); filled here from the memberships.
+    # PostgreSQL's text says string_agg for group_concat (migrations_postgres.py).
+    """
+    ALTER TABLE users ADD COLUMN document TEXT;
+    ALTER TABLE users ADD COLUMN document_key TEXT;
+    ALTER TABLE users ADD COLUMN member_of TEXT NOT NULL DEFAULT '';
+    UPDATE users SET member_of = coalesce(
+        (SELECT group_concat(group_id, ',') FROM group_members WHERE user_id = users.id), ''
+    )
+    """,
 )
 
 # Every table of the latest schema that holds an installation's state, in an order that inserts

@@ -17,6 +17,7 @@ import structlog
 
 from gateway.backend.base import Backend
 from gateway.backend.models import NewUser, Page, UserQuery, WireUser
+from gateway.provisioning.documents import splice_page
 from gateway.provisioning.render import render_user
 from gateway.provisioning.rich_info import LIST_URN, MAP_URN
 from gateway.provisioning.rules import UserRules, lower_keys, validate_user
@@ -119,16 +120,46 @@ class UserService:
 
     async def search(self, token: TokenRecord, request: SearchRequest) -> tuple[Page, int]:
         """A page of the team's users; returns (page, startIndex actually used)."""
-        parsed = None if request.filter is None else parse_filter(request.filter)
-        start = max(request.start_index, 1)
-        query = UserQuery(
-            filter=parsed, sort_by=request.sort_by, descending=request.descending,
-            offset=start - 1, limit=max(request.count, 0),
-        )  # fmt: skip
-        return await self._backend.search_users(token.team, query), start
+        query = _user_query(request)
+        return await self._backend.search_users(token.team, query), query.offset + 1
+
+    async def search_page(self, token: TokenRecord, request: SearchRequest, *, base_url: str) -> bytes | None:
+        """
+        `search`'s page as a serialised ListResponse made of stored documents (without
+        projection: each user whole); None when the backend keeps none (then use `search`).
+        """
+        search_documents = getattr(self._backend, "search_user_documents", None)
+        if search_documents is None:
+            return None
+        query = _user_query(request)
+        page = await search_documents(token.team, query)
+        if page is None:
+            return None
+        return splice_page(page, start_index=query.offset + 1, base_url=base_url)
+
+    async def refresh_documents(self) -> None:
+        """Store the missing or stale documents of a backend that keeps them (at start-up)."""
+        refresh = getattr(self._backend, "refresh_documents", None)
+        if refresh is None:
+            return
+        try:
+            count = await refresh()
+        except Exception as exc:  # lists stay right, only slower: a read renders a stale row itself
+            log.warning("user_documents_not_refreshed", error=type(exc).__name__)
+            return
+        if count:
+            log.info("user_documents_refreshed", users=count)
 
     async def accept_invitation(self, team: str, user_id: str) -> WireUser:
         return await self._backend.accept_invitation(team, _user_id(user_id))
+
+
+def _user_query(request: SearchRequest) -> UserQuery:
+    parsed = None if request.filter is None else parse_filter(request.filter)
+    return UserQuery(
+        filter=parsed, sort_by=request.sort_by, descending=request.descending,
+        offset=max(request.start_index, 1) - 1, limit=max(request.count, 0),
+    )  # fmt: skip
 
 
 def _user_id(text: str) -> str:

@@ -313,6 +313,7 @@ async def test_a_given_request_id_is_echoed(
         raise RuntimeError("boom")
 
     monkeypatch.setattr(UserService, "search", explode)
+    monkeypatch.setattr(UserService, "search_page", explode)
     response = await client.get(USERS, headers=auth(token, **{"X-Request-Id": "nginz-42-abc"}))
     assert "nginz-42-abc" == response.headers["X-Request-Id"]
     assert "nginz-42-abc" in (await response.json())["detail"]

@@ -42,7 +42,7 @@ async def _bulk_users(db: SqliteDatabase, prefix: str, count: int) -> list[str]:
     """`count` users of TEAM written in one transaction (the backend's own insert, without HTTP)."""
     fields = [UserFields(handle=f"{prefix}{n}", display_name="x", external_id=f"{prefix}{n}") for n in range(count)]
     news = [NewUser(id=str(uuid.uuid4()), fields=each) for each in fields]
-    await db.write(lambda conn: [embedded._insert_user(conn, TEAM, new) for new in news])  # noqa: SLF001
+    await db.write(lambda conn: [embedded._insert_user(conn, TEAM, new, None) for new in news])  # noqa: SLF001
     return [new.id for new in news]
 
 

@@ -14,11 +14,12 @@ from pathlib import Path
 import pytest
 
 from gateway.backend.embedded import EmbeddedBackend
-from gateway.backend.models import GroupFields, NewGroup
+from gateway.backend.models import GroupFields, NewGroup, UserQuery
 from gateway.config import Store as StoreSettings
 from gateway.db.connect import Location, connect, migrate
 from gateway.db.dialect import Connection, SchemaOutOfDate
 from gateway.db.migrations import SQLITE_MIGRATIONS, STATE_TABLES
+from gateway.provisioning.documents import UserDocuments
 from gateway.provisioning.tokens import hash_token
 from gateway.store.opening import open_store
 from postgres_schema import fresh_schema
@@ -130,6 +131,39 @@ async def test_a_version_1_database_is_upgraded_with_its_data(settings: StoreSet
         assert ("bjensen", (("Department", "Sales"),), '"v1"') == (user.handle, user.rich_info, user.version)
         assert (1, (USER_ID,)) == (group.member_count, group.members)
         assert (("g-1", "Sales"),) == (await backend.get_user(TEAM, USER_ID)).groups
+    finally:
+        await store.close()
+
+
+async def test_version_6_fills_member_of_and_old_rows_list_from_fresh_documents(settings: StoreSettings) -> None:
+    """Users and memberships of schema 5: member_of is filled, and a list renders and then stores documents."""
+    conn = connect(Location.of(settings))
+    try:
+        assert (0, 5) == migrate(conn, target=5)
+        conn.execute("BEGIN")
+        _write_version_1_state(conn)
+        for group_id, name in (("g-1", "Sales"), ("g-2", "All")):
+            conn.execute(
+                "INSERT INTO groups (id, team, display_name, created_at, last_modified, member_count) "
+                "VALUES (?, ?, ?, '2026-01-02T03:04:05.000Z', '2026-01-02T03:04:05.000Z', 1)",
+                (group_id, TEAM, name),
+            )
+            conn.execute("INSERT INTO group_members (group_id, user_id) VALUES (?, ?)", (group_id, USER_ID))
+        conn.execute("COMMIT")
+    finally:
+        conn.close()
+
+    store = await open_store(settings)
+    try:
+        documents = UserDocuments()
+        backend = EmbeddedBackend(store.db, documents=documents)
+        member_of = await store.db.read(lambda c: c.execute("SELECT member_of FROM users").fetchone()[0])
+        assert {"g-1", "g-2"} == set(member_of.split(","))
+        page = await backend.search_user_documents(TEAM, UserQuery())
+        user = await backend.get_user(TEAM, USER_ID)
+        assert page is not None and [(USER_ID, documents.render(user), (("g-2", "All"), ("g-1", "Sales")))] == list(page.users)
+        assert 1 == await backend.refresh_documents()
+        assert page == await backend.search_user_documents(TEAM, UserQuery())
     finally:
         await store.close()
 

@@ -19,11 +19,13 @@ from gateway.cli import main
 from gateway.config import Store as StoreSettings
 from gateway.db.connect import Location, connect, migrate
 from gateway.db.migrations import SQLITE_MIGRATIONS, STATE_TABLES
+from gateway.provisioning.documents import UserDocuments
 from gateway.provisioning.tokens import TokenService
 from gateway.store.opening import open_store
 from postgres_schema import fresh_schema
 
 TEAM = "6f1c2b9e-2a4e-4d0e-9a51-2f1b9b2d7c11"
+DOCUMENTS = UserDocuments()  # rows as the gateway writes them, with their documents
 OTHER_TEAM = "d2a1c0de-1111-4222-8333-944455556666"
 USERS = 2500  # more than one batch of rows per table
 
@@ -48,7 +50,7 @@ async def _sqlite_state(tmp_path: Path) -> AsyncIterator[tuple[Path, str]]:
                 external_id=f"u{n}@example.com", rich_info=(("Dept", "Sales"),)), idp="idp-1" if n % 2 else None)
         for n in range(USERS)
     ]  # fmt: skip
-    await store.db.write(lambda conn: [embedded._insert_user(conn, TEAM, new) for new in news])  # noqa: SLF001
+    await store.db.write(lambda conn: [embedded._insert_user(conn, TEAM, new, DOCUMENTS) for new in news])  # noqa: SLF001
     await backend.create_user(OTHER_TEAM, NewUser(id=str(uuid.uuid4()), fields=UserFields(
         handle="other", display_name="Other", external_id="other@example.com")))  # fmt: skip
     group = await backend.create_group(TEAM, NewGroup(id=str(uuid.uuid4()), fields=GroupFields(display_name="Sales")))

@@ -38,9 +38,9 @@ LAUNCHER = textwrap.dedent(
     original_insert = embedded._insert_user
 
 
-    def slow_insert(conn, team, new):
+    def slow_insert(*args):
         time.sleep({seconds})
-        return original_insert(conn, team, new)
+        return original_insert(*args)
 
 
     embedded._insert_user = slow_insert

@@ -1,16 +1,16 @@
-"""The embedded backend builds users from rows by position (gateway/backend/embedded.py)."""
+"""The embedded backend builds users from rows by position (gateway/backend/user_rows.py)."""
 
 from __future__ import annotations
 
 import dataclasses
 
-from gateway.backend import embedded
+from gateway.backend import user_rows
 from gateway.backend.models import WireUser
 
 
 def test_the_user_columns_are_in_wireuser_field_order() -> None:
-    """_row_to_user passes a row positionally: its columns must be WireUser's fields, in order."""
-    columns = [c.strip() for c in embedded._COLUMNS.split(",")]  # noqa: SLF001
+    """row_to_user passes a row positionally: its columns must be WireUser's fields, in order."""
+    columns = [c.strip() for c in user_rows.USER_COLUMNS.split(",")]  # noqa: SLF001
     fields = [f.name for f in dataclasses.fields(WireUser)]
 
     assert fields[: len(columns)] == ["created" if c == "created_at" else c for c in columns]
@@ -21,7 +21,7 @@ def test_a_row_becomes_the_user_it_holds() -> None:
     row = ("u1", "t1", "h", "D", "x", "e@x", "work", "active", "admin", "de", "idp1",
            '[["Dept", "Sales"]]', '{"name": {}}', "c", "m", 'W/"v"', 42)  # fmt: skip
 
-    user = embedded._row_to_user(row)  # noqa: SLF001
+    user = user_rows.row_to_user(row)  # noqa: SLF001
 
     assert WireUser(
         id="u1", team="t1", handle="h", display_name="D", external_id="x", email="e@x",

@@ -1,0 +1,72 @@
+"""
+Users as stored documents, and list pages made of them (gateway/backend/user_documents.py).
+
+A document is `render_user`'s resource without `meta.location` and `groups`, serialised. A page
+splices each document with what depends on the request or changes apart from the user: the
+location (the request's base URL) and the groups. The result is byte for byte what rendering
+each user gives (`_projected` in web/users.py, then `list_response`); tests/api/test_user_documents.py
+holds the two paths to that.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import orjson
+
+from gateway.backend.models import DocumentPage, WireUser
+from gateway.provisioning.render import render_user
+from gateway.provisioning.render_groups import render_user_groups
+from gateway.scim.schemas import list_response
+
+# Raise when the document's shape changes in a way the samples below would not show.
+FORMAT = 1
+
+_SAMPLES = (
+    WireUser(
+        "00000000-0000-4000-8000-000000000001", "team", "sample.user", "Sample Üser", "sample@example.com",
+        "sample@example.com", "work", "pending-invitation", "admin", "de", None,
+        (("Department", "R&D"), ("Role", "Lead")), '{"name":{"familyName":"User","givenName":"Sample"}}',
+        "2026-01-01T00:00:00.000Z", "2026-01-02T00:00:00.000Z", 'W/"sample"',
+    ),  # fmt: skip
+    WireUser(
+        "00000000-0000-4000-8000-000000000002", "team", "minimal", "M", "nameid", None, None,
+        "active", "member", "en", "idp", (), "{}", "2026-01-01T00:00:00.000Z", "2026-01-01T00:00:00.000Z", 'W/"m"',
+    ),  # fmt: skip
+)
+
+
+class UserDocuments:
+    """The `DocumentRenderer` of the embedded backend (gateway/backend/models.py)."""
+
+    def __init__(self) -> None:
+        # Documents rendered by other code (an older release) differ in this key, and are not used.
+        samples = b"\n".join(self.render(user).encode() for user in _SAMPLES)
+        self.key = f"{FORMAT}:{hashlib.sha256(samples).hexdigest()[:16]}"
+
+    def render(self, user: WireUser) -> str:
+        resource = render_user(user)
+        if next(reversed(resource)) != "meta":  # splice_page relies on it (kept attributes are not meta)
+            raise ValueError("a user document must end with its meta")
+        return orjson.dumps(resource).decode()
+
+
+def splice_page(page: DocumentPage, *, start_index: int, base_url: str) -> bytes:
+    """The ListResponse of `page` (see the module docstring) as serialised JSON."""
+    location = orjson.dumps(f"{base_url}/Users/").decode()[:-1]  # opening quote, no closing one
+    groups_json: dict[tuple[tuple[str, str], ...], str] = {}  # a page's users share few groups
+    parts = []
+    for user_id, document, user_groups in page.users:
+        groups = ""
+        if user_groups:
+            groups = groups_json.get(user_groups, "")
+            if not groups:
+                rendered = render_user_groups(user_groups, base_url=base_url)
+                groups = groups_json[user_groups] = ',"groups":' + orjson.dumps(rendered).decode()
+        # the document ends with meta's closing brace and then its own: insert location and groups
+        parts.append(f'{document[:-2]},"location":{location}{user_id}"}}{groups}}}')
+    envelope: dict[str, Any] = list_response([], total=page.total, start_index=start_index)
+    envelope["itemsPerPage"] = len(parts)
+    head = orjson.dumps(envelope)  # ends with "Resources":[]}
+    return b"".join((head[:-2], ",".join(parts).encode(), b"]}"))

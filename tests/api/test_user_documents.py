@@ -1,0 +1,224 @@
+"""
+List pages made of stored user documents (gateway/backend/user_documents.py) are byte for byte
+the pages that rendering each user gives: after every kind of user and group write, for every
+list shape, with stale and missing documents, on both stores (SCIM_GATEWAY_TEST_STORE=postgres).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+import orjson
+import pytest
+from aiohttp.test_utils import TestClient
+
+from conftest import TEAM, auth, new_token, user_body
+from gateway.provisioning.users import UserService
+from gateway.scim.schemas import list_response
+from gateway.web.keys import BACKEND, STORE
+from gateway.web.keys import USERS as USER_SERVICE
+from group_calls import create_group, members, patched_group
+from scim_calls import USERS, create_user, op, patched
+
+PROFILE_URN = "urn:wire:scim:schemas:profile:1.0"
+MAP_URN = "urn:ietf:params:scim:schemas:extension:wire:1.0:User"
+
+# The list shapes IdPs send: whole team pages (Okta), filters (Entra), sorting, deep pages.
+QUERIES = (
+    "",
+    "count=2",
+    "startIndex=2&count=2",
+    "startIndex=4&count=3",
+    "count=0",
+    "startIndex=50",
+    "sortBy=userName&sortOrder=descending",
+    "sortBy=meta.lastModified",
+    "filter=" + quote('userName sw "u"'),
+    "filter=" + quote('displayName co "ü" or active eq false'),
+    "filter=" + quote('externalId eq "nobody"'),
+)
+
+
+async def _list_bytes(client: TestClient, token: str, query: str) -> bytes:
+    response = await client.get(f"{USERS}?{query}", headers=auth(token))
+    assert 200 == response.status, await response.text()
+    assert "application/scim+json; charset=utf-8" == response.headers["Content-Type"]
+    return await response.read()
+
+
+async def _rendered_list(
+    client: TestClient, token: str, query: str, monkeypatch: pytest.MonkeyPatch
+) -> bytes:
+    """The same list with the documents turned off: each user rendered (the reference)."""
+
+    async def no_documents(*args: Any, **kwargs: Any) -> None:
+        return None
+
+    with monkeypatch.context() as patch:
+        patch.setattr(UserService, "search_page", no_documents)
+        return await _list_bytes(client, token, query)
+
+
+async def _assert_documents_render_as_users(
+    client: TestClient, token: str, monkeypatch: pytest.MonkeyPatch, base: str = ""
+) -> None:
+    for query in QUERIES:
+        from_documents = await _list_bytes(client, token, query)
+        assert await _rendered_list(client, token, query, monkeypatch) == from_documents, query
+        page = orjson.loads(from_documents)
+        one_by_one = []  # and each resource is what GET /Users/<id> answers for that user
+        for resource in page["Resources"]:
+            response = await client.get(f"{USERS}/{resource['id']}", headers=auth(token))
+            one_by_one.append(await response.json())
+        expected = list_response(one_by_one, total=page["totalResults"], start_index=page["startIndex"])
+        assert orjson.dumps(expected) == from_documents, query
+
+
+async def _varied_team(client: TestClient, token: str) -> list[str]:
+    """Users as different as SCIM lets them be, changed by every kind of write."""
+    ids = []
+    for n, name in enumerate(("u.one", "u_two", "u-three", "vier", "ü")):
+        body = user_body(
+            name if name != "ü" else "uuml",
+            displayName=f"Dïsplay {name} \"quoted\" \\ {n}",
+            name={"givenName": f"Given{n}", "familyName": "Family"} if n % 2 else None,
+            emails=None if n == 3 else [{"value": f"{n}@example.com", "type": "work", "primary": True}],
+            preferredLanguage="de" if n == 1 else None,
+            roles=[{"value": "admin"}] if n == 2 else None,
+        )
+        if n == 1:
+            body["schemas"] = [*body["schemas"], PROFILE_URN]
+            body[PROFILE_URN] = {"richInfo": {"version": 0, "fields": [{"type": "Department", "value": "R&D"}]}}
+        if n == 4:
+            body["schemas"] = [*body["schemas"], MAP_URN]
+            body[MAP_URN] = {"Role": "Lead \u2603"}
+        ids.append((await create_user(client, token, body))["id"])
+    await patched(client, token, ids[0], op("replace", "displayName", "Renamed One"))
+    await patched(client, token, ids[2], op("replace", "active", False))
+    await client.app[USER_SERVICE].accept_invitation(TEAM, ids[3])
+    response = await client.put(
+        f"{USERS}/{ids[4]}", json=user_body("uuml", displayName="Put Ü"), headers=auth(token)
+    )
+    assert 200 == response.status, await response.text()
+    response = await client.delete(f"{USERS}/{ids[1]}", headers=auth(token))
+    assert 204 == response.status
+    del ids[1]
+    # groups: several per user, a rename, a removed member, a deleted group
+    first = await create_group(client, token, displayName="Zeta", members=ids[:3])
+    second = await create_group(client, token, displayName="alpha", members=ids[1:])
+    doomed = await create_group(client, token, displayName="Doomed", members=ids)
+    await patched_group(client, token, first["id"], op("replace", "displayName", "Éta"))
+    await patched_group(client, token, second["id"], {"op": "Remove", "path": "members", "value": members(ids[3])})
+    await patched_group(client, token, second["id"], {"op": "Add", "path": "members", "value": members(ids[0])})
+    replaced = await create_group(client, token, displayName="replaced", members=ids[:2])
+    await patched_group(client, token, replaced["id"], op("replace", "members", members(ids[1], ids[2])))
+    response = await client.put(
+        f"/scim/v2/Groups/{replaced['id']}",
+        json={"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Replaced",
+              "members": [{"value": ids[2]}, {"value": ids[3]}]},  # fmt: skip
+        headers=auth(token),
+    )
+    assert 200 == response.status, await response.text()
+    response = await client.delete(f"/scim/v2/Groups/{doomed['id']}", headers=auth(token))
+    assert 204 == response.status
+    gone = await create_user(client, token, user_body("gone"))  # a member deleted with its groups
+    await patched_group(client, token, first["id"], {"op": "Add", "path": "members", "value": members(gone["id"])})
+    response = await client.delete(f"{USERS}/{gone['id']}", headers=auth(token))
+    assert 204 == response.status
+    assert await _member_of_agrees(client)
+    return ids
+
+
+async def _member_of_agrees(client: TestClient) -> bool:
+    """users.member_of lists exactly each user's group_members rows (and some user has groups)."""
+
+    def read(conn: Any) -> tuple[list[Any], list[Any]]:
+        users = conn.execute("SELECT id, member_of FROM users").fetchall()
+        rows = conn.execute("SELECT user_id, group_id FROM group_members").fetchall()
+        return users, rows
+
+    users, rows = await client.app[STORE].db.read(read)
+    memberships: dict[str, set[str]] = {}
+    for user_id, group_id in rows:
+        memberships.setdefault(user_id, set()).add(group_id)
+    kept = {user_id: set(member_of.split(",")) - {""} for user_id, member_of in users}
+    return bool(rows) and kept == {user_id: memberships.get(user_id, set()) for user_id in kept}
+
+
+async def _stale_rows(client: TestClient) -> int:
+    key = client.app[BACKEND]._documents.key  # noqa: SLF001
+    return await client.app[STORE].db.read(
+        lambda conn: conn.execute(
+            "SELECT count(*) FROM users WHERE document_key IS NULL OR document_key <> ?", (key,)
+        ).fetchone()[0]
+    )
+
+
+async def test_list_pages_are_the_users_rendered_one_by_one(
+    client: TestClient, token: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await _varied_team(client, token)
+    assert 0 == await _stale_rows(client)  # every write stored its document: none rendered on read
+    await _assert_documents_render_as_users(client, token, monkeypatch)
+
+
+async def test_the_location_follows_the_request_base_path(
+    client: TestClient, token: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """/scim and /scim/v2 (and the Host) give each their own locations and group $refs."""
+    await _varied_team(client, token)
+    for base in ("/scim", "/scim/v2"):
+        for host in ("gateway.example.com", "wire.example.org:8443"):
+            headers = auth(token, Host=host)
+            response = await client.get(f"{base}/Users", headers=headers)
+            body = await response.read()
+            with monkeypatch.context() as patch:
+                patch.setattr(UserService, "search_page", lambda *a, **k: _none())
+                reference = await (await client.get(f"{base}/Users", headers=headers)).read()
+            assert reference == body
+            assert f"{host}{base}/Users/".encode() in body
+            assert f"{host}{base}/Groups/".encode() in body
+
+
+async def _none() -> None:
+    return None
+
+
+async def test_missing_and_stale_documents_are_rendered_and_then_refreshed(
+    client: TestClient, token: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows of older code (another key) or from before documents (NULL) list right, then get fixed."""
+    ids = await _varied_team(client, token)
+    db = client.app[STORE].db
+    await db.write(lambda conn: conn.execute("UPDATE users SET document = NULL, document_key = NULL WHERE id = ?", (ids[0],)))
+    await db.write(
+        lambda conn: conn.execute(
+            "UPDATE users SET document = '{\"stale\":true}', document_key = 'old' WHERE id = ?", (ids[1],)
+        )
+    )
+    await _assert_documents_render_as_users(client, token, monkeypatch)
+    assert 2 == await _stale_rows(client)
+    assert 2 == await client.app[BACKEND].refresh_documents(batch=2)
+    assert 0 == await _stale_rows(client)
+    assert 0 == await client.app[BACKEND].refresh_documents()
+    await _assert_documents_render_as_users(client, token, monkeypatch)
+
+
+async def test_projection_still_renders_each_user(client: TestClient, token: str) -> None:
+    """attributes/excludedAttributes are not served from documents."""
+    await _varied_team(client, token)
+    response = await client.get(f"{USERS}?attributes=userName", headers=auth(token))
+    page = await response.json()
+    assert all(set(r) == {"schemas", "id", "userName"} for r in page["Resources"]), page
+    response = await client.get(f"{USERS}?excludedAttributes=groups,meta", headers=auth(token))
+    page = await response.json()
+    assert page["Resources"] and not any("groups" in r or "meta" in r for r in page["Resources"])
+
+
+async def test_other_teams_documents_are_not_listed(client: TestClient, token: str) -> None:
+    await create_user(client, token, user_body("mine"))
+    other = await new_token(client, "0c2f0a8e-5c0e-4b8e-9d1f-3a2b1c0d9e8f")
+    await create_user(client, other, user_body("theirs"))
+    page = orjson.loads(await _list_bytes(client, token, ""))
+    assert ["mine"] == [r["userName"] for r in page["Resources"]]
