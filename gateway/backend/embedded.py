@@ -26,7 +26,9 @@ from gateway.backend.embedded_groups import (
 )  # fmt: skip
 from gateway.backend.page_cursors import PageCursors
 from gateway.backend.user_rows import USER_COLUMNS, row_to_user
-from gateway.backend.user_documents import Window, document_of, refresh_documents, search_documents
+from gateway.backend.user_documents import (
+    Window, document_of, mark_refreshed, refresh_documents, refreshed_under, search_documents,
+)  # fmt: skip
 from gateway.backend.sql_filter import compile_filter, order_by
 from gateway.db.dialect import Connection, Database
 from gateway.scim.errors import NotFound, PreconditionFailed, Uniqueness
@@ -100,9 +102,13 @@ class EmbeddedBackend(EmbeddedGroups):
         return page
 
     async def refresh_documents(self, *, batch: int = 500) -> int:
-        """Store the document of every user whose document is missing or stale; how many were."""
+        """
+        Store the document of every user whose document is missing or stale, `batch` rows a
+        transaction; returns how many were. Once every row has been seen under the renderer's
+        key, later calls (at each start) return 0 without reading a row.
+        """
         documents = self._documents
-        if documents is None:
+        if documents is None or await self._db.read(lambda conn: refreshed_under(conn, documents.key)):
             return 0
         refreshed, after = 0, 0
         while after is not None:
@@ -110,6 +116,7 @@ class EmbeddedBackend(EmbeddedGroups):
                 lambda conn: refresh_documents(conn, documents, after_seq=after, limit=batch)  # noqa: B023
             )
             refreshed += done
+        await self._db.write(lambda conn: mark_refreshed(conn, documents.key))
         return refreshed
 
     async def create_user(self, team: str, new: NewUser) -> WireUser:

@@ -7,7 +7,8 @@ stores it in the same statement that writes the row, so that the two never disag
 
 A stored document is used only when it was made under the renderer's current `key`: after an
 upgrade that renders users differently, or for rows written before documents existed (NULL),
-the read renders the row itself, and `refresh_documents` rewrites such rows in the background.
+the read renders the row itself, and `refresh_documents` rewrites such rows in the background
+(once per key: `user_documents_refreshed` remembers that it went through every row).
 Groups are not in the document (they change apart from the user): the row's `member_of` lists
 their ids (kept by gateway/backend/embedded_groups.py), and one query a page gives their names.
 """
@@ -102,3 +103,17 @@ def refresh_documents(
             updates,
         )
     return len(stale), (rows[-1][-2] if len(rows) == limit else None)
+
+
+def refreshed_under(conn: Connection, key: str) -> bool:
+    """Whether `refresh_documents` has been through every row under `key`."""
+    return conn.execute("SELECT 1 FROM user_documents_refreshed WHERE key = ?", (key,)).fetchone() is not None
+
+
+def mark_refreshed(conn: Connection, key: str) -> None:
+    """
+    Every row has been through `refresh_documents` under `key`. Rows an older release writes
+    afterwards (replicas of two releases at once) keep their stale documents, which reads render
+    anew: right, only slower, until the next key.
+    """
+    conn.execute("INSERT INTO user_documents_refreshed (key) VALUES (?) ON CONFLICT DO NOTHING", (key,))

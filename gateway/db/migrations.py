@@ -209,10 +209,13 @@ SQLITE_MIGRATIONS: tuple[str, ...] = (
     # (gateway/backend/user_documents.py, docs/performance.md). `document`: the user's SCIM
     # resource as JSON text, written with the row; `document_key` names the rendering that made
     # it (rows of older code, or of this migration: NULL, are rendered when read and rewritten in
-    # the background). `member_of`: the ids of the user's groups, comma-separated, kept with
-    # `group_members` (gateway/backend/embedded_groups.py); filled here from the memberships.
-    # PostgreSQL's text says string_agg for group_concat (migrations_postgres.py).
+    # the background; `user_documents_refreshed` holds the keys under which that rewrite went
+    # through every row, so that it is not walked again at each start). `member_of`: the ids of
+    # the user's groups, comma-separated, kept with `group_members`
+    # (gateway/backend/embedded_groups.py); filled here from the memberships. PostgreSQL's text
+    # says string_agg for group_concat (migrations_postgres.py).
     """
+    CREATE TABLE user_documents_refreshed (key TEXT PRIMARY KEY);
     ALTER TABLE users ADD COLUMN document TEXT;
     ALTER TABLE users ADD COLUMN document_key TEXT;
     ALTER TABLE users ADD COLUMN member_of TEXT NOT NULL DEFAULT '';
@@ -229,7 +232,7 @@ SQLITE_MIGRATIONS: tuple[str, ...] = (
 STATE_TABLES: tuple[str, ...] = (
     "teams", "tokens", "users", "groups", "group_members",
     "brig_external_ids", "brig_users", "brig_saml_refs", "idps", "team_members", "sso_switch_outbox",
-    "brig_groups", "brig_group_members", "brig_group_counts",
+    "brig_groups", "brig_group_members", "brig_group_counts", "user_documents_refreshed",
 )  # fmt: skip
 
 

@@ -6,6 +6,7 @@ list shape, with stale and missing documents, on both stores (SCIM_GATEWAY_TEST_
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 from urllib.parse import quote
 
@@ -198,10 +199,14 @@ async def test_missing_and_stale_documents_are_rendered_and_then_refreshed(
         )
     )
     await _assert_documents_render_as_users(client, token, monkeypatch)
+    backend = client.app[BACKEND]
+    assert 0 == await backend.refresh_documents()  # the start-up refresh went through every row already
+    await db.write(lambda conn: conn.execute("DELETE FROM user_documents_refreshed"))  # as under a new key
     assert 2 == await _stale_rows(client)
-    assert 2 == await client.app[BACKEND].refresh_documents(batch=2)
+    assert 2 == await backend.refresh_documents(batch=2)
     assert 0 == await _stale_rows(client)
-    assert 0 == await client.app[BACKEND].refresh_documents()
+    await db.write(lambda conn: conn.execute("UPDATE users SET document_key = 'old' WHERE id = ?", (ids[2],)))
+    assert 0 == await backend.refresh_documents()  # once per key: not walked again at each start
     await _assert_documents_render_as_users(client, token, monkeypatch)
 
 
@@ -222,3 +227,20 @@ async def test_other_teams_documents_are_not_listed(client: TestClient, token: s
     await create_user(client, other, user_body("theirs"))
     page = orjson.loads(await _list_bytes(client, token, ""))
     assert ["mine"] == [r["userName"] for r in page["Resources"]]
+
+
+async def test_a_start_refreshes_the_documents_of_another_key(
+    client: TestClient, token: str, make_client: Any
+) -> None:
+    """The documents of an older release are rewritten by the next start, in the background."""
+    await _varied_team(client, token)
+    db = client.app[STORE].db
+    await db.write(lambda conn: conn.execute("UPDATE users SET document_key = 'older release'"))
+    await db.write(lambda conn: conn.execute("DELETE FROM user_documents_refreshed"))
+    assert 4 == await _stale_rows(client)
+    restarted = await make_client()
+    for _ in range(200):
+        if 0 == await _stale_rows(restarted):
+            break
+        await asyncio.sleep(0.02)
+    assert 0 == await _stale_rows(restarted)
