@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 from gateway.backend.models import (
     DocumentPage, DocumentRenderer, NewUser, Page, Status, UserFields, UserQuery, WireUser,
@@ -32,6 +32,8 @@ from gateway.backend.user_documents import (
 from gateway.backend.sql_filter import compile_filter, order_by
 from gateway.db.dialect import Connection, Database
 from gateway.scim.errors import NotFound, PreconditionFailed, Uniqueness
+
+PageT = TypeVar("PageT", Page, DocumentPage)
 
 
 
@@ -60,21 +62,9 @@ class EmbeddedBackend(EmbeddedGroups):
         return user
 
     async def search_users(self, team: str, query: UserQuery) -> Page:
-        dialect = self._db.dialect
-        where, params = ("", []) if query.filter is None else compile_filter(
-            query.filter, dialect=dialect  # type: ignore[arg-type]
+        return await self._read_page(
+            query, lambda conn, window: with_page_groups(conn, _search(conn, team, window)), team=team
         )
-        order = order_by(query.sort_by, query.descending, dialect=dialect)
-        key = (team, where, tuple(params)) if order == "seq" else None
-        after = None if key is None else self._cursors.find(key, query.offset)
-        page, last_seq = await self._db.read(
-            lambda conn: with_page_groups(
-                conn, _search(conn, team, where, params, order, query.offset, query.limit, after)
-            )
-        )
-        if key is not None and last_seq is not None:
-            self._cursors.remember(key, query.offset + len(page.users), last_seq)
-        return page
 
     async def search_user_documents(self, team: str, query: UserQuery) -> DocumentPage | None:
         """
@@ -85,6 +75,17 @@ class EmbeddedBackend(EmbeddedGroups):
         documents = self._documents
         if documents is None:
             return None
+        return await self._read_page(
+            query, lambda conn, window: search_documents(conn, documents, team, window=window), team=team
+        )
+
+    async def _read_page(
+        self, query: UserQuery, read: Callable[[Connection, Window], tuple[PageT, int | None]], *, team: str
+    ) -> PageT:
+        """
+        The page of `query` as `read` makes it of the rows the window selects (it returns the page
+        and its last row's `seq`); remembers where the page ended for the next (page_cursors).
+        """
         dialect = self._db.dialect
         where, params = ("", []) if query.filter is None else compile_filter(
             query.filter, dialect=dialect  # type: ignore[arg-type]
@@ -92,11 +93,8 @@ class EmbeddedBackend(EmbeddedGroups):
         order = order_by(query.sort_by, query.descending, dialect=dialect)
         key = (team, where, tuple(params)) if order == "seq" else None
         after = None if key is None else self._cursors.find(key, query.offset)
-        page, last_seq = await self._db.read(
-            lambda conn: search_documents(
-                conn, documents, team, window=_window(where, params, order, query.offset, query.limit, after)
-            )
-        )
+        window = _window(where, params, order, query.offset, query.limit, after)
+        page, last_seq = await self._db.read(lambda conn: read(conn, window))
         if key is not None and last_seq is not None:
             self._cursors.remember(key, query.offset + len(page.users), last_seq)
         return page
@@ -161,12 +159,9 @@ def _select_user(conn: Connection, team: str, user_id: str, *, lock: bool = Fals
     return None if row is None else row_to_user(row)
 
 
-def _search(
-    conn: Connection, team: str, where: str, params: list[object],
-    order: str, offset: int, limit: int, after_seq: int | None,
-) -> tuple[Page, int | None]:  # fmt: skip
-    """The page and the `seq` of its last row; `after_seq` replaces OFFSET (see page_cursors)."""
-    rows, total = _window(where, params, order, offset, limit, after_seq)(conn, team, f"{USER_COLUMNS}, seq", ())
+def _search(conn: Connection, team: str, window: Window) -> tuple[Page, int | None]:
+    """The page of users that `window` selects, and the `seq` of its last row."""
+    rows, total = window(conn, team, f"{USER_COLUMNS}, seq", ())
     users = tuple(map(row_to_user, rows))
     return Page(total, users), (rows[-1][-1] if rows else None)
 
