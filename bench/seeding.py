@@ -9,8 +9,8 @@ extra '{}', version from `content_version`, times from `format_time`, and each u
 The schema itself comes from the gateway's own migrations, and the team's `user_count` is set to N.
 
 Groups are written as gateway/backend/embedded_groups.py writes them: one `groups` row per group
-(revision 1, `member_count` set), one `group_members` row per member, each member's `member_of`,
-and the team's `group_count`;
+(revision 1, `member_count` set), one `group_members` row per member (whose insert sets the
+member's `member_of`, by the schema's triggers), and the team's `group_count`;
 which groups and members is bench.population's `seeded_groups`.
 
 A SCIM token bound to the bench IdP is created the way `scim-gateway token create` does it
@@ -26,6 +26,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from gateway.backend.models import content_version, format_time, now_text
+from gateway.backend.user_documents import DOCUMENT_COLUMNS, document_of
 from gateway.backend.user_rows import row_to_user
 from gateway.db.migrations import migrate_sqlite
 from gateway.provisioning.documents import UserDocuments
@@ -65,7 +66,7 @@ def seed_store(path: Path, users: int, *, log=print) -> str:
         insert = (
             "INSERT INTO users (id, team, handle, display_name, external_id, email, email_type, "
             "status, role, locale, idp, rich_info, extra, created_at, last_modified, version, "
-            "document, document_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            f"{DOCUMENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         )
         documents = UserDocuments()
         for first in range(0, users, BATCH):
@@ -100,17 +101,13 @@ def _seed_groups(conn: sqlite3.Connection, users: int) -> None:
         "INSERT INTO group_members (group_id, user_id) VALUES (?, ?)",
         [(g.id, member) for g in groups for member in g.members],
     )
-    conn.execute(  # each member's `member_of`, as gateway/backend/embedded_groups.py keeps it
-        "UPDATE users SET member_of = (SELECT group_concat(group_id, ',') FROM group_members m "
-        "WHERE m.user_id = users.id) WHERE id IN (SELECT user_id FROM group_members)"
-    )
     conn.execute("UPDATE teams SET group_count = ? WHERE id = ?", (len(groups), TEAM))
     conn.execute("COMMIT")
 
 
 def _with_document(row: tuple[object, ...], documents: UserDocuments) -> tuple[object, ...]:
     """The row and the document the embedded backend stores with it (its columns are USER_COLUMNS)."""
-    return (*row, documents.render(row_to_user(row)), documents.key)
+    return (*row, *document_of(documents, row_to_user(row)))
 
 
 def _row(i: int) -> tuple[object, ...]:

@@ -6,10 +6,11 @@ contract suite in tests/contract/test_backend.py is what makes one correct.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from gateway.backend.models import (
-    GroupEdit, GroupPage, GroupQuery, NewGroup, NewUser, Page, UserFields, UserQuery, WireGroup, WireUser,
+    DocumentPage, GroupEdit, GroupPage, GroupQuery, NewGroup, NewUser, Page, UserFields, UserQuery,
+    WireGroup, WireUser,
 )  # fmt: skip
 
 
@@ -94,3 +95,17 @@ class Backend(Protocol):
         """Raise if the backend cannot serve requests (used by /i/status)."""
 
     async def close(self) -> None: ...
+
+
+@runtime_checkable
+class UserDocumentStore(Protocol):
+    """
+    A backend that keeps each user's rendered document with the user (the embedded one, given a
+    DocumentRenderer; gateway/backend/user_documents.py), so that list pages need no rendering.
+    """
+
+    async def search_user_documents(self, team: str, query: UserQuery) -> DocumentPage | None:
+        """`search_users`'s page as documents; None when this backend was given no renderer."""
+
+    async def refresh_documents(self, *, batch: int = 500) -> int:
+        """Store the documents that are not current (once per renderer key); how many."""

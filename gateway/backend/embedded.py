@@ -27,7 +27,8 @@ from gateway.backend.embedded_groups import (
 from gateway.backend.page_cursors import PageCursors
 from gateway.backend.user_rows import USER_COLUMNS, row_to_user
 from gateway.backend.user_documents import (
-    Window, document_of, mark_refreshed, refresh_documents, refreshed_under, search_documents,
+    DOCUMENT_COLUMNS, Window, document_of, mark_refreshed, refreshed_under, search_documents,
+    stale_documents, store_documents,
 )  # fmt: skip
 from gateway.backend.sql_filter import compile_filter, order_by
 from gateway.db.dialect import Connection, Database
@@ -69,8 +70,8 @@ class EmbeddedBackend(EmbeddedGroups):
     async def search_user_documents(self, team: str, query: UserQuery) -> DocumentPage | None:
         """
         The page `search_users` would give, as stored documents; None without a DocumentRenderer.
-        Rows whose document is missing or of another key are rendered here and not stored (the
-        background `refresh_documents` does that).
+        Rows whose stored document is not current are rendered here, not stored (see
+        gateway/backend/user_documents.py).
         """
         documents = self._documents
         if documents is None:
@@ -101,19 +102,21 @@ class EmbeddedBackend(EmbeddedGroups):
 
     async def refresh_documents(self, *, batch: int = 500) -> int:
         """
-        Store the document of every user whose document is missing or stale, `batch` rows a
-        transaction; returns how many were. Once every row has been seen under the renderer's
-        key, later calls (at each start) return 0 without reading a row.
+        Store the document of every user whose stored one is not current, reading and rendering
+        `batch` rows at a time and writing them in a short transaction; returns how many were
+        stored. Once every row has been seen under the renderer's key, later calls (at each
+        start) return 0 without reading a row.
         """
         documents = self._documents
         if documents is None or await self._db.read(lambda conn: refreshed_under(conn, documents.key)):
             return 0
         refreshed, after = 0, 0
         while after is not None:
-            done, after = await self._db.write(
-                lambda conn: refresh_documents(conn, documents, after_seq=after, limit=batch)  # noqa: B023
+            updates, after = await self._db.read(
+                lambda conn: stale_documents(conn, documents, after_seq=after, limit=batch)  # noqa: B023
             )
-            refreshed += done
+            if updates:
+                refreshed += await self._db.write(lambda conn: store_documents(conn, updates))  # noqa: B023
         await self._db.write(lambda conn: mark_refreshed(conn, documents.key))
         return refreshed
 
@@ -241,8 +244,8 @@ def _insert_user(
     )  # fmt: skip
     try:
         conn.execute(
-            f"INSERT INTO users ({USER_COLUMNS}, document, document_key) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO users ({USER_COLUMNS}, {DOCUMENT_COLUMNS}) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (*_user_values(user), *document_of(documents, user)),
         )
     except conn.dialect.integrity_error as exc:  # a racing writer in another process
@@ -307,7 +310,7 @@ def _update_user(
         conn.execute(
             "UPDATE users SET handle = ?, display_name = ?, external_id = ?, email = ?, "
             "email_type = ?, status = ?, role = ?, locale = ?, rich_info = ?, extra = ?, "
-            "last_modified = ?, version = ?, document = ?, document_key = ? WHERE id = ?",
+            "last_modified = ?, version = ?, document = ?, document_key = ?, document_version = ? WHERE id = ?",
             (user.handle, user.display_name, user.external_id, user.email, user.email_type,
              user.status, user.role, user.locale, _rich_info_json(user.rich_info), user.extra,
              user.last_modified, version, *document_of(documents, user), user.id),  # fmt: skip
@@ -341,7 +344,7 @@ def _accept_invitation(
     user = dataclasses.replace(current, status="active", last_modified=now_text(), version=_version(fields, "active"))
     conn.execute(
         "UPDATE users SET status = 'active', last_modified = ?, version = ?, document = ?, "
-        "document_key = ? WHERE id = ?",
+        "document_key = ?, document_version = ? WHERE id = ?",
         (user.last_modified, user.version, *document_of(documents, user), user_id),
     )
     return user

@@ -3,15 +3,17 @@ The embedded backend's groups: SCIM Groups as Wire user groups in the gateway's 
 or PostgreSQL: one unit of work per operation serves both, see gateway/db/dialect.py).
 
 Each member is one row of `group_members` (PRIMARY KEY (group_id, user_id) WITHOUT ROWID, plus an
-index on user_id), so adding or removing one member is one indexed insert or delete and never reads
-the member list. `groups.member_count` and `teams.group_count` keep the counts, and
+index on user_id), so adding or removing one member is one indexed insert or delete (and, by the
+schema's triggers, one update of the member's `users.member_of`) and never reads the member list. `groups.member_count` and `teams.group_count` keep the counts, and
 `groups.revision` the version (a weak ETag: a content hash would need the whole member list).
 A list page without members reads no membership row; with members, one batched query.
 
 On PostgreSQL, where writers run side by side, a change reads the group `FOR UPDATE` first (edits
 of one group queue), member ids are checked `FOR KEY SHARE` (the users cannot be deleted before
 the membership is committed), and a deleted user's memberships are removed with `RETURNING`, so
-each group's count drops by exactly the rows this transaction removed.
+each group's count drops by exactly the rows this transaction removed. Members' users rows,
+which the triggers update, are locked in id order (`_lock_members`), so that edits of groups
+sharing members queue instead of deadlocking.
 """
 
 from __future__ import annotations
@@ -114,25 +116,21 @@ def with_page_groups(conn: Connection, result: tuple[Page, T]) -> tuple[Page, T]
     page, rest = result
     if not page.users:
         return result
-    by_user = groups_of_users(conn, [u.id for u in page.users])
-    for user in page.users:  # built by this unit of work a moment ago: nobody else holds them yet
-        found = by_user.get(user.id)
-        if found is not None:
-            user.groups = found
-    return result
-
-
-def groups_of_users(conn: Connection, user_ids: list[str]) -> dict[str, tuple[tuple[str, str], ...]]:
-    """The sorted groups of each of `user_ids` that is in any: one batched query."""
     rows = conn.execute(
         "SELECT m.user_id, g.id, g.display_name FROM group_members m JOIN groups g ON g.id = m.group_id "
         f"WHERE m.user_id IN (SELECT value FROM {conn.dialect.json_values})",
-        (json.dumps(user_ids),),
+        (json.dumps([u.id for u in page.users]),),
     ).fetchall()
+    if not rows:
+        return result
     by_user: dict[str, list[tuple[str, str]]] = {}
     for user_id, group_id, name in rows:
         by_user.setdefault(user_id, []).append((group_id, name))
-    return {user_id: sorted_groups(found) for user_id, found in by_user.items()}
+    for user in page.users:  # built by this unit of work a moment ago: nobody else holds them yet
+        found = by_user.get(user.id)
+        if found is not None:
+            user.groups = sorted_groups(found)
+    return result
 
 
 def sorted_groups(groups: Sequence[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
@@ -278,39 +276,33 @@ def _check_external_id(conn: Connection, team: str, external_id: str | None, gro
 
 def _add_members(conn: Connection, group_id: str, user_ids: Sequence[str]) -> int:
     """Insert the rows that are not there yet; returns how many were added."""
-    added = conn.executemany(
+    return conn.executemany(
         "INSERT INTO group_members (group_id, user_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
-        [(group_id, user_id) for user_id in user_ids],
+        [(group_id, user_id) for user_id in sorted(user_ids)],  # sorted: see _lock_members
     ).rowcount
-    conn.executemany(_JOIN_GROUP, [(group_id, user_id, f"%,{group_id},%") for user_id in user_ids])
-    return added
 
 
 def _remove_members(conn: Connection, group_id: str, user_ids: Sequence[str]) -> int:
-    removed = conn.executemany(
+    return conn.executemany(
         "DELETE FROM group_members WHERE group_id = ? AND user_id = ?",
-        [(group_id, user_id) for user_id in user_ids],
+        [(group_id, user_id) for user_id in sorted(user_ids)],  # sorted: see _lock_members
     ).rowcount
-    _left_group(conn, group_id, user_ids)
-    return removed
 
 
-# `users.member_of`: the ids of a user's groups, comma-separated, in no order (group ids are
-# UUIDs), kept with every change of `group_members` in the same transaction, so that a list page
-# reads its users' groups with the users (gateway/backend/user_documents.py) instead of probing
-# `group_members` once per user. Each statement computes the new value from the row's own current
-# one, so concurrent writers on PostgreSQL cannot lose each other's change: an UPDATE that waited
-# for a row lock is evaluated again on the row as the other writer left it. A user deleted leaves
-# no row to keep.
-_JOIN_GROUP = (
-    "UPDATE users SET member_of = ltrim(member_of || ',' || ?, ',') "
-    "WHERE id = ? AND ',' || member_of || ',' NOT LIKE ?"
-)
-_LEAVE_GROUP = "UPDATE users SET member_of = ltrim(rtrim(replace(',' || member_of || ',', ?, ','), ','), ',') WHERE id = ?"
-
-
-def _left_group(conn: Connection, group_id: str, user_ids: Sequence[str]) -> None:
-    conn.executemany(_LEAVE_GROUP, [(f",{group_id},", user_id) for user_id in user_ids])
+def _lock_members(conn: Connection, group_id: str, also: Collection[str] = ()) -> None:
+    """
+    Lock, in id order, the users rows of the group's members (and of `also`) before changing
+    several of its memberships at once. A change of `group_members` also updates the member's
+    row (its `member_of`, by the triggers of migration 6), and two transactions that lock the same
+    users in different orders deadlock on PostgreSQL: every writer takes them in id order (one
+    row, executemany in sorted order, or this first). SQLite writers hold the whole database.
+    """
+    if conn.dialect.for_no_key_update:
+        conn.execute(
+            "SELECT id FROM users WHERE id IN (SELECT user_id FROM group_members WHERE group_id = ?) "
+            f"OR id IN (SELECT value FROM {conn.dialect.json_values}) ORDER BY id{conn.dialect.for_no_key_update}",
+            (group_id, json.dumps(list(also))),
+        ).fetchall()
 
 
 def _insert_group(conn: Connection, team: str, new: NewGroup) -> WireGroup:
@@ -391,21 +383,20 @@ def _edit_members(
     members = _valid_members(conn, team, edit.user_ids)
     removed = 0
     if isinstance(edit, ReplaceMembers):
-        left = conn.execute(
+        _lock_members(conn, group_id, also=members)
+        removed = conn.execute(
             "DELETE FROM group_members "
-            f"WHERE group_id = ? AND user_id NOT IN (SELECT value FROM {conn.dialect.json_values}) RETURNING user_id",
+            f"WHERE group_id = ? AND user_id NOT IN (SELECT value FROM {conn.dialect.json_values})",
             (group_id, json.dumps(list(members))),
-        ).fetchall()
-        _left_group(conn, group_id, [user_id for (user_id,) in left])
-        removed = len(left)
+        ).rowcount
     return _add_members(conn, group_id, members), removed
 
 
 def _delete_group(conn: Connection, team: str, group_id: str) -> bool:
     if _select_row(conn, team, group_id, lock=True) is None:
         return False
-    left = conn.execute("DELETE FROM group_members WHERE group_id = ? RETURNING user_id", (group_id,)).fetchall()
-    _left_group(conn, group_id, [user_id for (user_id,) in left])
+    _lock_members(conn, group_id)
+    conn.execute("DELETE FROM group_members WHERE group_id = ?", (group_id,))
     conn.execute("DELETE FROM groups WHERE id = ?", (group_id,))
     conn.execute("UPDATE teams SET group_count = group_count - 1 WHERE id = ?", (team,))
     return True

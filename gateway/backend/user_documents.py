@@ -5,12 +5,16 @@ of a page's cost; docs/performance.md). The backend does not know SCIM: a `Docum
 given by the application (gateway/provisioning/documents.py) makes the text, and the backend
 stores it in the same statement that writes the row, so that the two never disagree.
 
-A stored document is used only when it was made under the renderer's current `key`: after an
-upgrade that renders users differently, or for rows written before documents existed (NULL),
-the read renders the row itself, and `refresh_documents` rewrites such rows in the background
-(once per key: `user_documents_refreshed` remembers that it went through every row).
+A stored document is used only while it is current: made under the renderer's `key` (the
+current rendering) from the row's present `version` (the content it was made of). A row written
+by other code (an older release beside this one, or before documents existed: NULL) is
+rendered when read, in the same statement's snapshot, and `refresh_documents` rewrites such rows
+in the background, once per key (`user_documents_refreshed` remembers that it went through every
+row; rows an older release writes later are rendered on read until a newer write or key).
+
 Groups are not in the document (they change apart from the user): the row's `member_of` lists
-their ids (kept by gateway/backend/embedded_groups.py), and one query a page gives their names.
+their ids (kept by the database's triggers on `group_members`, migration 6), and one query a
+page gives their names.
 """
 
 from __future__ import annotations
@@ -26,30 +30,37 @@ from gateway.db.dialect import Connection
 
 Window = Callable[[Connection, str, str, Sequence[object]], tuple[list[tuple[Any, ...]], int]]
 
+# The stored document when it is current, else NULL; takes the renderer's key.
+_CURRENT_DOCUMENT = "CASE WHEN document_key = ? AND document_version = version THEN document END"
 
-def document_of(documents: DocumentRenderer | None, user: WireUser) -> tuple[str | None, str | None]:
-    """The (document, document_key) columns of a user being written."""
+# The columns that keep a user's document, in the order `document_of` gives their values.
+DOCUMENT_COLUMNS = "document, document_key, document_version"
+
+
+def document_of(documents: DocumentRenderer | None, user: WireUser) -> tuple[str | None, ...]:
+    """The values of DOCUMENT_COLUMNS for a user being written."""
     if documents is None:
-        return None, None
-    return documents.render(user), documents.key
+        return None, None, None
+    return documents.render(user), documents.key, user.version
 
 
 def search_documents(
     conn: Connection, documents: DocumentRenderer, team: str, *, window: Window
 ) -> tuple[DocumentPage, int | None]:
     """The page that `window` selects, as documents, and the `seq` of its last row."""
-    rows, total = window(
-        conn, team, "id, CASE WHEN document_key = ? THEN document END, seq, member_of", (documents.key,)
-    )
+    rows, total = window(conn, team, f"id, {_CURRENT_DOCUMENT}, seq, member_of", (documents.key,))
+    if any(row[1] is None for row in rows):
+        # Some are not current: read the page again with what rendering needs, in one statement
+        # (a second one could miss a row deleted meanwhile), and render those.
+        full, total = window(conn, team, f"id, {_CURRENT_DOCUMENT}, seq, member_of, {USER_COLUMNS}", (documents.key,))
+        rows = [
+            row[:4] if row[1] is not None else (row[0], documents.render(row_to_user(row[4:])), *row[2:4])
+            for row in full
+        ]
     if not rows:
         return DocumentPage(total, ()), None
-    stale = [row[2] for row in rows if row[1] is None]
-    rendered = _render_rows(conn, documents, stale) if stale else {}
     groups = _groups_by_member_of(conn, {row[3] for row in rows})
-    users = tuple(
-        (user_id, rendered[seq] if document is None else document, groups[member_of])
-        for user_id, document, seq, member_of in rows
-    )
+    users = tuple((user_id, document, groups[member_of]) for user_id, document, _seq, member_of in rows)
     return DocumentPage(total, users), rows[-1][2]
 
 
@@ -73,36 +84,35 @@ def _groups_by_member_of(conn: Connection, member_ofs: set[str]) -> dict[str, tu
     }
 
 
-def _render_rows(conn: Connection, documents: DocumentRenderer, seqs: list[int]) -> dict[int, str]:
-    """Documents of the rows `seqs` rendered now (their stored ones are missing or stale)."""
-    placeholders = ", ".join("?" * len(seqs))
-    rows = conn.execute(f"SELECT {USER_COLUMNS}, seq FROM users WHERE seq IN ({placeholders})", seqs).fetchall()
-    return {row[-1]: documents.render(row_to_user(row)) for row in rows}
-
-
-def refresh_documents(
+def stale_documents(
     conn: Connection, documents: DocumentRenderer, *, after_seq: int, limit: int
-) -> tuple[int, int | None]:
+) -> tuple[list[tuple[str, str, str, int, str]], int | None]:
     """
-    Store the documents missing or stale among the `limit` rows after `after_seq`; returns how
-    many, and the `seq` to go on from (None at the end). A row that another process changes
-    meanwhile (its version or lastModified moved) is left to that writer, which stores its own.
+    For the `limit` rows after `after_seq`, the documents of those whose stored one is not
+    current, as parameters of STORE_DOCUMENT; and the `seq` to go on from (None at the end).
+    A read: rendering holds no write lock.
     """
     rows = conn.execute(
-        f"SELECT {USER_COLUMNS}, seq, document_key FROM users WHERE seq > ? ORDER BY seq LIMIT ?",
-        (after_seq, limit),
+        f"SELECT {USER_COLUMNS}, seq, {_CURRENT_DOCUMENT} IS NULL FROM users WHERE seq > ? ORDER BY seq LIMIT ?",
+        (documents.key, after_seq, limit),
     ).fetchall()
-    stale = [row for row in rows if row[-1] != documents.key]
-    if stale:
-        updates = []
-        for row in stale:
+    updates = []
+    for row in rows:
+        if row[-1]:
             user = row_to_user(row)
-            updates.append((documents.render(user), documents.key, row[-2], user.version, user.last_modified))
-        conn.executemany(
-            "UPDATE users SET document = ?, document_key = ? WHERE seq = ? AND version = ? AND last_modified = ?",
-            updates,
-        )
-    return len(stale), (rows[-1][-2] if len(rows) == limit else None)
+            updates.append((documents.render(user), documents.key, user.version, row[-2], user.version))
+    return updates, (rows[-1][-2] if len(rows) == limit else None)
+
+
+def store_documents(conn: Connection, updates: list[tuple[str, str, str, int, str]]) -> int:
+    """
+    Store documents made by `stale_documents`; how many were. A row whose version moved since
+    (another writer changed it, and stored its own document) is left alone.
+    """
+    return conn.executemany(
+        "UPDATE users SET document = ?, document_key = ?, document_version = ? WHERE seq = ? AND version = ?",
+        updates,
+    ).rowcount
 
 
 def refreshed_under(conn: Connection, key: str) -> bool:
@@ -111,9 +121,5 @@ def refreshed_under(conn: Connection, key: str) -> bool:
 
 
 def mark_refreshed(conn: Connection, key: str) -> None:
-    """
-    Every row has been through `refresh_documents` under `key`. Rows an older release writes
-    afterwards (replicas of two releases at once) keep their stale documents, which reads render
-    anew: right, only slower, until the next key.
-    """
+    """Every row has been through `refresh_documents` under `key`."""
     conn.execute("INSERT INTO user_documents_refreshed (key) VALUES (?) ON CONFLICT DO NOTHING", (key,))

@@ -34,6 +34,9 @@ class Dialect:
     json_values: str  # the rows (column `value`) of a JSON array of strings bound as one `?`
     for_update: str  # suffix of a SELECT that locks the rows it reads until commit ("" on SQLite)
     for_key_share: str  # suffix that keeps the rows from being deleted until commit ("" on SQLite)
+    # suffix that locks the rows as an UPDATE of non-key columns would ("" on SQLite): it waits
+    # for other such locks, not for `for_key_share`
+    for_no_key_update: str
     # SQL that serialises writers on one key for the rest of the transaction (None: a write
     # transaction already holds the whole database, as SQLite's BEGIN IMMEDIATE does)
     serialize: str | None
@@ -64,6 +67,7 @@ SQLITE = Dialect(
     json_values="json_each(?)",
     for_update="",
     for_key_share="",
+    for_no_key_update="",
     serialize=None,
     integrity_error=sqlite3.IntegrityError,
     restart_seq=None,

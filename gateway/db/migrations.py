@@ -207,21 +207,31 @@ SQLITE_MIGRATIONS: tuple[str, ...] = (
     """,
     # 6: what a list page reads with each embedded user instead of computing it
     # (gateway/backend/user_documents.py, docs/performance.md). `document`: the user's SCIM
-    # resource as JSON text, written with the row; `document_key` names the rendering that made
-    # it (rows of older code, or of this migration: NULL, are rendered when read and rewritten in
-    # the background; `user_documents_refreshed` holds the keys under which that rewrite went
-    # through every row, so that it is not walked again at each start). `member_of`: the ids of
-    # the user's groups, comma-separated, kept with `group_members`
-    # (gateway/backend/embedded_groups.py); filled here from the memberships. PostgreSQL's text
-    # says string_agg for group_concat (migrations_postgres.py).
+    # resource as JSON text, written with the row; it is used only while `document_key` names the
+    # current rendering and `document_version` is the row's `version` (a row written by other
+    # code, or from before this migration, is rendered when read; `user_documents_refreshed`
+    # holds the keys under which a background rewrite went through every row). `member_of`: the
+    # ids of the user's groups, comma-separated, filled here and kept by triggers on
+    # `group_members`, so that no writer (an older release's included) can leave it wrong; each
+    # computes the new value from the row's own, which concurrent PostgreSQL writers cannot lose.
+    # PostgreSQL has its own text of this step (migrations_postgres.py).
     """
     CREATE TABLE user_documents_refreshed (key TEXT PRIMARY KEY);
     ALTER TABLE users ADD COLUMN document TEXT;
     ALTER TABLE users ADD COLUMN document_key TEXT;
+    ALTER TABLE users ADD COLUMN document_version TEXT;
     ALTER TABLE users ADD COLUMN member_of TEXT NOT NULL DEFAULT '';
     UPDATE users SET member_of = coalesce(
         (SELECT group_concat(group_id, ',') FROM group_members WHERE user_id = users.id), ''
-    )
+    );
+    CREATE TRIGGER group_members_joined AFTER INSERT ON group_members BEGIN
+        UPDATE users SET member_of = ltrim(member_of || ',' || NEW.group_id, ',')
+        WHERE id = NEW.user_id AND instr(',' || member_of || ',', ',' || NEW.group_id || ',') = 0;
+    END;
+    CREATE TRIGGER group_members_left AFTER DELETE ON group_members BEGIN
+        UPDATE users SET member_of = ltrim(rtrim(replace(',' || member_of || ',', ',' || OLD.group_id || ',', ','), ','), ',')
+        WHERE id = OLD.user_id;
+    END
     """,
 )
 
@@ -242,6 +252,20 @@ def schema_version(conn: sqlite3.Connection, *, version_table: str = "schema_ver
     return row[0] or 0
 
 
+def sql_statements(script: str) -> list[str]:
+    """The statements of `script`, split at semicolons outside a trigger's BEGIN ... END."""
+    statements, pending = [], ""
+    for piece in script.split(";"):
+        pending += piece + ";"
+        if sqlite3.complete_statement(pending):
+            if pending.strip(" \n;"):
+                statements.append(pending)
+            pending = ""
+    if pending.strip(" \n;"):
+        statements.append(pending)
+    return statements
+
+
 def migrate_sqlite(
     conn: sqlite3.Connection, *, target: int | None = None,
     migrations: tuple[str, ...] | None = None, version_table: str = "schema_version",
@@ -257,9 +281,8 @@ def migrate_sqlite(
     try:
         current = schema_version(conn, version_table=version_table)
         for version in range(current + 1, target + 1):
-            for statement in steps[version - 1].split(";"):
-                if statement.strip():
-                    conn.execute(statement)
+            for statement in sql_statements(steps[version - 1]):
+                conn.execute(statement)
             conn.execute(f"INSERT INTO {version_table} (version) VALUES (?)", (version,))
     except BaseException:
         conn.execute("ROLLBACK")

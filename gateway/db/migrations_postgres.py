@@ -12,9 +12,10 @@ and why:
 - `WITHOUT ROWID` is dropped (PostgreSQL tables have no rowid) and REAL is DOUBLE PRECISION.
 
 A migration that this cannot translate gets its text in POSTGRES_OVERRIDES under its version
-number, where it is translated all the same: an override need only say what the patterns above do
-not (version 6: string_agg for SQLite's group_concat). tests/contract/test_migrations.py checks
-that both schemas end up with the same tables, columns and indexes.
+number, where it is translated all the same (version 6: its triggers are a plpgsql function, and
+string_agg is SQLite's group_concat). tests/contract/test_migrations.py checks that both schemas
+end up with the same tables, columns and indexes; the API suites on PostgreSQL, that they behave
+the same.
 
 `migrate_postgres` applies them in one transaction under `pg_advisory_xact_lock`, taken before
 the version table is even looked at, so two replicas starting at once apply each step once: the
@@ -30,7 +31,31 @@ from gateway.db.migrations import SQLITE_MIGRATIONS
 
 # version -> PostgreSQL text, for the migrations `translate` cannot turn into PostgreSQL's SQL
 POSTGRES_OVERRIDES: dict[int, str] = {
-    6: SQLITE_MIGRATIONS[5].replace("group_concat(group_id, ',')", "string_agg(group_id, ',')"),
+    # SQLite's step 6 (see there) with string_agg, and its triggers as one plpgsql function
+    6: """
+    CREATE TABLE user_documents_refreshed (key TEXT PRIMARY KEY);
+    ALTER TABLE users ADD COLUMN document TEXT;
+    ALTER TABLE users ADD COLUMN document_key TEXT;
+    ALTER TABLE users ADD COLUMN document_version TEXT;
+    ALTER TABLE users ADD COLUMN member_of TEXT NOT NULL DEFAULT '';
+    UPDATE users SET member_of = coalesce(
+        (SELECT string_agg(group_id, ',') FROM group_members WHERE user_id = users.id), ''
+    );
+    CREATE FUNCTION group_members_keep_member_of() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        IF TG_OP = 'INSERT' THEN
+            UPDATE users SET member_of = ltrim(member_of || ',' || NEW.group_id, ',')
+            WHERE id = NEW.user_id AND strpos(',' || member_of || ',', ',' || NEW.group_id || ',') = 0;
+            RETURN NEW;
+        END IF;
+        UPDATE users SET member_of = ltrim(rtrim(replace(',' || member_of || ',', ',' || OLD.group_id || ',', ','), ','), ',')
+        WHERE id = OLD.user_id;
+        RETURN OLD;
+    END
+    $$;
+    CREATE TRIGGER group_members_keep_member_of AFTER INSERT OR DELETE ON group_members
+        FOR EACH ROW EXECUTE FUNCTION group_members_keep_member_of()
+    """,
 }
 
 _TRANSLATIONS: tuple[tuple[str, str], ...] = (

@@ -41,6 +41,7 @@ POSTGRES = Dialect(
     json_values="json_array_elements_text(CAST(? AS json))",
     for_update=" FOR UPDATE",
     for_key_share=" FOR KEY SHARE",
+    for_no_key_update=" FOR NO KEY UPDATE",
     serialize="SELECT pg_advisory_xact_lock(hashtextextended(?, 0))",
     integrity_error=psycopg.IntegrityError,
     restart_seq="SELECT setval(pg_get_serial_sequence('{table}', 'seq'), coalesce(max(seq), 0) + 1, false) FROM {table}",

@@ -11,16 +11,21 @@ holds the two paths to that.
 from __future__ import annotations
 
 import hashlib
+import inspect
+import sys
 from typing import Any
 
 import orjson
 
 from gateway.backend.models import DocumentPage, WireUser
+from gateway.provisioning import render as render_module
+from gateway.provisioning import rich_info
 from gateway.provisioning.render import render_user
 from gateway.provisioning.render_groups import render_user_groups
 from gateway.scim.schemas import list_response
 
-# Raise when the document's shape changes in a way the samples below would not show.
+# Raise when documents must be rendered again for a reason that neither the samples below nor
+# the source of the rendering modules would show (a change in a library's output, say).
 FORMAT = 1
 
 _SAMPLES = (
@@ -34,16 +39,30 @@ _SAMPLES = (
         "00000000-0000-4000-8000-000000000002", "team", "minimal", "M", "nameid", None, None,
         "active", "member", "en", "idp", (), "{}", "2026-01-01T00:00:00.000Z", "2026-01-01T00:00:00.000Z", 'W/"m"',
     ),  # fmt: skip
+    WireUser(
+        "00000000-0000-4000-8000-000000000003", "team", "typeless", "T \"q\" \u2603", "t", "t@example.com", None,
+        "suspended", "partner", "fr", "idp", (("Role", ""),),
+        '{"nickName":"T","phoneNumbers":[{"value":"+1","type":"work"}],"title":"Ms"}',
+        "2026-01-01T00:00:00.000Z", "2026-01-03T00:00:00.000Z", 'W/"t"',
+    ),  # fmt: skip
 )
+# What renders a document: a change to any of them may change documents.
+_RENDERING_MODULES = (render_module, rich_info)
 
 
 class UserDocuments:
     """The `DocumentRenderer` of the embedded backend (gateway/backend/models.py)."""
 
     def __init__(self) -> None:
-        # Documents rendered by other code (an older release) differ in this key, and are not used.
-        samples = b"\n".join(self.render(user).encode() for user in _SAMPLES)
-        self.key = f"{FORMAT}:{hashlib.sha256(samples).hexdigest()[:16]}"
+        # Documents rendered by other code (an older release) differ in this key, and are not
+        # used: it covers what the samples render and the source that renders them.
+        digest = hashlib.sha256(b"\n".join(self.render(user).encode() for user in _SAMPLES))
+        for module in (*_RENDERING_MODULES, sys.modules[__name__]):
+            try:
+                digest.update(inspect.getsource(module).encode())
+            except (OSError, TypeError):  # no source (a frozen build): the samples alone
+                pass
+        self.key = f"{FORMAT}:{digest.hexdigest()[:16]}"
 
     def render(self, user: WireUser) -> str:
         resource = render_user(user)

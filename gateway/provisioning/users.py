@@ -15,7 +15,7 @@ from typing import Any
 
 import structlog
 
-from gateway.backend.base import Backend
+from gateway.backend.base import Backend, UserDocumentStore
 from gateway.backend.models import NewUser, Page, UserQuery, WireUser
 from gateway.provisioning.documents import splice_page
 from gateway.provisioning.render import render_user
@@ -47,6 +47,7 @@ class UserService:
     def __init__(self, backend: Backend, rules: UserRules) -> None:
         self._backend = backend
         self._rules = rules
+        self._documents = backend if isinstance(backend, UserDocumentStore) else None
 
     async def create(self, token: TokenRecord, body: Any) -> WireUser:
         valid = validate_user(body, idp=token.idp, rules=self._rules)
@@ -128,22 +129,20 @@ class UserService:
         `search`'s page as a serialised ListResponse made of stored documents (without
         projection: each user whole); None when the backend keeps none (then use `search`).
         """
-        search_documents = getattr(self._backend, "search_user_documents", None)
-        if search_documents is None:
+        if self._documents is None:
             return None
         query = _user_query(request)
-        page = await search_documents(token.team, query)
+        page = await self._documents.search_user_documents(token.team, query)
         if page is None:
             return None
         return splice_page(page, start_index=query.offset + 1, base_url=base_url)
 
     async def refresh_documents(self) -> None:
         """Store the missing or stale documents of a backend that keeps them (at start-up)."""
-        refresh = getattr(self._backend, "refresh_documents", None)
-        if refresh is None:
+        if self._documents is None:
             return
         try:
-            count = await refresh()
+            count = await self._documents.refresh_documents()
         except Exception as exc:  # lists stay right, only slower: a read renders a stale row itself
             log.warning("user_documents_not_refreshed", error=type(exc).__name__)
             return

@@ -41,11 +41,14 @@ async def read_json(request: web.Request) -> Any:
 def scim_response(
     body: Any, *, status: int = 200, headers: dict[str, str] | None = None
 ) -> web.Response:
-    return web.Response(
-        body=orjson.dumps(body),
-        status=status,
-        headers={"Content-Type": SCIM_JSON, **(headers or {})},
-    )
+    return serialised_response(orjson.dumps(body), status=status, headers=headers)
+
+
+def serialised_response(
+    body: bytes, *, status: int = 200, headers: dict[str, str] | None = None
+) -> web.Response:
+    """A SCIM JSON response whose body is serialised already."""
+    return web.Response(body=body, status=status, headers={"Content-Type": SCIM_JSON, **(headers or {})})
 
 
 def error_response(error: ScimError) -> web.Response:

@@ -11,7 +11,7 @@ from gateway.provisioning.users import SearchRequest
 from gateway.scim.errors import InvalidValue
 from gateway.scim.projection import parse_attribute_list, project
 from gateway.scim.schemas import list_response
-from gateway.web.json_io import SCIM_JSON, not_modified, read_json, scim_response
+from gateway.web.json_io import not_modified, read_json, scim_response, serialised_response
 from gateway.web.keys import BASE_URL, CONFIG, RESOURCE_ID, TOKEN, USERS
 
 
@@ -100,7 +100,7 @@ async def list_users(request: web.Request) -> web.Response:
     if not any(projection):  # whole users: the backend's stored documents, if it keeps them
         body = await request.app[USERS].search_page(request[TOKEN], search, base_url=request[BASE_URL])
         if body is not None:
-            return web.Response(body=body, headers={"Content-Type": SCIM_JSON})
+            return serialised_response(body)
     page, start = await request.app[USERS].search(request[TOKEN], search)
     resources = [_projected(request, user, projection) for user in page.users]
     return scim_response(list_response(resources, total=page.total, start_index=start))

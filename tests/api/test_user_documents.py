@@ -62,7 +62,7 @@ async def _rendered_list(
 
 
 async def _assert_documents_render_as_users(
-    client: TestClient, token: str, monkeypatch: pytest.MonkeyPatch, base: str = ""
+    client: TestClient, token: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     for query in QUERIES:
         from_documents = await _list_bytes(client, token, query)
@@ -132,7 +132,7 @@ async def _varied_team(client: TestClient, token: str) -> list[str]:
 
 
 async def _member_of_agrees(client: TestClient) -> bool:
-    """users.member_of lists exactly each user's group_members rows (and some user has groups)."""
+    """users.member_of lists each user's group_members rows, once each (and some user has groups)."""
 
     def read(conn: Any) -> tuple[list[Any], list[Any]]:
         users = conn.execute("SELECT id, member_of FROM users").fetchall()
@@ -140,18 +140,21 @@ async def _member_of_agrees(client: TestClient) -> bool:
         return users, rows
 
     users, rows = await client.app[STORE].db.read(read)
-    memberships: dict[str, set[str]] = {}
+    memberships: dict[str, list[str]] = {}
     for user_id, group_id in rows:
-        memberships.setdefault(user_id, set()).add(group_id)
-    kept = {user_id: set(member_of.split(",")) - {""} for user_id, member_of in users}
-    return bool(rows) and kept == {user_id: memberships.get(user_id, set()) for user_id in kept}
+        memberships.setdefault(user_id, []).append(group_id)
+    kept = {user_id: sorted(member_of.split(",")) if member_of else [] for user_id, member_of in users}
+    return bool(rows) and kept == {user_id: sorted(memberships.get(user_id, [])) for user_id in kept}
 
 
 async def _stale_rows(client: TestClient) -> int:
+    """Users whose stored document is not current (gateway/backend/user_documents.py)."""
     key = client.app[BACKEND]._documents.key  # noqa: SLF001
     return await client.app[STORE].db.read(
         lambda conn: conn.execute(
-            "SELECT count(*) FROM users WHERE document_key IS NULL OR document_key <> ?", (key,)
+            "SELECT count(*) FROM users WHERE document IS NULL OR document_key IS NULL OR document_key <> ? "
+            "OR document_version IS NULL OR document_version <> version",
+            (key,),
         ).fetchone()[0]
     )
 
@@ -244,3 +247,32 @@ async def test_a_start_refreshes_the_documents_of_another_key(
             break
         await asyncio.sleep(0.02)
     assert 0 == await _stale_rows(restarted)
+
+
+async def test_rows_written_by_an_older_release_list_as_they_are(
+    client: TestClient, token: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """
+    A replica of the previous release (rolling upgrade) writes users without their documents and
+    memberships without member_of: lists show what it wrote, not the documents left behind.
+    """
+    ids = await _varied_team(client, token)
+    db = client.app[STORE].db
+    group_id = (await create_group(client, token, displayName="Newer"))["id"]
+
+    def older_release(conn: Any) -> None:
+        conn.execute(
+            "UPDATE users SET display_name = 'Written By The Old Release', version = 'W/\"old\"' WHERE id = ?",
+            (ids[0],),
+        )
+        conn.execute("INSERT INTO group_members (group_id, user_id) VALUES (?, ?)", (group_id, ids[1]))
+        conn.execute("DELETE FROM group_members WHERE user_id = ? AND group_id <> ?", (ids[2], group_id))
+
+    await db.write(older_release)
+    assert await _member_of_agrees(client)
+    await _assert_documents_render_as_users(client, token, monkeypatch)
+    page = orjson.loads(await _list_bytes(client, token, ""))
+    by_id = {r["id"]: r for r in page["Resources"]}
+    assert "Written By The Old Release" == by_id[ids[0]]["displayName"]
+    assert group_id in {g["value"] for g in by_id[ids[1]]["groups"]}
+    assert "groups" not in by_id[ids[2]]
