@@ -22,7 +22,7 @@ from gateway.backend.models import (
     content_version, now_text,
 )  # fmt: skip
 from gateway.backend.embedded_groups import (
-    EmbeddedGroups, remove_user_from_groups, with_groups, with_page_groups,
+    EmbeddedGroups, lock_groups_of_user, remove_user_from_groups, with_groups, with_page_groups,
 )  # fmt: skip
 from gateway.backend.page_cursors import PageCursors
 from gateway.backend.user_rows import USER_COLUMNS, row_to_user
@@ -310,7 +310,7 @@ def _update_user(
         conn.execute(
             "UPDATE users SET handle = ?, display_name = ?, external_id = ?, email = ?, "
             "email_type = ?, status = ?, role = ?, locale = ?, rich_info = ?, extra = ?, "
-            "last_modified = ?, version = ?, document = ?, document_key = ?, document_version = ? WHERE id = ?",
+            "last_modified = ?, version = ?, document = ?, document_key = ?, document_stamp = ? WHERE id = ?",
             (user.handle, user.display_name, user.external_id, user.email, user.email_type,
              user.status, user.role, user.locale, _rich_info_json(user.rich_info), user.extra,
              user.last_modified, version, *document_of(documents, user), user.id),  # fmt: skip
@@ -321,10 +321,11 @@ def _update_user(
 
 
 def _delete_user(conn: Connection, team: str, user_id: str) -> bool:
+    lock_groups_of_user(conn, user_id)  # groups, then users, then the team: as group edits lock
     deleted = conn.execute("DELETE FROM users WHERE id = ? AND team = ?", (user_id, team)).rowcount
     if deleted:
-        conn.execute("UPDATE teams SET user_count = user_count - 1 WHERE id = ?", (team,))
         remove_user_from_groups(conn, user_id)  # same transaction: no member outlives its user
+        conn.execute("UPDATE teams SET user_count = user_count - 1 WHERE id = ?", (team,))
     return bool(deleted)
 
 
@@ -344,7 +345,7 @@ def _accept_invitation(
     user = dataclasses.replace(current, status="active", last_modified=now_text(), version=_version(fields, "active"))
     conn.execute(
         "UPDATE users SET status = 'active', last_modified = ?, version = ?, document = ?, "
-        "document_key = ?, document_version = ? WHERE id = ?",
+        "document_key = ?, document_stamp = ? WHERE id = ?",
         (user.last_modified, user.version, *document_of(documents, user), user_id),
     )
     return user

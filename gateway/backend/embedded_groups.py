@@ -289,19 +289,39 @@ def _remove_members(conn: Connection, group_id: str, user_ids: Sequence[str]) ->
     ).rowcount
 
 
-def _lock_members(conn: Connection, group_id: str, also: Collection[str] = ()) -> None:
+def _lock_members(conn: Connection, edits: Sequence[GroupEdit], group_id: str) -> None:
     """
-    Lock, in id order, the users rows of the group's members (and of `also`) before changing
-    several of its memberships at once. A change of `group_members` also updates the member's
-    row (its `member_of`, by the triggers of migration 6), and two transactions that lock the same
-    users in different orders deadlock on PostgreSQL: every writer takes them in id order (one
-    row, executemany in sorted order, or this first). SQLite writers hold the whole database.
+    Before member edits that write more than one membership row: lock, in id order, the users
+    rows they may touch (the ids they name, and the group's members if one replaces the list).
+    Every change of `group_members` also updates the member's row (its `member_of`, by the
+    triggers of migration 6), and two transactions that lock the same users in different orders
+    deadlock on PostgreSQL: so every writer takes users rows in id order, after the groups rows it
+    needs (one row, one sorted executemany, or this first). SQLite writers hold the whole database.
     """
-    if conn.dialect.for_no_key_update:
+    member_edits = [e for e in edits if isinstance(e, (AddMembers, RemoveMembers, ReplaceMembers))]
+    if not conn.dialect.for_no_key_update or not member_edits:
+        return
+    replaces = any(isinstance(e, ReplaceMembers) for e in member_edits)
+    if len(member_edits) == 1 and not replaces:
+        return  # one sorted executemany takes them in order itself
+    members = "id IN (SELECT user_id FROM group_members WHERE group_id = ?) OR " if replaces else ""
+    conn.execute(
+        f"SELECT id FROM users WHERE {members}id IN (SELECT value FROM {conn.dialect.json_values}) "
+        f"ORDER BY id{conn.dialect.for_no_key_update}",
+        (*([group_id] if replaces else []), json.dumps(sorted({u for e in member_edits for u in e.user_ids}))),
+    ).fetchall()
+
+
+def lock_groups_of_user(conn: Connection, user_id: str) -> None:
+    """
+    Before deleting a user: lock, in id order, the groups rows its deletion will change, so that
+    it takes groups before users as group edits do (see `_lock_members`).
+    """
+    if conn.dialect.for_update:
         conn.execute(
-            "SELECT id FROM users WHERE id IN (SELECT user_id FROM group_members WHERE group_id = ?) "
-            f"OR id IN (SELECT value FROM {conn.dialect.json_values}) ORDER BY id{conn.dialect.for_no_key_update}",
-            (group_id, json.dumps(list(also))),
+            "SELECT id FROM groups WHERE id IN (SELECT group_id FROM group_members WHERE user_id = ?) "
+            f"ORDER BY id{conn.dialect.for_update}",
+            (user_id,),
         ).fetchall()
 
 
@@ -343,6 +363,7 @@ def _edit_group(
         )
     name, external_id, count = current.display_name, current.external_id, current.member_count
     changed = False
+    _lock_members(conn, edits, group_id)
     for edit in edits:
         if isinstance(edit, Rename):
             changed |= edit.display_name != name
@@ -383,7 +404,6 @@ def _edit_members(
     members = _valid_members(conn, team, edit.user_ids)
     removed = 0
     if isinstance(edit, ReplaceMembers):
-        _lock_members(conn, group_id, also=members)
         removed = conn.execute(
             "DELETE FROM group_members "
             f"WHERE group_id = ? AND user_id NOT IN (SELECT value FROM {conn.dialect.json_values})",
@@ -395,7 +415,7 @@ def _edit_members(
 def _delete_group(conn: Connection, team: str, group_id: str) -> bool:
     if _select_row(conn, team, group_id, lock=True) is None:
         return False
-    _lock_members(conn, group_id)
+    _lock_members(conn, [ReplaceMembers(())], group_id)  # its members, in id order
     conn.execute("DELETE FROM group_members WHERE group_id = ?", (group_id,))
     conn.execute("DELETE FROM groups WHERE id = ?", (group_id,))
     conn.execute("UPDATE teams SET group_count = group_count - 1 WHERE id = ?", (team,))

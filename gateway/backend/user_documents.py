@@ -6,11 +6,11 @@ given by the application (gateway/provisioning/documents.py) makes the text, and
 stores it in the same statement that writes the row, so that the two never disagree.
 
 A stored document is used only while it is current: made under the renderer's `key` (the
-current rendering) from the row's present `version` (the content it was made of). A row written
-by other code (an older release beside this one, or before documents existed: NULL) is
-rendered when read, in the same statement's snapshot, and `refresh_documents` rewrites such rows
-in the background, once per key (`user_documents_refreshed` remembers that it went through every
-row; rows an older release writes later are rendered on read until a newer write or key).
+current rendering) from the row's present `version` and `last_modified` (`document_stamp`). A
+row written by other code (an older release beside this one, or before documents existed: NULL)
+is rendered when read, in the same statement's snapshot, and `refresh_documents` rewrites such
+rows in the background, once per key (`user_documents_refreshed` remembers that it went through
+every row; rows an older release writes later are rendered on read until a newer write or key).
 
 Groups are not in the document (they change apart from the user): the row's `member_of` lists
 their ids (kept by the database's triggers on `group_members`, migration 6), and one query a
@@ -31,17 +31,25 @@ from gateway.db.dialect import Connection
 Window = Callable[[Connection, str, str, Sequence[object]], tuple[list[tuple[Any, ...]], int]]
 
 # The stored document when it is current, else NULL; takes the renderer's key.
-_CURRENT_DOCUMENT = "CASE WHEN document_key = ? AND document_version = version THEN document END"
+_CURRENT_DOCUMENT = "CASE WHEN document_key = ? AND document_stamp = version || ' ' || last_modified THEN document END"
 
 # The columns that keep a user's document, in the order `document_of` gives their values.
-DOCUMENT_COLUMNS = "document, document_key, document_version"
+DOCUMENT_COLUMNS = "document, document_key, document_stamp"
 
 
 def document_of(documents: DocumentRenderer | None, user: WireUser) -> tuple[str | None, ...]:
     """The values of DOCUMENT_COLUMNS for a user being written."""
     if documents is None:
         return None, None, None
-    return documents.render(user), documents.key, user.version
+    return documents.render(user), documents.key, _stamp(user)
+
+
+def _stamp(user: WireUser) -> str:
+    """
+    What a document was made from: the row's version and lastModified. The version alone can
+    come back (suspended, then active again) where lastModified does not.
+    """
+    return f"{user.version} {user.last_modified}"
 
 
 def search_documents(
@@ -86,7 +94,7 @@ def _groups_by_member_of(conn: Connection, member_ofs: set[str]) -> dict[str, tu
 
 def stale_documents(
     conn: Connection, documents: DocumentRenderer, *, after_seq: int, limit: int
-) -> tuple[list[tuple[str, str, str, int, str]], int | None]:
+) -> tuple[list[tuple[str, str, str, int, str, str]], int | None]:
     """
     For the `limit` rows after `after_seq`, the documents of those whose stored one is not
     current, as parameters of STORE_DOCUMENT; and the `seq` to go on from (None at the end).
@@ -100,17 +108,18 @@ def stale_documents(
     for row in rows:
         if row[-1]:
             user = row_to_user(row)
-            updates.append((documents.render(user), documents.key, user.version, row[-2], user.version))
+            updates.append((documents.render(user), documents.key, _stamp(user), row[-2], user.version, user.last_modified))
     return updates, (rows[-1][-2] if len(rows) == limit else None)
 
 
-def store_documents(conn: Connection, updates: list[tuple[str, str, str, int, str]]) -> int:
+def store_documents(conn: Connection, updates: list[tuple[str, str, str, int, str, str]]) -> int:
     """
-    Store documents made by `stale_documents`; how many were. A row whose version moved since
-    (another writer changed it, and stored its own document) is left alone.
+    Store documents made by `stale_documents`; how many were. A row changed since (its version
+    or lastModified moved: another writer, which stored its own document) is left alone.
     """
     return conn.executemany(
-        "UPDATE users SET document = ?, document_key = ?, document_version = ? WHERE seq = ? AND version = ?",
+        "UPDATE users SET document = ?, document_key = ?, document_stamp = ? "
+        "WHERE seq = ? AND version = ? AND last_modified = ?",
         updates,
     ).rowcount
 

@@ -208,9 +208,10 @@ SQLITE_MIGRATIONS: tuple[str, ...] = (
     # 6: what a list page reads with each embedded user instead of computing it
     # (gateway/backend/user_documents.py, docs/performance.md). `document`: the user's SCIM
     # resource as JSON text, written with the row; it is used only while `document_key` names the
-    # current rendering and `document_version` is the row's `version` (a row written by other
-    # code, or from before this migration, is rendered when read; `user_documents_refreshed`
-    # holds the keys under which a background rewrite went through every row). `member_of`: the
+    # current rendering and `document_stamp` is the row's `version` and `last_modified` (a row
+    # written by other code, or from before this migration, is rendered when read;
+    # `user_documents_refreshed` holds the keys under which a background rewrite went through
+    # every row). `member_of`: the
     # ids of the user's groups, comma-separated, filled here and kept by triggers on
     # `group_members`, so that no writer (an older release's included) can leave it wrong; each
     # computes the new value from the row's own, which concurrent PostgreSQL writers cannot lose.
@@ -219,7 +220,7 @@ SQLITE_MIGRATIONS: tuple[str, ...] = (
     CREATE TABLE user_documents_refreshed (key TEXT PRIMARY KEY);
     ALTER TABLE users ADD COLUMN document TEXT;
     ALTER TABLE users ADD COLUMN document_key TEXT;
-    ALTER TABLE users ADD COLUMN document_version TEXT;
+    ALTER TABLE users ADD COLUMN document_stamp TEXT;
     ALTER TABLE users ADD COLUMN member_of TEXT NOT NULL DEFAULT '';
     UPDATE users SET member_of = coalesce(
         (SELECT group_concat(group_id, ',') FROM group_members WHERE user_id = users.id), ''

@@ -36,12 +36,13 @@ POSTGRES_OVERRIDES: dict[int, str] = {
     CREATE TABLE user_documents_refreshed (key TEXT PRIMARY KEY);
     ALTER TABLE users ADD COLUMN document TEXT;
     ALTER TABLE users ADD COLUMN document_key TEXT;
-    ALTER TABLE users ADD COLUMN document_version TEXT;
+    ALTER TABLE users ADD COLUMN document_stamp TEXT;
     ALTER TABLE users ADD COLUMN member_of TEXT NOT NULL DEFAULT '';
     UPDATE users SET member_of = coalesce(
         (SELECT string_agg(group_id, ',') FROM group_members WHERE user_id = users.id), ''
     );
-    CREATE FUNCTION group_members_keep_member_of() RETURNS trigger LANGUAGE plpgsql AS $$
+    CREATE FUNCTION group_members_keep_member_of() RETURNS trigger LANGUAGE plpgsql
+    SET search_path FROM CURRENT AS $$
     BEGIN
         IF TG_OP = 'INSERT' THEN
             UPDATE users SET member_of = ltrim(member_of || ',' || NEW.group_id, ',')

@@ -153,7 +153,7 @@ async def _stale_rows(client: TestClient) -> int:
     return await client.app[STORE].db.read(
         lambda conn: conn.execute(
             "SELECT count(*) FROM users WHERE document IS NULL OR document_key IS NULL OR document_key <> ? "
-            "OR document_version IS NULL OR document_version <> version",
+            "OR document_stamp IS NULL OR document_stamp <> version || ' ' || last_modified",
             (key,),
         ).fetchone()[0]
     )
@@ -265,6 +265,9 @@ async def test_rows_written_by_an_older_release_list_as_they_are(
             "UPDATE users SET display_name = 'Written By The Old Release', version = 'W/\"old\"' WHERE id = ?",
             (ids[0],),
         )
+        conn.execute(  # suspended and active again: the version is back, lastModified is not
+            "UPDATE users SET last_modified = '2030-01-02T03:04:05.000Z' WHERE id = ?", (ids[3],)
+        )
         conn.execute("INSERT INTO group_members (group_id, user_id) VALUES (?, ?)", (group_id, ids[1]))
         conn.execute("DELETE FROM group_members WHERE user_id = ? AND group_id <> ?", (ids[2], group_id))
 
@@ -274,5 +277,6 @@ async def test_rows_written_by_an_older_release_list_as_they_are(
     page = orjson.loads(await _list_bytes(client, token, ""))
     by_id = {r["id"]: r for r in page["Resources"]}
     assert "Written By The Old Release" == by_id[ids[0]]["displayName"]
+    assert "2030-01-02T03:04:05.000Z" == by_id[ids[3]]["meta"]["lastModified"]
     assert group_id in {g["value"] for g in by_id[ids[1]]["groups"]}
     assert "groups" not in by_id[ids[2]]
