@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-from gateway.backend.embedded_groups import GROUP_TABLE, sorted_groups, team_ids_among
+from gateway.backend.embedded_groups import GROUP_TABLE, team_ids_among
+from gateway.backend.user_memberships import sorted_groups
 from gateway.backend.models import GroupPage, GroupQuery, WireGroup, WireUser, now_text
 from gateway.backend.sql_filter import Column, Table
 from gateway.db.dialect import Connection

@@ -21,10 +21,11 @@ from gateway.backend.models import (
     DocumentPage, DocumentRenderer, NewUser, Page, Status, UserFields, UserQuery, WireUser,
     content_version, now_text,
 )  # fmt: skip
-from gateway.backend.embedded_groups import (
-    EmbeddedGroups, lock_groups_of_user, remove_user_from_groups, with_groups, with_page_groups,
-)  # fmt: skip
+from gateway.backend.embedded_groups import EmbeddedGroups
 from gateway.backend.page_cursors import PageCursors
+from gateway.backend.user_memberships import (
+    lock_groups_of_user, remove_user_from_groups, with_groups, with_page_groups,
+)  # fmt: skip
 from gateway.backend.user_rows import USER_COLUMNS, row_to_user
 from gateway.backend.user_documents import (
     DOCUMENT_COLUMNS, Window, document_of, mark_refreshed, refreshed_under, search_documents,

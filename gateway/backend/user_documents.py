@@ -23,7 +23,7 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from gateway.backend.embedded_groups import sorted_groups
+from gateway.backend.user_memberships import sorted_groups
 from gateway.backend.models import DocumentPage, DocumentRenderer, WireUser
 from gateway.backend.user_rows import USER_COLUMNS, row_to_user
 from gateway.db.dialect import Connection
