@@ -9,6 +9,7 @@ import stat
 import subprocess
 import sys
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -208,11 +209,7 @@ class TestKnownTokens:
         self, tmp_path: Path
     ) -> None:
         """Two stores on one file (as two processes): a revocation through one is seen by the other."""
-        path = str(tmp_path / "gw.db")
-        first, second = await SqliteStore.open(path), await SqliteStore.open(path)
-        try:
-            serving = TokenService(first, _TeamsAnywhere(), max_per_team=2)  # type: ignore[arg-type]
-            revoking = TokenService(second, _TeamsAnywhere(), max_per_team=2)  # type: ignore[arg-type]
+        async with _two_processes(tmp_path) as (_, serving, revoking):
             secret, record = await serving.create(TEAM)
             await serving.verify(f"Bearer {secret}")
 
@@ -220,9 +217,22 @@ class TestKnownTokens:
 
             with pytest.raises(Unauthorized):
                 await serving.verify(f"Bearer {secret}")
-        finally:
-            await first.close()
-            await second.close()
+
+
+@asynccontextmanager
+async def _two_processes(tmp_path: Path) -> AsyncIterator[tuple[SqliteStore, TokenService, TokenService]]:
+    """Two stores on one SQLite file, as two processes have: (serving store, serving, revoking)."""
+    path = str(tmp_path / "gw.db")
+    serving_store, revoking_store = await SqliteStore.open(path), await SqliteStore.open(path)
+    try:
+        yield (
+            serving_store,
+            TokenService(serving_store, _TeamsAnywhere(), max_per_team=2),  # type: ignore[arg-type]
+            TokenService(revoking_store, _TeamsAnywhere(), max_per_team=2),  # type: ignore[arg-type]
+        )
+    finally:
+        await serving_store.close()
+        await revoking_store.close()
 
 
 class TestTokenEpoch:
@@ -282,11 +292,7 @@ async def test_a_record_read_while_it_was_being_revoked_is_not_kept(tmp_path: Pa
     The generation is read before the record: a read that races a revocation returns the old
     record once (that request was already under way), and the next request reads again.
     """
-    path = str(tmp_path / "gw.db")
-    serving_store, revoking_store = await SqliteStore.open(path), await SqliteStore.open(path)
-    try:
-        serving = TokenService(serving_store, _TeamsAnywhere(), max_per_team=2)  # type: ignore[arg-type]
-        revoking = TokenService(revoking_store, _TeamsAnywhere(), max_per_team=2)  # type: ignore[arg-type]
+    async with _two_processes(tmp_path) as (serving_store, serving, revoking):
         secret, record = await serving.create(TEAM)
         find = serving_store.find_token
 
@@ -301,8 +307,5 @@ async def test_a_record_read_while_it_was_being_revoked_is_not_kept(tmp_path: Pa
 
         with pytest.raises(Unauthorized):
             await serving.verify(f"Bearer {secret}")
-    finally:
-        await serving_store.close()
-        await revoking_store.close()
 
     assert record == during
