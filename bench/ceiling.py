@@ -19,7 +19,7 @@ import sys
 
 from aiohttp import web
 
-from gateway.backend.models import WireUser, content_version
+from gateway.backend.wire_user import WireUser, content_version
 from gateway.provisioning.render import render_user
 from gateway.serve import run_workers
 

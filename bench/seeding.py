@@ -25,9 +25,10 @@ import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from gateway.backend.models import content_version, format_time, now_text
-from gateway.backend.user_documents import DOCUMENT_COLUMNS, document_of
-from gateway.backend.user_rows import row_to_user
+from gateway.backend.wire_user import content_version
+from gateway.clock import format_time, now_text
+from gateway.backend.embedded.documents import DOCUMENT_COLUMNS, document_of
+from gateway.backend.embedded.user_rows import row_to_user
 from gateway.db.migrations import migrate_sqlite
 from gateway.provisioning.documents import UserDocuments
 from gateway.provisioning.tokens import hash_token, new_token_secret

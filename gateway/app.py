@@ -14,10 +14,13 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from gateway.backend.base import Backend
-from gateway.backend.brig import BrigBackend
-from gateway.backend.brig_directory import BrigTeamDirectory
-from gateway.backend.embedded import EmbeddedBackend
-from gateway.backend.team_directory import EmbeddedTeamDirectory, TeamDirectory
+from gateway.backend.brig.backend import BrigBackend
+from gateway.backend.brig.client import BrigSettings
+from gateway.backend.brig.directory import BrigTeamDirectory
+from gateway.backend.embedded.backend import EmbeddedBackend
+from gateway.backend.embedded.team_directory import EmbeddedTeamDirectory
+from gateway.backend.team_directory import TeamDirectory
+from gateway.config import Backend as BackendConfig
 from gateway.config import Config
 from gateway.provisioning.documents import UserDocuments
 from gateway.provisioning.groups import GroupService
@@ -58,7 +61,7 @@ async def open_state(config: Config) -> AsyncIterator[State]:
     backend: Backend
     directory: TeamDirectory
     if config.backend.kind == "brig":
-        backend = brig = await BrigBackend.open(config.backend, store.db)
+        backend = brig = await BrigBackend.open(brig_settings(config.backend), store.db)
         directory = BrigTeamDirectory(brig.client)
     else:
         backend = EmbeddedBackend(store.db, documents=UserDocuments())
@@ -68,6 +71,16 @@ async def open_state(config: Config) -> AsyncIterator[State]:
     finally:
         await backend.close()
         await store.close()
+
+
+def brig_settings(config: BackendConfig) -> BrigSettings:
+    """The brig client's settings from the `backend` section (kind brig)."""
+    assert config.brig_url is not None  # load_config refuses kind brig without it
+    return BrigSettings(
+        brig_url=config.brig_url, galley_url=config.galley_url or config.brig_url,
+        call_timeout=config.call_timeout_seconds, connect_timeout=config.connect_timeout_seconds,
+        max_connections=config.max_connections, retry_after=config.retry_after_seconds,
+    )  # fmt: skip
 
 
 def user_rules(config: Config) -> UserRules:

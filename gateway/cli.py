@@ -13,11 +13,11 @@ import dataclasses
 import json
 import os
 import sys
-import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from gateway.command_line import UsageError, uuid_arg, with_state
 from gateway.config import Config, ConfigError, load_config
 
 EXIT_CONFIG = 2
@@ -38,16 +38,12 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         return args.run(config, args)
-    except _UsageError as exc:
+    except UsageError as exc:
         print(f"scim-gateway: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     except StoreNotReady as exc:  # unreachable, or a schema to migrate first: no traceback
         print(f"scim-gateway: {exc}", file=sys.stderr)
         return 1
-
-
-class _UsageError(Exception):
-    pass
 
 
 def _config_path(given: str | None) -> Path | None:
@@ -129,7 +125,7 @@ def _parser() -> argparse.ArgumentParser:
     importing.add_argument("--file", required=True, help="the exported rows ('-' for standard input)")
     importing.set_defaults(run=_token_import)
 
-    from gateway.cli_team import add_team_commands  # it imports this module's helpers
+    from gateway.cli_team import add_team_commands
 
     add_team_commands(commands)
 
@@ -178,7 +174,7 @@ def _brig_lite_add_member(config: Config, args: argparse.Namespace) -> int:
     from gateway.brig_lite.app import add_member
     from gateway.brig_lite.wire_json import WireError
 
-    team = _uuid_arg(args.team, "--team")
+    team = uuid_arg(args.team, "--team")
     try:
         user_id = asyncio.run(
             add_member(config.brig_lite, team=team, role=args.role, email=args.email, password=args.password)
@@ -190,28 +186,11 @@ def _brig_lite_add_member(config: Config, args: argparse.Namespace) -> int:
     return 0
 
 
-def _uuid_arg(value: str, option: str) -> str:
-    try:
-        return str(uuid.UUID(value))
-    except ValueError:
-        raise _UsageError(f"{option} must be a UUID, got {value!r}") from None
-
-
-def _with_state(config: Config, work: Callable[[Any], Awaitable[int]]) -> int:
-    from gateway.app import open_state
-
-    async def run() -> int:
-        async with open_state(config) as state:
-            return await work(state)
-
-    return asyncio.run(run())
-
-
 def _token_create(config: Config, args: argparse.Namespace) -> int:
     from gateway.app import token_service
     from gateway.scim.errors import ScimError
 
-    team = _uuid_arg(args.team, "--team")
+    team = uuid_arg(args.team, "--team")
 
     async def work(state: Any) -> int:
         try:
@@ -227,7 +206,7 @@ def _token_create(config: Config, args: argparse.Namespace) -> int:
             print(secret)
         return 0
 
-    return _with_state(config, work)
+    return with_state(config, work)
 
 
 def _token_info(record: Any) -> dict[str, Any]:
@@ -245,7 +224,7 @@ def _token_info(record: Any) -> dict[str, Any]:
 def _token_list(config: Config, args: argparse.Namespace) -> int:
     from gateway.app import token_service
 
-    team = _uuid_arg(args.team, "--team")
+    team = uuid_arg(args.team, "--team")
 
     async def work(state: Any) -> int:
         records = await token_service(config, state).list(team)
@@ -259,13 +238,13 @@ def _token_list(config: Config, args: argparse.Namespace) -> int:
             print(f"team {team} has no SCIM tokens", file=sys.stderr)
         return 0
 
-    return _with_state(config, work)
+    return with_state(config, work)
 
 
 def _token_revoke(config: Config, args: argparse.Namespace) -> int:
     from gateway.app import token_service
 
-    team = _uuid_arg(args.team, "--team")
+    team = uuid_arg(args.team, "--team")
 
     async def work(state: Any) -> int:
         if await token_service(config, state).revoke(team, args.id):
@@ -274,7 +253,7 @@ def _token_revoke(config: Config, args: argparse.Namespace) -> int:
         print(f"scim-gateway: team {team} has no token {args.id}", file=sys.stderr)
         return 1
 
-    return _with_state(config, work)
+    return with_state(config, work)
 
 
 def _token_import(config: Config, args: argparse.Namespace) -> int:
@@ -286,7 +265,7 @@ def _token_import(config: Config, args: argparse.Namespace) -> int:
         text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text(encoding="utf-8")
         records = parse_spar_rows(text)
     except (OSError, TokenImportError) as exc:
-        raise _UsageError(f"token import: {exc}") from None
+        raise UsageError(f"token import: {exc}") from None
 
     async def work(state: Any) -> int:
         service = token_service(config, state)
@@ -300,14 +279,14 @@ def _token_import(config: Config, args: argparse.Namespace) -> int:
         print(f"imported {imported} token(s), {len(records) - imported} already present")
         return 0
 
-    return _with_state(config, work)
+    return with_state(config, work)
 
 
 def _accept_invitation(config: Config, args: argparse.Namespace) -> int:
     from gateway.scim.errors import ScimError
 
-    team = _uuid_arg(args.team, "--team")
-    user_id = _uuid_arg(args.user, "--user")
+    team = uuid_arg(args.team, "--team")
+    user_id = uuid_arg(args.user, "--user")
 
     async def work(state: Any) -> int:
         try:
@@ -318,7 +297,7 @@ def _accept_invitation(config: Config, args: argparse.Namespace) -> int:
         print(f"user {user.id} is {user.status}")
         return 0
 
-    return _with_state(config, work)
+    return with_state(config, work)
 
 
 def _migrate(config: Config, args: argparse.Namespace) -> int:
@@ -342,9 +321,9 @@ def _store_copy(config: Config, args: argparse.Namespace) -> int:
     try:
         source, target = Location.parse(args.source), Location.parse(args.target)
     except LocationError as exc:
-        raise _UsageError(f"store copy: {exc}") from None
+        raise UsageError(f"store copy: {exc}") from None
     if source == target:
-        raise _UsageError("store copy: --from and --to are the same database")
+        raise UsageError("store copy: --from and --to are the same database")
     connections = [connect(source), connect(target)]
     try:
         for conn in connections:

@@ -15,7 +15,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from gateway.cli import _UsageError, _uuid_arg, _with_state
+from gateway.command_line import UsageError, uuid_arg, with_state
 from gateway.config import Config
 
 Run = Callable[[Config, argparse.Namespace], int]
@@ -66,7 +66,7 @@ def _fail(message: str) -> int:
 def _idp_add(config: Config, args: argparse.Namespace) -> int:
     from gateway.provisioning.idps import IdpRegistry
 
-    team, idp_id = _uuid_arg(args.team, "--team"), _uuid_arg(args.id, "--id")
+    team, idp_id = uuid_arg(args.team, "--team"), uuid_arg(args.id, "--id")
 
     async def work(state: Any) -> int:
         added = await IdpRegistry(state.store).add(team, idp_id, description=args.description)
@@ -75,13 +75,13 @@ def _idp_add(config: Config, args: argparse.Namespace) -> int:
         print(f"registered IdP {idp_id} for team {team}")
         return 0
 
-    return _with_state(config, work)
+    return with_state(config, work)
 
 
 def _idp_list(config: Config, args: argparse.Namespace) -> int:
     from gateway.provisioning.idps import IdpRegistry
 
-    team = _uuid_arg(args.team, "--team")
+    team = uuid_arg(args.team, "--team")
 
     async def work(state: Any) -> int:
         for record in await IdpRegistry(state.store).list(team):
@@ -89,14 +89,14 @@ def _idp_list(config: Config, args: argparse.Namespace) -> int:
             print(json.dumps(fields) if args.json else f"{record.id}  created {record.created_at}  {record.description}")
         return 0
 
-    return _with_state(config, work)
+    return with_state(config, work)
 
 
 def _idp_remove(config: Config, args: argparse.Namespace) -> int:
     from gateway.provisioning.idps import IdpRegistry
     from gateway.store.base import IdpInUse
 
-    team, idp_id = _uuid_arg(args.team, "--team"), _uuid_arg(args.id, "--id")
+    team, idp_id = uuid_arg(args.team, "--team"), uuid_arg(args.id, "--id")
 
     async def work(state: Any) -> int:
         try:
@@ -108,14 +108,14 @@ def _idp_remove(config: Config, args: argparse.Namespace) -> int:
         print(f"removed IdP {idp_id}")
         return 0
 
-    return _with_state(config, work)
+    return with_state(config, work)
 
 
 def _directory(config: Config, state: Any) -> Any:
-    from gateway.backend.team_directory import EmbeddedTeamDirectory
+    from gateway.backend.embedded.team_directory import EmbeddedTeamDirectory
 
     if not isinstance(state.directory, EmbeddedTeamDirectory):
-        raise _UsageError(
+        raise UsageError(
             f"team members are the user directory's: with backend.kind {config.backend.kind} add them in "
             "Wire (Team Settings), or with `scim-gateway brig-lite add-member` for brig-lite"
         )
@@ -125,7 +125,7 @@ def _directory(config: Config, state: Any) -> Any:
 def _member_add(config: Config, args: argparse.Namespace) -> int:
     from gateway.backend.team_directory import MemberExists
 
-    team = _uuid_arg(args.team, "--team")
+    team = uuid_arg(args.team, "--team")
     password = sys.stdin.readline().rstrip("\r\n") if args.password == "-" else args.password
 
     async def work(state: Any) -> int:
@@ -136,11 +136,11 @@ def _member_add(config: Config, args: argparse.Namespace) -> int:
         print(member.id)
         return 0
 
-    return _with_state(config, work)
+    return with_state(config, work)
 
 
 def _member_list(config: Config, args: argparse.Namespace) -> int:
-    team = _uuid_arg(args.team, "--team")
+    team = uuid_arg(args.team, "--team")
 
     async def work(state: Any) -> int:
         for m in await _directory(config, state).list_members(team):
@@ -148,11 +148,11 @@ def _member_list(config: Config, args: argparse.Namespace) -> int:
             print(json.dumps(fields) if args.json else f"{m.id}  {m.role}  {m.email}  added {m.created_at}")
         return 0
 
-    return _with_state(config, work)
+    return with_state(config, work)
 
 
 def _member_remove(config: Config, args: argparse.Namespace) -> int:
-    team, user = _uuid_arg(args.team, "--team"), _uuid_arg(args.user, "--user")
+    team, user = uuid_arg(args.team, "--team"), uuid_arg(args.user, "--user")
 
     async def work(state: Any) -> int:
         if not await _directory(config, state).remove_member(team, user):
@@ -160,18 +160,18 @@ def _member_remove(config: Config, args: argparse.Namespace) -> int:
         print(f"removed {user}")
         return 0
 
-    return _with_state(config, work)
+    return with_state(config, work)
 
 
 def _scim_status(config: Config, args: argparse.Namespace) -> int:
     from gateway.app import token_service
 
-    team = _uuid_arg(args.team, "--team")
+    team = uuid_arg(args.team, "--team")
 
     async def work(state: Any) -> int:
         count = await token_service(config, state).count(team)
         print(json.dumps({"scim_tokens": count, "sso_invites_enabled": count == 0}))
         return 0
 
-    return _with_state(config, work)
+    return with_state(config, work)
 

@@ -8,10 +8,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
-from gateway.backend.models import (
-    DocumentPage, GroupEdit, GroupPage, GroupQuery, NewGroup, NewUser, Page, UserFields, UserQuery,
-    WireGroup, WireUser,
-)  # fmt: skip
+from gateway.backend.documents import DocumentPage
+from gateway.backend.wire_group import GroupEdit, GroupPage, GroupQuery, NewGroup, WireGroup
+from gateway.backend.wire_user import NewUser, Page, UserFields, UserQuery, WireUser
 
 
 class Backend(Protocol):

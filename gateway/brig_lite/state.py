@@ -10,8 +10,8 @@ from typing import TypeVar
 
 from aiohttp import web
 
-from gateway.backend.models import now_text
-from gateway.backend.passwords import hash_password_async, verify_password_async
+from gateway.clock import now_text
+from gateway.backend.embedded.passwords import hash_password_async, verify_password_async
 from gateway.brig_lite.accounts import Limits, purge_expired
 from gateway.config import BrigLite
 from gateway.db.sqlite import SqliteDatabase

@@ -13,8 +13,8 @@ from typing import Any
 
 from aiohttp import web
 
-MAP_URN = "urn:ietf:params:scim:schemas:extension:wire:1.0:User"
-LIST_URN = "urn:wire:scim:schemas:profile:1.0"
+from gateway.backend.wire_user import RICH_INFO_LIST_URN, RICH_INFO_MAP_URN
+
 
 # libs/wire-api/src/Wire/API/Team/Permission.hs, via rolePermissions: `self` and `copy` are equal.
 ROLE_PERMISSIONS: dict[str, int] = {"owner": 8191, "admin": 5951, "member": 1587, "partner": 1025}
@@ -86,8 +86,8 @@ def user_json(account: Account, *, domain: str) -> dict[str, Any]:
 def rich_info_json(fields: list[tuple[str, str]]) -> dict[str, Any]:
     """`GET /i/users/:uid/rich-info`: both URN keys, same content (wire-scim.md §3.3)."""
     return {
-        MAP_URN: {field_type: value for field_type, value in fields},
-        LIST_URN: {"richInfo": {"fields": [{"type": t, "value": v} for t, v in fields], "version": 0}},
+        RICH_INFO_MAP_URN: {field_type: value for field_type, value in fields},
+        RICH_INFO_LIST_URN: {"richInfo": {"fields": [{"type": t, "value": v} for t, v in fields], "version": 0}},
     }
 
 
@@ -98,8 +98,8 @@ def parse_rich_info_fields(value: Any) -> list[tuple[str, str]]:
     """
     if not isinstance(value, Mapping):
         raise WireError(400, "bad-request", "rich info must be an object")
-    if LIST_URN in value:
-        value = value[LIST_URN].get("richInfo", {}) if isinstance(value[LIST_URN], Mapping) else {}
+    if RICH_INFO_LIST_URN in value:
+        value = value[RICH_INFO_LIST_URN].get("richInfo", {}) if isinstance(value[RICH_INFO_LIST_URN], Mapping) else {}
     fields = value.get("fields", []) if isinstance(value, Mapping) else []
     if not isinstance(fields, list):
         raise WireError(400, "bad-request", "rich info fields must be a list")

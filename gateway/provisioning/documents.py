@@ -17,7 +17,8 @@ from typing import Any
 
 import orjson
 
-from gateway.backend.models import DocumentPage, WireUser
+from gateway.backend.documents import DocumentPage
+from gateway.backend.wire_user import WireUser
 from gateway.provisioning import render as render_module
 from gateway.provisioning import rich_info
 from gateway.provisioning.render import render_user

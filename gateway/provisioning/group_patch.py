@@ -23,7 +23,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from gateway.backend.models import AddMembers, GroupEdit, RemoveMembers, ReplaceMembers, Rename, SetExternalId
+from gateway.backend.wire_group import AddMembers, GroupEdit, RemoveMembers, ReplaceMembers, Rename, SetExternalId
 from gateway.scim.errors import InvalidPath, InvalidValue, Mutability, ScimError
 from gateway.scim.filter.ast import Compare, Filter, Or
 from gateway.scim.patch import PatchOp

@@ -17,10 +17,10 @@ from typing import Any
 import structlog
 
 from gateway.backend.base import Backend
-from gateway.backend.models import (
+from gateway.backend.wire_group import (
     GroupEdit, GroupFields, GroupPage, GroupQuery, NewGroup, RemoveMembers, ReplaceMembers, Rename,
     SetExternalId, WireGroup,
-)  # fmt: skip
+)
 from gateway.provisioning.group_patch import (
     PatchEdit, RemoveWhere, group_edits, member_ids, validate_display_name, validate_external_id,
 )  # fmt: skip

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 
-from gateway.backend.models import now_text
+from gateway.clock import now_text
 from gateway.store.base import IdpRecord, Store
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from gateway.backend.models import WireUser
+from gateway.backend.wire_user import WireUser
 from gateway.provisioning.rich_info import LIST_URN, MAP_URN, rich_info_list, rich_info_map
 
 USER_URN = "urn:ietf:params:scim:schemas:core:2.0:User"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateway.backend.models import WireGroup
+from gateway.backend.wire_group import WireGroup
 from gateway.scim.schemas import GROUP_URN
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from gateway.backend.models import RichInfo
+from gateway.backend.wire_user import RichInfo
 from gateway.scim.errors import InvalidValue, PayloadTooLarge
 
 MAP_URN = "urn:ietf:params:scim:schemas:extension:wire:1.0:User"

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from gateway.backend.models import Role, UserFields
+from gateway.backend.wire_user import Role, UserFields
 from gateway.provisioning.languages import ISO_639_1
 from gateway.provisioning.rich_info import parse_rich_info
 from gateway.scim.errors import InvalidSyntax, InvalidValue

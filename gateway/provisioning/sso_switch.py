@@ -24,8 +24,8 @@ from collections.abc import Callable
 
 import structlog
 
-from gateway.backend.models import now_text
-from gateway.backend.webhook import JsonWebhook
+from gateway.clock import now_text
+from gateway.provisioning.sso_webhook import JsonWebhook
 from gateway.config import SsoSwitch
 from gateway.store.base import Store, SwitchFlip
 

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
 from typing import Any
 
-from gateway.backend.models import format_time
+from gateway.clock import format_time
 from gateway.provisioning.tokens import hash_token
 from gateway.store.base import TokenRecord
 

@@ -21,7 +21,7 @@ from collections.abc import Callable
 import structlog
 
 from gateway.backend.base import Backend
-from gateway.backend.models import now_text
+from gateway.clock import now_text
 from gateway.scim.errors import Forbidden, Unauthorized
 from gateway.store.base import Store, TokenLimitReached, TokenRecord
 

@@ -16,7 +16,7 @@ from typing import Any
 import structlog
 
 from gateway.backend.base import Backend, UserDocumentStore
-from gateway.backend.models import NewUser, Page, UserQuery, WireUser
+from gateway.backend.wire_user import NewUser, Page, UserQuery, WireUser
 from gateway.provisioning.documents import splice_page
 from gateway.provisioning.render import render_user
 from gateway.provisioning.rich_info import LIST_URN, MAP_URN

@@ -10,17 +10,20 @@ tokens moves it, in whichever process it is made. PostgreSQL has no generation (
 from __future__ import annotations
 
 from gateway.db.dialect import Connection, Database, serialize_on
-from gateway.store.base import TokenLimitReached, TokenRecord
-from gateway.store.token_api_sql import TokenApiStore, record_flip, revoke_token
+from gateway.store.base import IdpRecord, SwitchFlip, TokenLimitReached, TokenRecord
+from gateway.store.token_api_sql import (
+    ERROR_CHARS, FLIP_COLUMNS, claim_flips, count_tokens, flip_of, record_flip, remove_idp, revoke_token,
+)  # fmt: skip
 
 _TOKEN_COLUMNS = "id, team, hash, created_at, description, name, idp, last_used_at"
 _TOKEN_FIELDS = tuple(name.strip() for name in _TOKEN_COLUMNS.split(","))
 
 
-class SqlStore(TokenApiStore):
+class SqlStore:
     """
-    The Store over an open database, which it owns (closing the store closes it). The token API's
-    part (IdP registry, SSO-invite switch outbox) is in gateway/store/token_api_sql.py.
+    The Store over an open database, which it owns (closing the store closes it). The units of
+    work of the token API's part (IdP registry, SSO-invite switch outbox) are in
+    gateway/store/token_api_sql.py.
     """
 
     def __init__(self, db: Database) -> None:
@@ -65,6 +68,70 @@ class SqlStore(TokenApiStore):
                 "UPDATE tokens SET last_used_at = ? WHERE id = ?", (when, token_id)
             )
         )
+
+    async def rename_token(self, team: str, token_id: str, name: str) -> bool:
+        renamed = await self.db.write(
+            lambda conn: conn.execute(
+                "UPDATE tokens SET name = ? WHERE team = ? AND id = ?", (name, team, token_id)
+            ).rowcount
+            > 0
+        )
+        await self.tokens_changed()
+        return renamed
+
+    async def count_tokens(self, team: str) -> int:
+        return await self.db.read(lambda conn: count_tokens(conn, team))
+
+    async def add_idp(self, record: IdpRecord) -> bool:
+        return await self.db.write(
+            lambda conn: conn.execute(
+                "INSERT INTO idps (id, team, description, created_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT DO NOTHING",
+                (record.id, record.team, record.description, record.created_at),
+            ).rowcount
+            > 0
+        )
+
+    async def list_idps(self, team: str) -> list[IdpRecord]:
+        rows = await self.db.read(
+            lambda conn: conn.execute(
+                "SELECT id, team, description, created_at FROM idps WHERE team = ? ORDER BY created_at, id",
+                (team,),
+            ).fetchall()
+        )
+        return [IdpRecord(id=r[0], team=r[1], description=r[2], created_at=r[3]) for r in rows]
+
+    async def remove_idp(self, team: str, idp_id: str) -> bool:
+        return await self.db.write(lambda conn: remove_idp(conn, team, idp_id))
+
+    async def claim_switch_flips(self, *, now: float, lease_seconds: float, limit: int) -> list[SwitchFlip]:
+        return await self.db.write(lambda conn: claim_flips(conn, now, now + lease_seconds, limit))
+
+    async def switch_flip_delivered(self, seq: int, *, when: str) -> None:
+        await self.db.write(
+            lambda conn: conn.execute(
+                "UPDATE sso_switch_outbox SET delivered_at = ?, attempts = attempts + 1, claimed_until = 0 "
+                "WHERE seq = ?",
+                (when, seq),
+            )
+        )
+
+    async def switch_flip_failed(self, seq: int, *, error: str, retry_at: float) -> None:
+        await self.db.write(
+            lambda conn: conn.execute(
+                "UPDATE sso_switch_outbox SET attempts = attempts + 1, next_attempt_at = ?, "
+                "claimed_until = 0, last_error = ? WHERE seq = ? AND delivered_at IS NULL",
+                (retry_at, error[:ERROR_CHARS], seq),
+            )
+        )
+
+    async def list_switch_flips(self, team: str) -> list[SwitchFlip]:
+        rows = await self.db.read(
+            lambda conn: conn.execute(
+                f"SELECT {FLIP_COLUMNS} FROM sso_switch_outbox WHERE team = ? ORDER BY seq", (team,)
+            ).fetchall()
+        )
+        return [flip_of(row) for row in rows]
 
     async def check(self) -> None:
         await self.db.read(lambda conn: conn.execute("SELECT 1").fetchone())

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from gateway.backend.models import WireGroup
+from gateway.backend.wire_group import WireGroup
 from gateway.provisioning.groups import GroupSearch
 from gateway.provisioning.render_groups import render_group
 from gateway.scim.projection import project

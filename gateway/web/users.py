@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from gateway.backend.models import WireUser
+from gateway.backend.wire_user import WireUser
 from gateway.provisioning.render import render_user
 from gateway.provisioning.render_groups import render_user_groups
 from gateway.provisioning.users import SearchRequest

@@ -14,8 +14,10 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from conftest import TEAM, auth
-from gateway.backend import brig_group_state
-from gateway.backend.models import WireGroup, now_text
+from gateway.backend.brig import group_mirror as brig_group_state
+from gateway.backend.sql.groups import group_version
+from gateway.backend.wire_group import WireGroup
+from gateway.clock import now_text
 from group_calls import GROUPS, create_group, group_body, members, new_users, patched_group
 from scim_calls import op
 from test_group_costs import BIG, SMALL, _db, about_the_same, sql_work, statements
@@ -28,7 +30,7 @@ async def _bulk_groups(client: TestClient, count: int) -> None:
     now = now_text()
     groups = [
         WireGroup(id=str(uuid.uuid4()), team=TEAM, display_name=f"g{n}", external_id=None, created=now,
-                  last_modified=now, version=brig_group_state.version(1), member_count=0, members=())
+                  last_modified=now, version=group_version(1), member_count=0, members=())
         for n in range(count)
     ]  # fmt: skip
     await _db(client).write(lambda conn: [brig_group_state.insert_group(conn, group) for group in groups])

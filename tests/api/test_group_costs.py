@@ -16,8 +16,10 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from conftest import TEAM, auth
-from gateway.backend import embedded, embedded_groups
-from gateway.backend.models import GroupFields, NewGroup, NewUser, UserFields
+from gateway.backend.embedded import users as embedded
+from gateway.backend.embedded import groups as embedded_groups
+from gateway.backend.wire_group import GroupFields, NewGroup
+from gateway.backend.wire_user import NewUser, UserFields
 from gateway.db.sqlite import SqliteDatabase
 from gateway.web.keys import STORE
 from group_calls import GROUPS, members, needs_group_backend, patch_group
@@ -42,19 +44,19 @@ async def _bulk_users(db: SqliteDatabase, prefix: str, count: int) -> list[str]:
     """`count` users of TEAM written in one transaction (the backend's own insert, without HTTP)."""
     fields = [UserFields(handle=f"{prefix}{n}", display_name="x", external_id=f"{prefix}{n}") for n in range(count)]
     news = [NewUser(id=str(uuid.uuid4()), fields=each) for each in fields]
-    await db.write(lambda conn: [embedded._insert_user(conn, TEAM, new, None) for new in news])  # noqa: SLF001
+    await db.write(lambda conn: [embedded.insert_user(conn, TEAM, new, None) for new in news])  # noqa: SLF001
     return [new.id for new in news]
 
 
 async def _bulk_group(db: SqliteDatabase, name: str, member_ids: list[str]) -> str:
     new = NewGroup(id=str(uuid.uuid4()), fields=GroupFields(display_name=name), members=tuple(member_ids))
-    await db.write(lambda conn: embedded_groups._insert_group(conn, TEAM, new))  # noqa: SLF001
+    await db.write(lambda conn: embedded_groups.insert_group(conn, TEAM, new))  # noqa: SLF001
     return new.id
 
 
 async def _bulk_groups(db: SqliteDatabase, count: int) -> None:
     news = [NewGroup(id=str(uuid.uuid4()), fields=GroupFields(display_name=f"g{n}")) for n in range(count)]
-    insert = embedded_groups._insert_group  # noqa: SLF001 - bulk set-up without HTTP
+    insert = embedded_groups.insert_group  # noqa: SLF001 - bulk set-up without HTTP
     await db.write(lambda conn: [insert(conn, TEAM, new) for new in news])
 
 

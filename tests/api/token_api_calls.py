@@ -19,7 +19,7 @@ from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient
 
 from conftest import TEAM
-from gateway.backend.team_directory import EmbeddedTeamDirectory
+from gateway.backend.embedded.team_directory import EmbeddedTeamDirectory
 from gateway.config import Config
 from gateway.web.keys import STORE
 

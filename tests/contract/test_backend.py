@@ -18,9 +18,10 @@ import pytest
 
 from conftest import running_brig_lite
 from gateway.backend.base import Backend
-from gateway.backend.brig import BrigBackend
-from gateway.backend.embedded import EmbeddedBackend
-from gateway.backend.models import NewUser, UserFields, UserQuery, WireUser
+from gateway.app import brig_settings
+from gateway.backend.brig.backend import BrigBackend
+from gateway.backend.embedded.backend import EmbeddedBackend
+from gateway.backend.wire_user import NewUser, UserFields, UserQuery, WireUser
 from gateway.config import Backend as BackendConfig
 from gateway.db.dialect import Database
 from gateway.db.sqlite import SqliteDatabase
@@ -70,7 +71,7 @@ def brig_on(kind: str) -> Callable[[Path], AbstractAsyncContextManager[Backend]]
     @asynccontextmanager
     async def open_brig(tmp: Path) -> AsyncIterator[Backend]:
         async with running_brig_lite(tmp / "brig-lite.db") as url, gateway_database(tmp, kind) as db:
-            backend = await BrigBackend.open(BackendConfig(kind="brig", brig_url=url), db)
+            backend = await BrigBackend.open(brig_settings(BackendConfig(kind="brig", brig_url=url)), db)
             try:
                 yield backend
             finally:

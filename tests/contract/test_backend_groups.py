@@ -13,10 +13,11 @@ from pathlib import Path
 import pytest
 
 from gateway.backend.base import Backend
-from gateway.backend.models import (
-    AddMembers, GroupFields, GroupQuery, NewGroup, RemoveMembers, ReplaceMembers, Rename, SetExternalId,
-    UserQuery,
-)  # fmt: skip
+from gateway.backend.wire_group import (
+    AddMembers, GroupFields, GroupQuery, NewGroup, RemoveMembers, ReplaceMembers, Rename,
+    SetExternalId,
+)
+from gateway.backend.wire_user import UserQuery
 from gateway.scim.errors import InvalidFilter, InvalidValue, NotFound, PreconditionFailed, Uniqueness
 from gateway.scim.filter.grammar import parse_filter
 from test_backend import OPENERS, OTHER_TEAM, TEAM, new_user

@@ -16,8 +16,9 @@ import aiohttp
 import pytest
 
 from conftest import running_brig_lite
-from gateway.backend.brig import BrigBackend
-from gateway.backend.models import AddMembers, GroupQuery, RemoveMembers, Rename
+from gateway.app import brig_settings
+from gateway.backend.brig.backend import BrigBackend
+from gateway.backend.wire_group import AddMembers, GroupQuery, RemoveMembers, Rename
 from gateway.config import Backend as BackendConfig
 from gateway.db.sqlite import SqliteDatabase
 from gateway.scim.errors import NotFound, ScimError
@@ -49,7 +50,7 @@ async def _setup(tmp_path: Path) -> AsyncIterator[Setup]:
     async with running_brig_lite(tmp_path / "brig-lite.db") as url:
         db = await SqliteDatabase.open(tmp_path / "gw.db")
         config = BackendConfig(kind="brig", brig_url=url)
-        first, second = await BrigBackend.open(config, db), await BrigBackend.open(config, db)
+        first, second = await BrigBackend.open(brig_settings(config), db), await BrigBackend.open(brig_settings(config), db)
         try:
             yield Setup(url, first, second)
         finally:

@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from gateway.backend.embedded import EmbeddedBackend
-from gateway.backend.models import AddMembers, GroupFields, NewGroup, NewUser, RemoveMembers, ReplaceMembers, UserFields
+from gateway.backend.embedded.backend import EmbeddedBackend
+from gateway.backend.wire_group import AddMembers, GroupFields, NewGroup, RemoveMembers, ReplaceMembers
+from gateway.backend.wire_user import NewUser, UserFields
 from gateway.config import Store as StoreSettings
 from gateway.store.opening import open_store
 from postgres_schema import fresh_schema

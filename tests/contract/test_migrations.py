@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from gateway.backend.embedded import EmbeddedBackend
-from gateway.backend.models import GroupFields, NewGroup, UserQuery
+from gateway.backend.embedded.backend import EmbeddedBackend
+from gateway.backend.wire_group import GroupFields, NewGroup
+from gateway.backend.wire_user import UserQuery
 from gateway.config import Store as StoreSettings
 from gateway.db.connect import Location, connect, migrate
 from gateway.db.dialect import Connection, SchemaOutOfDate

@@ -16,7 +16,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 from conftest import auth, user_body
 
-from gateway.backend import embedded
+from gateway.backend.embedded import users as embedded
 
 GIVE_UP_SECONDS = 5.0  # only reached when the reads are blocked, i.e. when the test fails
 
@@ -29,14 +29,14 @@ async def test_reads_complete_while_a_write_is_in_flight(
     existing = (await created.json())["id"]
 
     entered, release = threading.Event(), threading.Event()
-    insert_user = embedded._insert_user
+    insert_user = embedded.insert_user
 
     def slow_insert_user(*args: Any, **kwargs: Any) -> Any:
         entered.set()
         release.wait(GIVE_UP_SECONDS)
         return insert_user(*args, **kwargs)
 
-    monkeypatch.setattr(embedded, "_insert_user", slow_insert_user)
+    monkeypatch.setattr(embedded, "insert_user", slow_insert_user)
     finished: list[str] = []
 
     async def call(name: str, method: str, path: str, **kwargs: Any) -> int:

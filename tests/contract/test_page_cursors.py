@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from gateway.backend.embedded import EmbeddedBackend
-from gateway.backend.models import NewUser, UserFields, UserQuery
-from gateway.backend.page_cursors import PageCursors
+from gateway.backend.embedded.backend import EmbeddedBackend
+from gateway.backend.wire_user import NewUser, UserFields, UserQuery
+from gateway.backend.embedded.page_cursors import PageCursors
 from gateway.db.sqlite import SqliteDatabase
 
 TEAM = "6f1c2b9e-2a4e-4d0e-9a51-2f1b9b2d7c11"

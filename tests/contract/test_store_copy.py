@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from gateway.backend import embedded
-from gateway.backend.embedded import EmbeddedBackend
-from gateway.backend.models import AddMembers, GroupFields, NewGroup, NewUser, UserFields, UserQuery
+from gateway.backend.embedded import users as embedded
+from gateway.backend.embedded.backend import EmbeddedBackend
+from gateway.backend.wire_group import AddMembers, GroupFields, NewGroup
+from gateway.backend.wire_user import NewUser, UserFields, UserQuery
 from gateway.cli import main
 from gateway.config import Store as StoreSettings
 from gateway.db.connect import Location, connect, migrate
@@ -50,7 +51,7 @@ async def _sqlite_state(tmp_path: Path) -> AsyncIterator[tuple[Path, str]]:
                 external_id=f"u{n}@example.com", rich_info=(("Dept", "Sales"),)), idp="idp-1" if n % 2 else None)
         for n in range(USERS)
     ]  # fmt: skip
-    await store.db.write(lambda conn: [embedded._insert_user(conn, TEAM, new, DOCUMENTS) for new in news])  # noqa: SLF001
+    await store.db.write(lambda conn: [embedded.insert_user(conn, TEAM, new, DOCUMENTS) for new in news])  # noqa: SLF001
     await backend.create_user(OTHER_TEAM, NewUser(id=str(uuid.uuid4()), fields=UserFields(
         handle="other", display_name="Other", external_id="other@example.com")))  # fmt: skip
     group = await backend.create_group(TEAM, NewGroup(id=str(uuid.uuid4()), fields=GroupFields(display_name="Sales")))

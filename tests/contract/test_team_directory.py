@@ -15,9 +15,10 @@ from pathlib import Path
 import pytest
 
 from conftest import running_brig_lite
-from gateway.backend.brig_client import BrigClient, BrigSettings
-from gateway.backend.brig_directory import BrigTeamDirectory
-from gateway.backend.team_directory import EmbeddedTeamDirectory, MemberExists, ReauthenticationFailed, TeamDirectory
+from gateway.backend.brig.client import BrigClient, BrigSettings
+from gateway.backend.brig.directory import BrigTeamDirectory
+from gateway.backend.embedded.team_directory import EmbeddedTeamDirectory
+from gateway.backend.team_directory import MemberExists, ReauthenticationFailed, TeamDirectory
 from gateway.db.sqlite import SqliteDatabase
 
 TEAM = "6f1c2b9e-2a4e-4d0e-9a51-2f1b9b2d7c11"

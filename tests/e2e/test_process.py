@@ -32,10 +32,10 @@ LAUNCHER = textwrap.dedent(
     import sys
     import time
 
-    import gateway.backend.embedded as embedded
+    import gateway.backend.embedded.users as embedded
     from gateway.cli import main
 
-    original_insert = embedded._insert_user
+    original_insert = embedded.insert_user
 
 
     def slow_insert(*args):
@@ -43,7 +43,7 @@ LAUNCHER = textwrap.dedent(
         return original_insert(*args)
 
 
-    embedded._insert_user = slow_insert
+    embedded.insert_user = slow_insert
     sys.exit(main(sys.argv[1:]))
     """
 )

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from gateway.app import open_state
-from gateway.backend.models import NewUser, UserFields
+from gateway.backend.wire_user import NewUser, UserFields
 from gateway.cli import main
 from gateway.config import load_config
 from gateway.provisioning.tokens import hash_token

@@ -12,7 +12,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway.backend.models import DocumentPage, WireUser
+from gateway.backend.documents import DocumentPage
+from gateway.backend.wire_user import WireUser
 from gateway.provisioning import documents
 from gateway.provisioning.documents import UserDocuments, splice_page
 from gateway.provisioning.render import render_user

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from gateway.backend.models import AddMembers, RemoveMembers, ReplaceMembers, Rename, SetExternalId
+from gateway.backend.wire_group import AddMembers, RemoveMembers, ReplaceMembers, Rename, SetExternalId
 from gateway.provisioning.group_patch import PatchEdit, RemoveWhere, group_edits, member_ids
 from gateway.scim.errors import InvalidPath, InvalidValue, Mutability, ScimError
 from gateway.scim.filter.grammar import parse_filter

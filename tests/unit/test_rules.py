@@ -10,7 +10,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from gateway.backend.models import UserFields
+from gateway.backend.wire_user import UserFields
 from gateway.provisioning.rich_info import LIST_URN, MAP_URN, merge_rich_info, parse_rich_info
 from gateway.provisioning.rules import (
     RESERVED_HANDLES,

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.backend.brig_mapping import (
-    external_id_of, next_status, read_back, role_of, sso_id, status_of, version_of, with_content, fields_of,
-)  # fmt: skip
-from gateway.backend.models import WireUser
+from gateway.backend.brig.mapping import (
+    external_id_of, read_back, role_of, sso_id, status_of, version_of, with_content,
+    fields_of,
+)
+from gateway.backend.wire_user import WireUser, next_status
 
 IDP = "https://idp.example.com/"
 

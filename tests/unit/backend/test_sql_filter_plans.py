@@ -6,7 +6,7 @@ import sqlite3
 
 import pytest
 
-from gateway.backend.sql_filter import compile_filter
+from gateway.backend.sql.filters import compile_filter
 from gateway.db.migrations import migrate_sqlite
 from gateway.scim.errors import InvalidFilter
 from gateway.scim.filter.grammar import parse_filter

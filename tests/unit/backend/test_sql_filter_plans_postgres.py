@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from gateway.backend.sql_filter import compile_filter
+from gateway.backend.sql.filters import compile_filter
 from gateway.db.connect import Location, connect, migrate
 from gateway.db.dialect import Connection
 from gateway.scim.filter.grammar import parse_filter

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from gateway.backend import user_rows
-from gateway.backend.models import WireUser
+from gateway.backend.embedded import user_rows
+from gateway.backend.wire_user import WireUser
 
 
 def test_the_user_columns_are_in_wireuser_field_order() -> None:

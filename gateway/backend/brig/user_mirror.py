@@ -17,8 +17,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from gateway.backend.brig_group_state import remove_user_from_groups
-from gateway.backend.models import WireUser
+from gateway.backend.brig.group_mirror import remove_user_from_groups
+from gateway.backend.wire_user import WireUser
 from gateway.db.dialect import Connection
 from gateway.scim.errors import Uniqueness
 

@@ -12,14 +12,14 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from gateway.backend.models import NewUser, RichInfo, Role, Status, UserFields, WireUser, content_version
+from gateway.backend.wire_user import (
+    RICH_INFO_LIST_URN, RICH_INFO_MAP_URN, NewUser, RichInfo, Role, Status, UserFields, WireUser, content_version,
+)  # fmt: skip
 
 ROLE_PERMISSIONS: dict[str, int] = {"owner": 8191, "admin": 5951, "member": 1587, "partner": 1025}
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _SAML_NS = "urn:oasis:names:tc:SAML:2.0:assertion"
 _NAME_ID = re.compile(r"<(?:\w+:)?NameID\b[^>]*>(.*?)</(?:\w+:)?NameID>", re.DOTALL)
-_LIST_URN = "urn:wire:scim:schemas:profile:1.0"
-_MAP_URN = "urn:ietf:params:scim:schemas:extension:wire:1.0:User"
 
 
 def permissions(role: str) -> dict[str, int]:
@@ -75,7 +75,7 @@ def spar_user_body(team: str, new: NewUser) -> dict[str, Any]:
         "newUserSparTeamId": team,
         "newUserSparManagedBy": "scim",
         "newUserSparHandle": f.handle,
-        "newUserSparRichInfo": {_MAP_URN: dict(f.rich_info), _LIST_URN: {"richInfo": rich_info_body(f.rich_info)}},
+        "newUserSparRichInfo": {RICH_INFO_MAP_URN: dict(f.rich_info), RICH_INFO_LIST_URN: {"richInfo": rich_info_body(f.rich_info)}},
         "newUserSparLocale": f.locale,
         "newUserSparRole": f.role,
     }
@@ -97,7 +97,7 @@ def rich_info_body(rich_info: RichInfo) -> dict[str, Any]:
 
 def rich_info_of(body: Any) -> RichInfo:
     """The fields of `GET /i/users/:uid/rich-info` (both URN keys; the list form is read)."""
-    info = body.get(_LIST_URN, {}).get("richInfo", {}) if isinstance(body, Mapping) else {}
+    info = body.get(RICH_INFO_LIST_URN, {}).get("richInfo", {}) if isinstance(body, Mapping) else {}
     fields = info.get("fields", []) if isinstance(info, Mapping) else []
     return tuple((f["type"], f["value"]) for f in fields if isinstance(f, Mapping))
 
@@ -115,13 +115,6 @@ def status_of(user: Mapping[str, Any]) -> Status | None:
 def email_of(user: Mapping[str, Any]) -> str | None:
     """spar's output email: the unvalidated address if any, else the validated one."""
     return user.get("email_unvalidated") or user.get("email")
-
-
-def next_status(current: Status, active: bool) -> Status:
-    """spar's mapping: pending invitations never change; others follow `active`."""
-    if current == "pending-invitation":
-        return current
-    return "active" if active else "suspended"
 
 
 def with_content(user: WireUser, fields: UserFields, status: Status) -> WireUser:

@@ -1,6 +1,6 @@
 """
-The brig backend: Wire users live in Wire's brig and galley, reached over their internal API
-(brig_client.py); the gateway keeps spar's SCIM state beside them (brig_state.py).
+The brig backend's users: Wire users live in Wire's brig and galley, reached over their internal
+API (client.py); the gateway keeps spar's SCIM state beside them (user_mirror.py).
 
 - Reads of one user go to brig (and galley) for the truth; a list page is one batched
   `GET /i/users?ids=` over the gateway's searchable mirror. A user gone from brig (deleted
@@ -15,7 +15,7 @@ The brig backend: Wire users live in Wire's brig and galley, reached over their 
 - Users serialise per user within a process (the version check and the writes are not one
   transaction in brig); several gateway processes on one brig rely on brig's own checks.
 - Groups are Wire user groups managed by SCIM, with a mirror in the gateway's database
-  (brig_groups.py); a user read carries the user's groups from that mirror (no brig call).
+  (groups.py); a user read carries the user's groups from that mirror (no brig call).
 """
 
 from __future__ import annotations
@@ -23,25 +23,21 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
-from collections.abc import AsyncIterator, Iterable, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Iterable, Mapping
 from typing import Any, NoReturn
 
 import structlog
 
-from gateway.backend import brig_group_state as group_state
-from gateway.backend import brig_state as state
-from gateway.backend.brig_client import BrigClient, BrigSettings
-from gateway.backend.brig_groups import BrigGroups
-from gateway.backend.brig_mapping import (
-    fields_of, invitation_body, next_status, permissions, read_back, rich_info_body, rich_info_of, role_of,
-    spar_user_body, sso_id, status_of, with_content,
+from gateway.backend.brig import group_mirror, user_mirror as state
+from gateway.backend.brig.client import BrigClient
+from gateway.backend.brig.locks import KeyedLocks
+from gateway.backend.brig.mapping import (
+    fields_of, invitation_body, permissions, read_back, rich_info_body, rich_info_of,
+    role_of, spar_user_body, sso_id, status_of, with_content,
 )  # fmt: skip
-from gateway.backend.models import (
-    NewUser, Page, UserFields, UserQuery, WireUser, now_text,
-)  # fmt: skip
-from gateway.backend.sql_filter import compile_filter, order_by
-from gateway.config import Backend as BackendConfig
+from gateway.backend.sql.filters import compile_filter, order_by
+from gateway.backend.wire_user import NewUser, Page, UserFields, UserQuery, WireUser, next_status
+from gateway.clock import now_text
 from gateway.db.dialect import Database
 from gateway.scim.errors import NotFound, PreconditionFailed, ScimError, Uniqueness
 
@@ -50,56 +46,14 @@ log = structlog.get_logger()
 CALLS_PER_CREATE = 6  # the most brig/galley calls one create makes: bounds how long `creating` lasts
 
 
-class KeyedLocks:
-    """One asyncio.Lock per key while someone holds or waits for it."""
+class BrigUsers:
+    """The user methods of the brig backend (backend.py); see the module docstring."""
 
-    def __init__(self) -> None:
-        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
-
-    @asynccontextmanager
-    async def hold(self, key: str) -> AsyncIterator[None]:
-        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
-        self._locks[key] = (lock, users + 1)
-        try:
-            async with lock:
-                yield
-        finally:
-            lock, users = self._locks[key]
-            if users == 1:
-                del self._locks[key]
-            else:
-                self._locks[key] = (lock, users - 1)
-
-
-class BrigBackend(BrigGroups):
-    """A `Backend` (gateway/backend/base.py) over brig and galley; see the module docstring."""
-
-    def __init__(self, client: BrigClient, db: Database, *, stale_after: float) -> None:
+    def __init__(self, client: BrigClient, db: Database, locks: KeyedLocks, *, stale_after: float) -> None:
         self._brig = client
         self._db = db
+        self._locks = locks
         self._stale_after = stale_after
-        self._locks = KeyedLocks()
-
-    @classmethod
-    async def open(cls, config: BackendConfig, db: Database) -> BrigBackend:
-        """The client (one session, a bounded keep-alive pool) over the gateway's database `db`."""
-        assert config.brig_url is not None  # load_config refuses kind brig without it
-        settings = BrigSettings(
-            brig_url=config.brig_url, galley_url=config.galley_url or config.brig_url,
-            call_timeout=config.call_timeout_seconds, connect_timeout=config.connect_timeout_seconds,
-            max_connections=config.max_connections, retry_after=config.retry_after_seconds,
-        )  # fmt: skip
-        stale_after = CALLS_PER_CREATE * config.call_timeout_seconds + 5
-        return cls(BrigClient(settings), db, stale_after=stale_after)
-
-    @property
-    def client(self) -> BrigClient:
-        """The brig/galley client, shared with the token API's team directory (brig_directory.py)."""
-        return self._brig
-
-    async def ensure_team(self, team: str) -> None:
-        """Teams are made in Wire; this only checks that galley answers for it."""
-        await self._brig.validate_saml_emails(team)
 
     # --- reads ------------------------------------------------------------------------------
 
@@ -340,14 +294,6 @@ class BrigBackend(BrigGroups):
             await self._db.write(lambda conn: state.save(conn, accepted))
             return accepted
 
-    # --- health (the group methods: brig_groups.py) ------------------------------------------------
-
-    async def check(self) -> None:
-        await self._brig.check()
-
-    async def close(self) -> None:
-        await self._brig.close()
-
 
 def _live(users: Iterable[Mapping[str, Any]], mirror: WireUser) -> Mapping[str, Any] | None:
     """The brig account of `mirror`'s user among `users` if it is alive and still in the team."""
@@ -359,10 +305,10 @@ def _live(users: Iterable[Mapping[str, Any]], mirror: WireUser) -> Mapping[str, 
 
 def _with_groups(conn: Any, mirror: WireUser | None) -> WireUser | None:
     """A mirror row carrying the user's groups (read_back keeps them), in the same unit of work."""
-    return None if mirror is None else group_state.with_groups(conn, [mirror])[0]
+    return None if mirror is None else group_mirror.with_groups(conn, [mirror])[0]
 
 
 def _page_with_groups(conn: Any, found: tuple[int, list[WireUser]]) -> tuple[int, list[WireUser]]:
     """A search result (total, mirror rows) whose rows carry their users' groups: one query for the page."""
     total, rows = found
-    return total, group_state.with_groups(conn, rows)
+    return total, group_mirror.with_groups(conn, rows)

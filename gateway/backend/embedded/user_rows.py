@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from gateway.backend.models import WireUser
+from gateway.backend.wire_user import WireUser
 
 USER_COLUMNS = (
     "id, team, handle, display_name, external_id, email, email_type, status, role, locale, idp, "

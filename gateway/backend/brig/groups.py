@@ -1,7 +1,7 @@
 """
 The brig backend's SCIM Groups: Wire user groups managed by SCIM, kept by brig (wire-scim.md §4.8,
-§6.1 row 22), with the gateway's mirror beside them (brig_group_state.py). The group methods of
-BrigBackend (the `Backend` protocol, gateway/backend/base.py).
+§6.1 row 22), with the gateway's mirror beside them (group_mirror.py). The group methods of
+the brig backend (backend.py).
 
 What costs what (docs/backend-calls.md, "Groups"):
 
@@ -31,28 +31,28 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import structlog
 
-from gateway.backend import brig_group_state as gs
-from gateway.backend import brig_state as state
-from gateway.backend.brig_client import BrigClient
-from gateway.backend.brig_mapping import status_of
-from gateway.backend.embedded_groups import GROUP_SORT_COLUMNS, MAX_LISTED_IDS
-from gateway.backend.models import (
+from gateway.backend.brig import group_mirror as gs
+from gateway.backend.brig import user_mirror as state
+from gateway.backend.brig.client import BrigClient
+from gateway.backend.brig.mapping import status_of
+from gateway.backend.brig.locks import KeyedLocks
+from gateway.backend.sql.groups import GROUP_SORT_COLUMNS, MAX_LISTED_IDS, MIRROR_TABLES, group_filter_table, group_version
+from gateway.backend.wire_group import (
     AddMembers, GroupEdit, GroupPage, GroupQuery, NewGroup, RemoveMembers, ReplaceMembers, Rename,
-    SetExternalId, WireGroup, format_time, now_text,
-)  # fmt: skip
-from gateway.backend.sql_filter import compile_filter, order_by
+    SetExternalId, WireGroup,
+)
+from gateway.clock import format_time, now_text
+from gateway.backend.sql.filters import compile_filter, order_by
 from gateway.db.dialect import Database
 from gateway.scim.errors import InvalidValue, NotFound, PreconditionFailed, ScimError, ServiceUnavailable, Uniqueness
 
-if TYPE_CHECKING:
-    from gateway.backend.brig import KeyedLocks
-
 log = structlog.get_logger()
 
+_GROUP_FILTERS = group_filter_table(MIRROR_TABLES)
 EDIT_ATTEMPTS = 20  # plans of one change when other processes keep changing the group meanwhile
 
 
@@ -74,11 +74,12 @@ class Plan:
 
 
 class BrigGroups:
-    """The group methods of BrigBackend; see the module docstring."""
+    """The group methods of the brig backend; see the module docstring."""
 
-    _brig: BrigClient
-    _db: Database
-    _locks: KeyedLocks
+    def __init__(self, client: BrigClient, db: Database, locks: KeyedLocks) -> None:
+        self._brig = client
+        self._db = db
+        self._locks = locks
 
     # --- reads -------------------------------------------------------------------------------
 
@@ -123,7 +124,7 @@ class BrigGroups:
         """From the mirror alone; a page without members reads no membership row."""
         dialect = self._db.dialect
         where, params = ("", []) if query.filter is None else compile_filter(
-            query.filter, gs.BRIG_GROUP_TABLE, dialect  # type: ignore[arg-type]
+            query.filter, _GROUP_FILTERS, dialect  # type: ignore[arg-type]
         )
         order = order_by(
             query.sort_by, query.descending, columns=GROUP_SORT_COLUMNS, dialect=dialect, resource="groups"
@@ -143,7 +144,7 @@ class BrigGroups:
         moment = _wire_time(created.get("createdAt")) or now_text()
         group = WireGroup(
             id=group_id, team=team, display_name=fields.display_name, external_id=fields.external_id,
-            created=moment, last_modified=moment, version=gs.version(1), member_count=len(members),
+            created=moment, last_modified=moment, version=group_version(1), member_count=len(members),
             members=tuple(sorted(members)),
         )  # fmt: skip
         try:

@@ -1,6 +1,6 @@
 """
 The brig backend's mirror of its SCIM groups in the gateway's database (migration 5), as units of
-work for the store's database (SQLite or PostgreSQL), the group counterpart of brig_state.py:
+work for the store's database (SQLite or PostgreSQL), the group counterpart of user_mirror.py:
 
 - `brig_groups`: one row per group (name, externalId, SCIM times, `revision` behind the weak
   ETag, `member_count`); `brig_group_members`: one row per member, keyed (group_id, user_id) and
@@ -9,7 +9,7 @@ work for the store's database (SQLite or PostgreSQL), the group counterpart of b
 Reads that SCIM needs without the members (`excludedAttributes=members`, list pages, counts,
 filters, a user's `groups`) never touch brig. A change is written to brig first and then here,
 conditionally on the revision it was planned on (`commit_edit` raises Stale when another process
-got there first), so that concurrent writers of one group converge (brig_groups.py).
+got there first), so that concurrent writers of one group converge (groups.py).
 """
 
 from __future__ import annotations
@@ -18,29 +18,19 @@ import dataclasses
 import json
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
-from types import MappingProxyType
 from typing import Any
 
-from gateway.backend.embedded_groups import GROUP_TABLE, team_ids_among
-from gateway.backend.user_memberships import sorted_groups
-from gateway.backend.models import GroupPage, GroupQuery, WireGroup, WireUser, now_text
-from gateway.backend.sql_filter import Column, Table
+from gateway.backend.sql.groups import (
+    GROUP_COLUMNS, MIRROR_TABLES, group_version, groups_of_users, member_ids as _member_ids, row_to_group,
+    search_groups, team_ids_among,
+)  # fmt: skip
+from gateway.backend.wire_group import GroupPage, GroupQuery, WireGroup
+from gateway.backend.wire_user import WireUser
+from gateway.clock import now_text
 from gateway.db.dialect import Connection
 from gateway.scim.errors import Uniqueness
 
-_COLUMNS = "id, team, display_name, external_id, created_at, last_modified, revision, member_count"
-_IS_MEMBER = "EXISTS (SELECT 1 FROM brig_group_members m WHERE m.group_id = brig_groups.id AND m.user_id = ?)"
-
-# The group filters of the embedded backend, over the mirror's tables (same column names).
-BRIG_GROUP_TABLE = Table(
-    MappingProxyType({
-        **GROUP_TABLE.columns,
-        "members": Column(_IS_MEMBER, kind="exists", present="member_count > 0"),
-        "members.value": Column(_IS_MEMBER, kind="exists", present="member_count > 0"),
-    }),
-    GROUP_TABLE.core_urn,
-    GROUP_TABLE.resource,
-)
+_COLUMNS = GROUP_COLUMNS
 
 
 class Stale(Exception):
@@ -55,10 +45,6 @@ class Row:
     revision: int
 
 
-def version(revision: int) -> str:
-    return f'W/"{revision}"'
-
-
 def group_row(conn: Connection, team: str, group_id: str) -> Row | None:
     row = conn.execute(f"SELECT {_COLUMNS} FROM brig_groups WHERE id = ? AND team = ?", (group_id, team)).fetchone()
     return None if row is None else _row(row)
@@ -71,10 +57,7 @@ def revision_of(conn: Connection, group_id: str) -> int | None:
 
 def member_ids(conn: Connection, group_id: str) -> tuple[str, ...]:
     """The whole member list, sorted (read only to show it or to send it to brig whole)."""
-    rows = conn.execute(
-        "SELECT user_id FROM brig_group_members WHERE group_id = ? ORDER BY user_id", (group_id,)
-    ).fetchall()
-    return tuple(row[0] for row in rows)
+    return _member_ids(conn, MIRROR_TABLES, group_id)
 
 
 def members_among(conn: Connection, group_id: str, user_ids: Collection[str]) -> set[str]:
@@ -148,7 +131,7 @@ def commit_edit(
     )
     return dataclasses.replace(
         row.group, display_name=name, external_id=external_id, member_count=count, last_modified=now,
-        version=version(row.revision + 1),
+        version=group_version(row.revision + 1),
     )  # fmt: skip
 
 
@@ -197,49 +180,13 @@ def search(
     conn: Connection, team: str, where: str, params: list[object], order: str, query: GroupQuery
 ) -> GroupPage:
     """A page of the team's mirrored groups; the unfiltered total is one counter row."""
-    condition = "team = ?" + (f" AND {where}" if where else "")
-    if where:
-        total = conn.execute(f"SELECT count(*) FROM brig_groups WHERE {condition}", [team, *params]).fetchone()[0]
-    else:
-        row = conn.execute("SELECT group_count FROM brig_group_counts WHERE team = ?", (team,)).fetchone()
-        total = row[0] if row else 0
-    if query.limit <= 0 or query.offset >= total:
-        return GroupPage(total, ())
-    rows = conn.execute(
-        f"SELECT {_COLUMNS} FROM brig_groups WHERE {condition} ORDER BY {order} LIMIT ? OFFSET ?",
-        [team, *params, query.limit, query.offset],
-    ).fetchall()
-    groups = [_row(row).group for row in rows]
-    if not query.include_members:
-        return GroupPage(total, tuple(groups))
-    members: dict[str, list[str]] = {group.id: [] for group in groups}
-    for group_id, user_id in conn.execute(
-        "SELECT group_id, user_id FROM brig_group_members WHERE group_id IN "
-        f"(SELECT value FROM {conn.dialect.json_values}) ORDER BY group_id, user_id",
-        (json.dumps(list(members)),),
-    ):
-        members[group_id].append(user_id)
-    return GroupPage(total, tuple(dataclasses.replace(g, members=tuple(members[g.id])) for g in groups))
+    return search_groups(conn, MIRROR_TABLES, team, where, params, order, query)
 
 
 def with_groups(conn: Connection, users: Sequence[WireUser]) -> list[WireUser]:
     """`users` carrying their groups, sorted by name: one indexed query for all of them."""
-    if not users:
-        return []
-    rows = conn.execute(
-        "SELECT m.user_id, g.id, g.display_name FROM brig_group_members m "
-        "JOIN brig_groups g ON g.id = m.group_id "
-        f"WHERE m.user_id IN (SELECT value FROM {conn.dialect.json_values})",
-        (json.dumps([user.id for user in users]),),
-    ).fetchall()
-    by_user: dict[str, list[tuple[str, str]]] = {}
-    for user_id, group_id, name in rows:
-        by_user.setdefault(user_id, []).append((group_id, name))
-    return [
-        dataclasses.replace(u, groups=sorted_groups(by_user[u.id]))
-        if u.id in by_user else u
-        for u in users
-    ]  # fmt: skip
+    found = groups_of_users(conn, MIRROR_TABLES, [user.id for user in users])
+    return [dataclasses.replace(u, groups=found[u.id]) if u.id in found else u for u in users]
 
 
 def _add_rows(conn: Connection, group_id: str, user_ids: Iterable[str]) -> None:
@@ -249,11 +196,5 @@ def _add_rows(conn: Connection, group_id: str, user_ids: Iterable[str]) -> None:
     )
 
 
-def _row(row: tuple[Any, ...]) -> Row:
-    gid, team, display_name, external_id, created, last_modified, revision, member_count = row
-    group = WireGroup(
-        id=gid, team=team, display_name=display_name, external_id=external_id, created=created,
-        last_modified=last_modified, version=version(revision), member_count=member_count,
-    )  # fmt: skip
-    return Row(group, int(revision))
-
+def _row(row: Sequence[Any]) -> Row:
+    return Row(row_to_group(row), int(row[6]))

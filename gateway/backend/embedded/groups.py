@@ -20,143 +20,37 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Collection, Sequence
-from types import MappingProxyType
-from typing import Any, Literal
+from collections.abc import Sequence
+from typing import Any
 
-from gateway.backend.models import (
-    AddMembers, GroupEdit, GroupPage, GroupQuery, NewGroup, RemoveMembers, ReplaceMembers, Rename,
-    SetExternalId, WireGroup, now_text,
+from gateway.backend.sql.groups import (
+    EMBEDDED_TABLES, GROUP_COLUMNS, MAX_LISTED_IDS, group_version, member_ids, row_to_group, team_ids_among,
 )  # fmt: skip
-from gateway.backend.sql_filter import Column, Sort, Table, compile_filter, order_by
-from gateway.db.dialect import Connection, Database
+from gateway.backend.wire_group import (
+    AddMembers, GroupEdit, NewGroup, RemoveMembers, ReplaceMembers, Rename, SetExternalId, WireGroup,
+)  # fmt: skip
+from gateway.clock import now_text
+from gateway.db.dialect import Connection
 from gateway.scim.errors import InvalidValue, NotFound, PreconditionFailed, Uniqueness
 
-_COLUMNS = "id, team, display_name, external_id, created_at, last_modified, revision, member_count"
-_IS_MEMBER = "EXISTS (SELECT 1 FROM group_members m WHERE m.group_id = groups.id AND m.user_id = ?)"
-
-GROUP_TABLE = Table(
-    MappingProxyType({
-        "id": Column("id", case_exact=True),
-        "displayname": Column("display_name"),
-        "externalid": Column("external_id", case_exact=True),
-        "members": Column(_IS_MEMBER, kind="exists", present="member_count > 0"),
-        "members.value": Column(_IS_MEMBER, kind="exists", present="member_count > 0"),
-        "meta.created": Column("created_at", kind="datetime", case_exact=True),
-        "meta.lastmodified": Column("last_modified", kind="datetime", case_exact=True),
-    }),
-    "urn:ietf:params:scim:schemas:core:2.0:group",
-    "Group",
-)
-GROUP_SORT_COLUMNS = MappingProxyType({
-    "displayname": Sort("display_name", "displayName", folded=True),
-    "meta.created": Sort("created_at", "meta.created"),
-    "meta.lastmodified": Sort("last_modified", "meta.lastModified"),
-})
-MAX_LISTED_IDS = 20  # offending member ids named in an error detail
+_TABLES = EMBEDDED_TABLES
 
 
-class EmbeddedGroups:
-    """The group methods of EmbeddedBackend (the `Backend` protocol, gateway/backend/base.py)."""
-
-    _db: Database
-
-    async def get_group(self, team: str, group_id: str, *, include_members: bool = True) -> WireGroup:
-        group = await self._db.read(lambda conn: _select_group(conn, team, group_id, include_members))
-        if group is None:
-            raise NotFound(f"Group {group_id} not found")
-        return group
-
-    async def search_groups(self, team: str, query: GroupQuery) -> GroupPage:
-        dialect = self._db.dialect
-        where, params = ("", []) if query.filter is None else compile_filter(
-            query.filter, GROUP_TABLE, dialect  # type: ignore[arg-type]
-        )
-        order = order_by(
-            query.sort_by, query.descending, columns=GROUP_SORT_COLUMNS, dialect=dialect, resource="groups"
-        )
-        return await self._db.read(lambda conn: _search_groups(conn, team, where, params, order, query))
-
-    async def create_group(self, team: str, new: NewGroup) -> WireGroup:
-        return await self._db.write(lambda conn: _insert_group(conn, team, new))
-
-    async def edit_group(
-        self, team: str, group_id: str, edits: Sequence[GroupEdit], *,
-        expected_version: str | None = None, include_members: bool = False,
-    ) -> WireGroup:  # fmt: skip
-        return await self._db.write(
-            lambda conn: _edit_group(conn, team, group_id, edits, expected_version, include_members)
-        )
-
-    async def delete_group(self, team: str, group_id: str) -> bool:
-        return await self._db.write(lambda conn: _delete_group(conn, team, group_id))
-
-
-# --- SQL ------------------------------------------------------------------------------------------
-
-
-def _version(revision: int) -> str:
-    return f'W/"{revision}"'
-
-
-def _row_to_group(row: tuple[Any, ...], members: tuple[str, ...] | None = None) -> WireGroup:
-    gid, team, display_name, external_id, created, last_modified, revision, member_count = row
-    return WireGroup(
-        id=gid, team=team, display_name=display_name, external_id=external_id, created=created,
-        last_modified=last_modified, version=_version(revision), member_count=member_count,
-        members=members,
-    )  # fmt: skip
-
-
-def _select_row(conn: Connection, team: str, group_id: str, *, lock: bool = False) -> tuple[Any, ...] | None:
+def select_row(conn: Connection, team: str, group_id: str, *, lock: bool = False) -> tuple[Any, ...] | None:
     """The group's row, or None; `lock`: for a change in this transaction."""
     suffix = conn.dialect.for_update if lock else ""
     return conn.execute(
-        f"SELECT {_COLUMNS} FROM groups WHERE id = ? AND team = ?{suffix}", (group_id, team)
+        f"SELECT {GROUP_COLUMNS} FROM groups WHERE id = ? AND team = ?{suffix}", (group_id, team)
     ).fetchone()
 
 
-def _select_group(
+def select_group(
     conn: Connection, team: str, group_id: str, include_members: bool
 ) -> WireGroup | None:
-    row = _select_row(conn, team, group_id)
+    row = select_row(conn, team, group_id)
     if row is None:
         return None
-    return _row_to_group(row, _member_ids(conn, group_id) if include_members else None)
-
-
-def _member_ids(conn: Connection, group_id: str) -> tuple[str, ...]:
-    rows = conn.execute(
-        "SELECT user_id FROM group_members WHERE group_id = ? ORDER BY user_id", (group_id,)
-    ).fetchall()
-    return tuple(row[0] for row in rows)
-
-
-def _search_groups(
-    conn: Connection, team: str, where: str, params: list[object], order: str, query: GroupQuery
-) -> GroupPage:
-    condition = "team = ?" + (f" AND {where}" if where else "")
-    if where:
-        total = conn.execute(f"SELECT count(*) FROM groups WHERE {condition}", [team, *params]).fetchone()[0]
-    else:
-        row = conn.execute("SELECT group_count FROM teams WHERE id = ?", (team,)).fetchone()
-        total = row[0] if row else 0
-    if query.limit <= 0 or query.offset >= total:
-        return GroupPage(total, ())
-    rows = conn.execute(
-        f"SELECT {_COLUMNS} FROM groups WHERE {condition} ORDER BY {order} LIMIT ? OFFSET ?",
-        [team, *params, query.limit, query.offset],
-    ).fetchall()
-    if not query.include_members:
-        return GroupPage(total, tuple(_row_to_group(row) for row in rows))
-    members: dict[str, list[str]] = {row[0]: [] for row in rows}
-    for group_id, user_id in conn.execute(
-        f"SELECT group_id, user_id FROM group_members WHERE group_id IN (SELECT value FROM {conn.dialect.json_values}) "
-        "ORDER BY group_id, user_id",
-        (json.dumps(list(members)),),
-    ):
-        members[group_id].append(user_id)
-    return GroupPage(total, tuple(_row_to_group(row, tuple(members[row[0]])) for row in rows))
+    return row_to_group(row, member_ids(conn, _TABLES, group_id) if include_members else None)
 
 
 def _valid_members(conn: Connection, team: str, user_ids: Sequence[str]) -> tuple[str, ...]:
@@ -182,25 +76,6 @@ def _valid_members(conn: Connection, team: str, user_ids: Sequence[str]) -> tupl
             f"Group members must be SCIM-provisioned users of this team; these are not: {listed}"
         )
     return tuple(user_id for user_id in user_ids if user_id not in groups)
-
-
-TeamTable = Literal["users", "groups", "brig_users", "brig_groups"]  # a table name goes into the SQL
-
-
-def team_ids_among(conn: Connection, table: TeamTable, team: str, ids: Collection[str], *, suffix: str = "") -> set[str]:
-    """
-    Which of `ids` are rows of `table` (users, groups or their brig mirrors) in `team`: one probe
-    of the unique id index per id, the team compared here. Not `WHERE team = ? AND id IN (...)`:
-    SQLite plans that as a walk over the team's rows, so adding one member cost 20 ms at 100k
-    users (bench group-member-patch).
-    """
-    if not ids:
-        return set()
-    rows = conn.execute(
-        f"SELECT id, team FROM {table} WHERE id IN (SELECT value FROM {conn.dialect.json_values}){suffix}",
-        (json.dumps(list(ids)),),
-    )
-    return {row_id for row_id, row_team in rows if row_team == team}
 
 
 def _check_external_id(conn: Connection, team: str, external_id: str | None, group_id: str) -> None:
@@ -251,7 +126,7 @@ def _lock_members(conn: Connection, edits: Sequence[GroupEdit], group_id: str) -
     ).fetchall()
 
 
-def _insert_group(conn: Connection, team: str, new: NewGroup) -> WireGroup:
+def insert_group(conn: Connection, team: str, new: NewGroup) -> WireGroup:
     conn.execute(
         "INSERT INTO teams (id, created_at) VALUES (?, ?) ON CONFLICT DO NOTHING", (team, now_text())
     )
@@ -260,7 +135,7 @@ def _insert_group(conn: Connection, team: str, new: NewGroup) -> WireGroup:
     now = now_text()
     try:
         conn.execute(
-            f"INSERT INTO groups ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, 1, ?)",
+            f"INSERT INTO groups ({GROUP_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, 1, ?)",
             (new.id, team, new.fields.display_name, new.fields.external_id, now, now, len(members)),
         )
     except conn.dialect.integrity_error:  # a racing writer in another process
@@ -269,19 +144,19 @@ def _insert_group(conn: Connection, team: str, new: NewGroup) -> WireGroup:
     conn.execute("UPDATE teams SET group_count = group_count + 1 WHERE id = ?", (team,))
     return WireGroup(
         id=new.id, team=team, display_name=new.fields.display_name,
-        external_id=new.fields.external_id, created=now, last_modified=now, version=_version(1),
+        external_id=new.fields.external_id, created=now, last_modified=now, version=group_version(1),
         member_count=len(members), members=tuple(sorted(members)),
     )  # fmt: skip
 
 
-def _edit_group(
+def edit_group(
     conn: Connection, team: str, group_id: str, edits: Sequence[GroupEdit],
     expected_version: str | None, include_members: bool,
 ) -> WireGroup:  # fmt: skip
-    row = _select_row(conn, team, group_id, lock=True)
+    row = select_row(conn, team, group_id, lock=True)
     if row is None:
         raise NotFound(f"Group {group_id} not found")
-    current = _row_to_group(row)
+    current = row_to_group(row)
     if expected_version is not None and expected_version != current.version:
         raise PreconditionFailed(
             f"Group {group_id} has changed (version {current.version}, If-Match {expected_version}); "
@@ -314,10 +189,10 @@ def _edit_group(
             raise Uniqueness(f"externalId {external_id!r} is already taken by another group") from None
         current = dataclasses.replace(
             current, display_name=name, external_id=external_id, member_count=count,
-            last_modified=now, version=_version(revision),
+            last_modified=now, version=group_version(revision),
         )  # fmt: skip
     if include_members:
-        current = dataclasses.replace(current, members=_member_ids(conn, group_id))
+        current = dataclasses.replace(current, members=member_ids(conn, _TABLES, group_id))
     return current
 
 
@@ -338,8 +213,8 @@ def _edit_members(
     return _add_members(conn, group_id, members), removed
 
 
-def _delete_group(conn: Connection, team: str, group_id: str) -> bool:
-    if _select_row(conn, team, group_id, lock=True) is None:
+def delete_group(conn: Connection, team: str, group_id: str) -> bool:
+    if select_row(conn, team, group_id, lock=True) is None:
         return False
     _lock_members(conn, [ReplaceMembers(())], group_id)  # its members, in id order
     conn.execute("DELETE FROM group_members WHERE group_id = ?", (group_id,))

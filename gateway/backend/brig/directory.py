@@ -7,8 +7,8 @@ for the password. It shares the brig backend's client (one connection pool).
 
 from __future__ import annotations
 
-from gateway.backend.brig_client import BrigClient
-from gateway.backend.brig_mapping import ROLE_PERMISSIONS
+from gateway.backend.brig.client import BrigClient
+from gateway.backend.brig.mapping import ROLE_PERMISSIONS
 from gateway.backend.team_directory import ReauthenticationFailed
 
 # The action brig checks the verification code for (User.CreateScimToken, "create_scim_token").

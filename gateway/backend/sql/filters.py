@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from gateway.backend.models import format_time
+from gateway.clock import format_time
 from gateway.db.dialect import SQLITE, Dialect
 from gateway.scim.errors import InvalidFilter
 from gateway.scim.filter.ast import And, AttrPath, Compare, Filter, Not, Or, Present, ValuePath

@@ -1,8 +1,7 @@
 """
-The embedded backend: Wire users kept in the gateway's own database (SQLite or PostgreSQL), so
-that the gateway runs (and can be tried) without a Wire installation. It follows brig's rules that
-matter to SCIM: handles unique across teams, invited users pending until they accept, suspension
-by `active`.
+The embedded backend's users as units of work over a `Connection` (gateway/db/dialect.py). It
+follows brig's rules that matter to SCIM: handles unique across teams, invited users pending until
+they accept, suspension by `active`.
 
 Each operation is one unit of work over a `Connection` (gateway/db/dialect.py), the same function
 for both databases. Races between processes (replicas on one PostgreSQL database) are decided by
@@ -14,147 +13,28 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from collections.abc import Sequence
+from typing import Any
 
-from gateway.backend.models import (
-    DocumentPage, DocumentRenderer, NewUser, Page, Status, UserFields, UserQuery, WireUser,
-    content_version, now_text,
+from gateway.backend.documents import DocumentRenderer
+from gateway.backend.embedded.documents import DOCUMENT_COLUMNS, Window, document_of
+from gateway.backend.embedded.memberships import lock_groups_of_user, remove_user_from_groups
+from gateway.backend.embedded.user_rows import USER_COLUMNS, row_to_user
+from gateway.backend.wire_user import (
+    NewUser, Page, Status, UserFields, WireUser, content_version, next_status,
 )  # fmt: skip
-from gateway.backend.embedded_groups import EmbeddedGroups
-from gateway.backend.page_cursors import PageCursors
-from gateway.backend.user_memberships import (
-    lock_groups_of_user, remove_user_from_groups, with_groups, with_page_groups,
-)  # fmt: skip
-from gateway.backend.user_rows import USER_COLUMNS, row_to_user
-from gateway.backend.user_documents import (
-    DOCUMENT_COLUMNS, Window, document_of, mark_refreshed, refreshed_under, search_documents,
-    stale_documents, store_documents,
-)  # fmt: skip
-from gateway.backend.sql_filter import compile_filter, order_by
-from gateway.db.dialect import Connection, Database
+from gateway.clock import now_text
+from gateway.db.dialect import Connection
 from gateway.scim.errors import NotFound, PreconditionFailed, Uniqueness
 
-PageT = TypeVar("PageT", Page, DocumentPage)
 
-
-
-class EmbeddedBackend(EmbeddedGroups):
-    """
-    A `Backend` (gateway/backend/base.py) over the store's `Database`; the group methods are in
-    embedded_groups.py. A user read carries its groups (one more indexed query). Page cursors are
-    this process's own: another replica pages the same query by OFFSET until it has seen a page.
-
-    With a `DocumentRenderer` every write also stores the user's rendered document, and
-    `search_user_documents` serves list pages from them (gateway/backend/user_documents.py).
-    """
-
-    def __init__(self, db: Database, documents: DocumentRenderer | None = None) -> None:
-        self._db = db
-        self._documents = documents
-        self._cursors = PageCursors()
-
-    async def ensure_team(self, team: str) -> None:
-        await self._db.write(lambda conn: _ensure_team(conn, team))
-
-    async def get_user(self, team: str, user_id: str) -> WireUser:
-        user = await self._db.read(lambda conn: with_groups(conn, _select_user(conn, team, user_id)))
-        if user is None:
-            raise NotFound(f"User {user_id} not found")
-        return user
-
-    async def search_users(self, team: str, query: UserQuery) -> Page:
-        return await self._read_page(
-            query, lambda conn, window: with_page_groups(conn, _search(conn, team, window)), team=team
-        )
-
-    async def search_user_documents(self, team: str, query: UserQuery) -> DocumentPage | None:
-        """
-        The page `search_users` would give, as stored documents; None without a DocumentRenderer.
-        Rows whose stored document is not current are rendered here, not stored (see
-        gateway/backend/user_documents.py).
-        """
-        documents = self._documents
-        if documents is None:
-            return None
-        return await self._read_page(
-            query, lambda conn, window: search_documents(conn, documents, team, window=window), team=team
-        )
-
-    async def _read_page(
-        self, query: UserQuery, read: Callable[[Connection, Window], tuple[PageT, int | None]], *, team: str
-    ) -> PageT:
-        """
-        The page of `query` as `read` makes it of the rows the window selects (it returns the page
-        and its last row's `seq`); remembers where the page ended for the next (page_cursors).
-        """
-        dialect = self._db.dialect
-        where, params = ("", []) if query.filter is None else compile_filter(
-            query.filter, dialect=dialect  # type: ignore[arg-type]
-        )
-        order = order_by(query.sort_by, query.descending, dialect=dialect)
-        key = (team, where, tuple(params)) if order == "seq" else None
-        after = None if key is None else self._cursors.find(key, query.offset)
-        window = _window(where, params, order, query.offset, query.limit, after)
-        page, last_seq = await self._db.read(lambda conn: read(conn, window))
-        if key is not None and last_seq is not None:
-            self._cursors.remember(key, query.offset + len(page.users), last_seq)
-        return page
-
-    async def refresh_documents(self, *, batch: int = 500) -> int:
-        """
-        Store the document of every user whose stored one is not current, reading and rendering
-        `batch` rows at a time and writing them in a short transaction; returns how many were
-        stored. Once every row has been seen under the renderer's key, later calls (at each
-        start) return 0 without reading a row.
-        """
-        documents = self._documents
-        if documents is None or await self._db.read(lambda conn: refreshed_under(conn, documents.key)):
-            return 0
-        refreshed, after = 0, 0
-        while after is not None:
-            updates, after = await self._db.read(
-                lambda conn: stale_documents(conn, documents, after_seq=after, limit=batch)  # noqa: B023
-            )
-            if updates:
-                refreshed += await self._db.write(lambda conn: store_documents(conn, updates))  # noqa: B023
-        await self._db.write(lambda conn: mark_refreshed(conn, documents.key))
-        return refreshed
-
-    async def create_user(self, team: str, new: NewUser) -> WireUser:
-        return await self._db.write(lambda conn: _insert_user(conn, team, new, self._documents))
-
-    async def update_user(
-        self, team: str, user_id: str, fields: UserFields, *, expected_version: str | None = None
-    ) -> WireUser:
-        return await self._db.write(
-            lambda conn: with_groups(
-                conn, _update_user(conn, team, user_id, fields, expected_version, self._documents)
-            )
-        )  # type: ignore[return-value]  # _update_user returns a user or raises
-
-    async def delete_user(self, team: str, user_id: str) -> bool:
-        return await self._db.write(lambda conn: _delete_user(conn, team, user_id))
-
-    async def accept_invitation(self, team: str, user_id: str) -> WireUser:
-        return await self._db.write(
-            lambda conn: with_groups(conn, _accept_invitation(conn, team, user_id, self._documents))
-        )  # type: ignore[return-value]
-
-    async def check(self) -> None:
-        await self._db.read(lambda conn: conn.execute("SELECT 1").fetchone())
-
-    async def close(self) -> None:
-        """The database belongs to whoever opened it; nothing to release here."""
-
-
-def _ensure_team(conn: Connection, team: str) -> None:
+def ensure_team(conn: Connection, team: str) -> None:
     conn.execute(
         "INSERT INTO teams (id, created_at) VALUES (?, ?) ON CONFLICT DO NOTHING", (team, now_text())
     )
 
 
-def _select_user(conn: Connection, team: str, user_id: str, *, lock: bool = False) -> WireUser | None:
+def select_user(conn: Connection, team: str, user_id: str, *, lock: bool = False) -> WireUser | None:
     """The user, or None; `lock`: for a change in this transaction (no concurrent change meanwhile)."""
     suffix = conn.dialect.for_update if lock else ""
     row = conn.execute(
@@ -163,14 +43,14 @@ def _select_user(conn: Connection, team: str, user_id: str, *, lock: bool = Fals
     return None if row is None else row_to_user(row)
 
 
-def _search(conn: Connection, team: str, window: Window) -> tuple[Page, int | None]:
+def search_users(conn: Connection, team: str, window: Window) -> tuple[Page, int | None]:
     """The page of users that `window` selects, and the `seq` of its last row."""
     rows, total = window(conn, team, f"{USER_COLUMNS}, seq", ())
     users = tuple(map(row_to_user, rows))
     return Page(total, users), (rows[-1][-1] if rows else None)
 
 
-def _window(
+def user_window(
     where: str, params: list[object], order: str, offset: int, limit: int, after_seq: int | None
 ) -> Window:
     """
@@ -225,11 +105,11 @@ def _version(fields: UserFields, status: Status) -> str:
     )  # fmt: skip
 
 
-def _insert_user(
+def insert_user(
     conn: Connection, team: str, new: NewUser, documents: DocumentRenderer | None
 ) -> WireUser:
     fields = new.fields
-    _ensure_team(conn, team)
+    ensure_team(conn, team)
     _check_unique(conn, team, fields, user_id=None)
     if new.idp is None:
         status: Status = "pending-invitation"
@@ -277,17 +157,11 @@ def _rich_info_json(rich_info: tuple[tuple[str, str], ...]) -> str:
     return json.dumps([list(f) for f in rich_info], ensure_ascii=False)
 
 
-def _next_status(current: Status, active: bool) -> Status:
-    if current == "pending-invitation":
-        return current
-    return "active" if active else "suspended"
-
-
-def _update_user(
+def update_user(
     conn: Connection, team: str, user_id: str, fields: UserFields,
     expected_version: str | None, documents: DocumentRenderer | None,
 ) -> WireUser:  # fmt: skip
-    current = _select_user(conn, team, user_id, lock=True)
+    current = select_user(conn, team, user_id, lock=True)
     if current is None:
         raise NotFound(f"User {user_id} not found")
     if expected_version is not None and expected_version != current.version:
@@ -295,7 +169,7 @@ def _update_user(
             f"User {user_id} has changed (version {current.version}, If-Match {expected_version}); "
             "read it again and retry"
         )
-    status = _next_status(current.status, fields.active)
+    status = next_status(current.status, fields.active)
     version = _version(fields, status)
     if version == current.version:
         return current
@@ -321,7 +195,7 @@ def _update_user(
     return user
 
 
-def _delete_user(conn: Connection, team: str, user_id: str) -> bool:
+def delete_user(conn: Connection, team: str, user_id: str) -> bool:
     lock_groups_of_user(conn, user_id)  # groups, then users, then the team: as group edits lock
     deleted = conn.execute("DELETE FROM users WHERE id = ? AND team = ?", (user_id, team)).rowcount
     if deleted:
@@ -330,10 +204,10 @@ def _delete_user(conn: Connection, team: str, user_id: str) -> bool:
     return bool(deleted)
 
 
-def _accept_invitation(
+def accept_invitation(
     conn: Connection, team: str, user_id: str, documents: DocumentRenderer | None
 ) -> WireUser:
-    current = _select_user(conn, team, user_id, lock=True)
+    current = select_user(conn, team, user_id, lock=True)
     if current is None:
         raise NotFound(f"User {user_id} not found")
     if current.status != "pending-invitation":

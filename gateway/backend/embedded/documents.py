@@ -23,9 +23,10 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from gateway.backend.user_memberships import sorted_groups
-from gateway.backend.models import DocumentPage, DocumentRenderer, WireUser
-from gateway.backend.user_rows import USER_COLUMNS, row_to_user
+from gateway.backend.wire_user import sorted_groups
+from gateway.backend.documents import DocumentPage, DocumentRenderer
+from gateway.backend.wire_user import WireUser
+from gateway.backend.embedded.user_rows import USER_COLUMNS, row_to_user
 from gateway.db.dialect import Connection
 
 Window = Callable[[Connection, str, str, Sequence[object]], tuple[list[tuple[Any, ...]], int]]

@@ -1,0 +1,102 @@
+"""
+The brig backend: Wire users and user groups live in Wire's brig and galley, reached over their
+internal API (client.py); the gateway keeps spar's SCIM state and a searchable mirror beside them
+in its own database (user_mirror.py, group_mirror.py).
+
+`BrigBackend` is the `Backend` (gateway/backend/base.py): the user flows are users.py's
+`BrigUsers`, the group flows groups.py's `BrigGroups`; both share one client (one connection
+pool), the database and one set of per-key locks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from gateway.backend.brig.client import BrigClient, BrigSettings
+from gateway.backend.brig.groups import BrigGroups
+from gateway.backend.brig.locks import KeyedLocks
+from gateway.backend.brig.users import CALLS_PER_CREATE, BrigUsers
+from gateway.backend.wire_group import GroupEdit, GroupPage, GroupQuery, NewGroup, WireGroup
+from gateway.backend.wire_user import NewUser, Page, UserFields, UserQuery, WireUser
+from gateway.db.dialect import Database
+
+
+class BrigBackend:
+    """A `Backend` over brig and galley; see the module docstring."""
+
+    def __init__(self, client: BrigClient, db: Database, *, stale_after: float) -> None:
+        self._brig = client
+        locks = KeyedLocks()
+        self._users = BrigUsers(client, db, locks, stale_after=stale_after)
+        self._groups = BrigGroups(client, db, locks)
+
+    @classmethod
+    async def open(cls, settings: BrigSettings, db: Database) -> BrigBackend:
+        """
+        The client (one session, a bounded keep-alive pool, made on the running loop) over the
+        gateway's database `db`.
+        """
+        # how long a `creating` marker may stand before a retried POST takes it for abandoned
+        stale_after = CALLS_PER_CREATE * settings.call_timeout + 5
+        return cls(BrigClient(settings), db, stale_after=stale_after)
+
+    @property
+    def client(self) -> BrigClient:
+        """The brig/galley client, shared with the token API's team directory (directory.py)."""
+        return self._brig
+
+    async def ensure_team(self, team: str) -> None:
+        """Teams are made in Wire; this only checks that galley answers for it."""
+        await self._brig.validate_saml_emails(team)
+
+    # --- users -------------------------------------------------------------------------------
+
+    async def get_user(self, team: str, user_id: str) -> WireUser:
+        return await self._users.get_user(team, user_id)
+
+    async def search_users(self, team: str, query: UserQuery) -> Page:
+        return await self._users.search_users(team, query)
+
+    async def create_user(self, team: str, new: NewUser) -> WireUser:
+        return await self._users.create_user(team, new)
+
+    async def update_user(
+        self, team: str, user_id: str, fields: UserFields, *, expected_version: str | None = None
+    ) -> WireUser:
+        return await self._users.update_user(team, user_id, fields, expected_version=expected_version)
+
+    async def delete_user(self, team: str, user_id: str) -> bool:
+        return await self._users.delete_user(team, user_id)
+
+    async def accept_invitation(self, team: str, user_id: str) -> WireUser:
+        return await self._users.accept_invitation(team, user_id)
+
+    # --- groups ------------------------------------------------------------------------------
+
+    async def get_group(self, team: str, group_id: str, *, include_members: bool = True) -> WireGroup:
+        return await self._groups.get_group(team, group_id, include_members=include_members)
+
+    async def search_groups(self, team: str, query: GroupQuery) -> GroupPage:
+        return await self._groups.search_groups(team, query)
+
+    async def create_group(self, team: str, new: NewGroup) -> WireGroup:
+        return await self._groups.create_group(team, new)
+
+    async def edit_group(
+        self, team: str, group_id: str, edits: Sequence[GroupEdit], *,
+        expected_version: str | None = None, include_members: bool = False,
+    ) -> WireGroup:  # fmt: skip
+        return await self._groups.edit_group(
+            team, group_id, edits, expected_version=expected_version, include_members=include_members
+        )
+
+    async def delete_group(self, team: str, group_id: str) -> bool:
+        return await self._groups.delete_group(team, group_id)
+
+    # --- health ------------------------------------------------------------------------------
+
+    async def check(self) -> None:
+        await self._brig.check()
+
+    async def close(self) -> None:
+        await self._brig.close()
