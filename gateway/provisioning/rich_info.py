@@ -1,8 +1,9 @@
 """
-Wire's rich info (free-form profile fields such as Department), in its two SCIM forms:
+Wire's rich info (free-form profile fields such as Department), in its two SCIM forms
+(libs/wire-api/src/Wire/API/User/RichInfo.hs):
 
-- map form under `urn:ietf:params:scim:schemas:extension:wire:1.0:User`: {"Department": "Sales"};
-- list form under `urn:wire:scim:schemas:profile:1.0`:
+- map form under `RICH_INFO_MAP_URN`: {"Department": "Sales"};
+- list form under `RICH_INFO_LIST_URN`:
   {"richInfo": {"version": 0, "fields": [{"type": "Department", "value": "Sales"}]}}
   (or the legacy {"richInfo": [{"type": ..., "value": ...}]}).
 
@@ -16,22 +17,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from gateway.backend.wire_user import RichInfo
+from gateway.backend.wire_user import RICH_INFO_LIST_URN, RICH_INFO_MAP_URN, RichInfo
 from gateway.scim.errors import InvalidValue, PayloadTooLarge
-
-MAP_URN = "urn:ietf:params:scim:schemas:extension:wire:1.0:User"
-LIST_URN = "urn:wire:scim:schemas:profile:1.0"
 
 
 def parse_rich_info(attrs: Mapping[str, Any], *, limit: int) -> RichInfo:
     """Rich info from a User body whose top-level keys are lower-cased."""
-    listed = _list_form(attrs.get(LIST_URN.lower()))
-    mapped = _map_form(attrs.get(MAP_URN.lower()))
+    listed = _list_form(attrs.get(RICH_INFO_LIST_URN.lower()))
+    mapped = _map_form(attrs.get(RICH_INFO_MAP_URN.lower()))
     merged = merge_rich_info(listed, mapped)
     size = sum(len(t) + len(v) for t, v in merged)
     if size > limit:
         raise PayloadTooLarge(
-            f'["{MAP_URN}","{LIST_URN}"] together exceed the size limit: max {limit} characters, '
+            f'["{RICH_INFO_MAP_URN}","{RICH_INFO_LIST_URN}"] together exceed the size limit: max {limit} characters, '
             f"but got {size}",
             scim_type="invalidValue",
         )
@@ -68,13 +66,13 @@ def _map_form(value: Any) -> dict[str, str]:
     if value is None:
         return {}
     if not isinstance(value, Mapping):
-        raise InvalidValue(f"{MAP_URN} must be an object of text fields, e.g. {{\"Department\": \"Sales\"}}")
+        raise InvalidValue(f"{RICH_INFO_MAP_URN} must be an object of text fields, e.g. {{\"Department\": \"Sales\"}}")
     out: dict[str, str] = {}
     for key, field_value in value.items():
         if field_value is None:
             continue
         if not isinstance(field_value, str):
-            raise InvalidValue(f"{MAP_URN}: the value of {key!r} must be a string")
+            raise InvalidValue(f"{RICH_INFO_MAP_URN}: the value of {key!r} must be a string")
         out[str(key)] = field_value
     return out
 
@@ -83,26 +81,28 @@ def _list_form(value: Any) -> RichInfo:
     if value is None:
         return ()
     if not isinstance(value, Mapping):
-        raise InvalidValue(f'{LIST_URN} must be an object like {{"richInfo": {{"version": 0, "fields": []}}}}')
+        raise InvalidValue(
+            f'{RICH_INFO_LIST_URN} must be an object like {{"richInfo": {{"version": 0, "fields": []}}}}'
+        )
     info = next((v for k, v in value.items() if str(k).lower() == "richinfo"), None)
     if info is None:
         return ()
     if isinstance(info, Mapping):
         lowered = {str(k).lower(): v for k, v in info.items()}
         if lowered.get("version", 0) != 0:
-            raise InvalidValue(f"{LIST_URN}: richInfo.version must be 0")
+            raise InvalidValue(f"{RICH_INFO_LIST_URN}: richInfo.version must be 0")
         info = lowered.get("fields", [])
     if not isinstance(info, list):
-        raise InvalidValue(f"{LIST_URN}: richInfo.fields must be a list of {{type, value}} objects")
+        raise InvalidValue(f"{RICH_INFO_LIST_URN}: richInfo.fields must be a list of {{type, value}} objects")
     fields: list[tuple[str, str]] = []
     seen: set[str] = set()
     for i, entry in enumerate(info):
         entry = {str(k).lower(): v for k, v in entry.items()} if isinstance(entry, Mapping) else {}
         field_type, field_value = entry.get("type"), entry.get("value")
         if not isinstance(field_type, str) or not isinstance(field_value, str):
-            raise InvalidValue(f"{LIST_URN}: richInfo field {i} needs a string type and value")
+            raise InvalidValue(f"{RICH_INFO_LIST_URN}: richInfo field {i} needs a string type and value")
         if field_type.lower() in seen:
-            raise InvalidValue(f"{LIST_URN}: richInfo has the field type {field_type!r} twice")
+            raise InvalidValue(f"{RICH_INFO_LIST_URN}: richInfo has the field type {field_type!r} twice")
         seen.add(field_type.lower())
         fields.append((field_type, field_value))
     return tuple(fields)

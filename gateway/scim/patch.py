@@ -4,7 +4,8 @@ SCIM PATCH (RFC 7644 §3.5.2) as pure functions over JSON-like dicts.
 `parse_patch` validates a PatchOp request body into `PatchOp`s; `apply_patch` applies them in
 order to a deep copy of a resource and returns the copy (the request is atomic: on any error
 nothing is returned and the input is untouched). Every error is a `ScimError` whose detail starts
-with `Operations[i]:` (0-based) when it concerns one operation.
+with `Operations[i]:` (0-based) when it concerns one operation. Both take the `extension_urns` the
+resource may carry, known as path prefixes (`patch_path`); apply parses path-less values' keys.
 
 Client dialects accepted on purpose:
 
@@ -29,7 +30,7 @@ given `"primary": true` clears `primary` on the other values of that attribute. 
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -64,12 +65,13 @@ class PatchOp:
 class _Rules:
     multi_valued: frozenset[str]
     read_only: frozenset[str]
+    extension_urns: tuple[str, ...]
 
 
 # --- parsing --------------------------------------------------------------------------------
 
 
-def parse_patch(body: Any) -> tuple[PatchOp, ...]:
+def parse_patch(body: Any, *, extension_urns: Iterable[str] = ()) -> tuple[PatchOp, ...]:
     """Validate a PatchOp request body (RFC 7644 §3.5.2) and return its operations in order."""
     if not isinstance(body, Mapping):
         raise InvalidSyntax("The PATCH body must be a JSON object with 'schemas' and 'Operations'.")
@@ -79,7 +81,8 @@ def parse_patch(body: Any) -> tuple[PatchOp, ...]:
         raise InvalidSyntax("The PATCH body has no 'Operations' list.")
     if not isinstance(operations, list) or not operations:
         raise InvalidSyntax("'Operations' must be a non-empty list of operations.")
-    return tuple(_at_index(index, _parse_op, raw) for index, raw in enumerate(operations))
+    extensions = tuple(extension_urns)
+    return tuple(_at_index(index, _parse_op, raw, extensions) for index, raw in enumerate(operations))
 
 
 def _check_schemas(body: Mapping[str, Any]) -> None:
@@ -90,7 +93,7 @@ def _check_schemas(body: Mapping[str, Any]) -> None:
         raise InvalidValue(f"'schemas' of a PATCH body must contain '{PATCH_OP_URN}'.")
 
 
-def _parse_op(raw: Any) -> PatchOp:
+def _parse_op(raw: Any, extension_urns: tuple[str, ...]) -> PatchOp:
     if not isinstance(raw, Mapping):
         raise InvalidSyntax("An operation must be an object with 'op', 'path' and 'value'.")
     has_op, op = _lookup(raw, "op")
@@ -99,7 +102,7 @@ def _parse_op(raw: Any) -> PatchOp:
     if not isinstance(op, str) or op.lower() not in OPS:
         raise InvalidSyntax(f"Unknown op {op!r}; use one of 'add', 'replace' or 'remove'.")
     op = op.lower()
-    path = parse_op_path(_lookup(raw, "path")[1])
+    path = parse_op_path(_lookup(raw, "path")[1], extension_urns=extension_urns)
     has_value, value = _lookup(raw, "value")
     if op == "remove" and path is None:
         raise NoTarget("'remove' needs a 'path' naming the attribute or values to remove.")
@@ -107,7 +110,7 @@ def _parse_op(raw: Any) -> PatchOp:
         where = f"on path '{path.text}'" if path else "without a path"
         raise InvalidValue(f"No value was provided for '{op}' {where}; add a 'value'.")
     if op != "remove" and path is None:
-        pathless_paths(value)  # validate the keys now, with this operation's index
+        pathless_paths(value, extension_urns=extension_urns)  # validate the keys now, with this index
     return PatchOp(op, path, value)
 
 
@@ -120,10 +123,13 @@ def apply_patch(
     *,
     multi_valued: frozenset[str] = DEFAULT_MULTI_VALUED,
     read_only: frozenset[str] = DEFAULT_READ_ONLY,
+    extension_urns: Iterable[str] = (),
 ) -> dict[str, Any]:
     """Apply `ops` in order to a deep copy of `resource` and return it; `resource` is unchanged."""
     result: dict[str, Any] = copy.deepcopy(dict(resource))
-    rules = _Rules(frozenset(n.lower() for n in multi_valued), frozenset(n.lower() for n in read_only))
+    rules = _Rules(
+        frozenset(n.lower() for n in multi_valued), frozenset(n.lower() for n in read_only), tuple(extension_urns)
+    )
     for index, op in enumerate(ops):
         _at_index(index, _apply_op, result, op, rules)
     return result
@@ -142,7 +148,7 @@ def _apply_op(resource: dict[str, Any], op: PatchOp, rules: _Rules) -> None:
 
 
 def _apply_pathless(resource: dict[str, Any], op: str, value: Any, rules: _Rules) -> None:
-    for path, item in pathless_paths(value):
+    for path, item in pathless_paths(value, extension_urns=rules.extension_urns):
         if path is None:
             continue
         if path.uri is None and path.attr_key == "id" and path.sub is None and path.filter is None:

@@ -8,27 +8,27 @@ The PATCH `path` (RFC 7644 §3.5.2, ABNF in Figure 1):
 Attribute names are case-insensitive: `PatchPath` keeps each name as written (used when a new key
 has to be created) and exposes the lower-cased form for matching existing keys.
 
-A known schema URN (core User/Group, enterprise User, both Wire rich-info forms) is matched as a
-prefix; any other URN prefix is everything before the last ':' that precedes the first '['. The
-core URNs mean "top level" and are dropped. A path that is nothing but a known schema URN, or a
-URN ending in a version (`urn:wire:scim:schemas:profile:1.0`), addresses the whole extension
-object: it becomes a top-level attribute named by the URN (`PatchPath.is_schema`).
+A known schema URN (core User/Group, enterprise User, and the `extension_urns` the caller
+serves) is matched as a prefix; any other URN prefix is everything before the last ':' that
+precedes the first '['. The core URNs mean "top level" and are dropped. A path that is nothing but
+a known schema URN, or a URN ending in a version (`urn:example:ext:1.0`), addresses the whole
+extension object: it becomes a top-level attribute named by the URN (`PatchPath.is_schema`).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from gateway.scim.errors import InvalidPath, InvalidValue, ScimError
 from gateway.scim.filter.ast import Filter
 from gateway.scim.filter.grammar import parse_filter
-from gateway.scim.schemas import GROUP_URN, USER_URN, WIRE_PROFILE_URN, WIRE_RICH_INFO_URN
+from gateway.scim.schemas import GROUP_URN, USER_URN
 
 ENTERPRISE_USER_URN = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 _CORE_URNS = frozenset({USER_URN.lower(), GROUP_URN.lower()})
-_KNOWN_URNS = (USER_URN, GROUP_URN, ENTERPRISE_USER_URN, WIRE_RICH_INFO_URN, WIRE_PROFILE_URN)
+_SCIM_URNS = (USER_URN, GROUP_URN, ENTERPRISE_USER_URN)  # RFC 7643 §4.1-§4.3
 # Keys a client may echo in a path-less value; ignored rather than rejected (Okta).
 _ECHOED = frozenset({"meta", "schemas"})
 
@@ -66,14 +66,17 @@ def is_core_urn(text: str) -> bool:
     return text.lower() in _CORE_URNS
 
 
-def parse_path(text: str) -> PatchPath:
-    """Parse a PATCH path; raises InvalidPath naming the path and what is wrong with it."""
+def parse_path(text: str, *, extension_urns: Iterable[str] = ()) -> PatchPath:
+    """
+    Parse a PATCH path; raises InvalidPath naming the path and what is wrong with it.
+    `extension_urns`: the schema extensions the resource may carry, known as prefixes.
+    """
     if not isinstance(text, str):
         raise InvalidPath(f"'path' must be a string, not {type(text).__name__}.")
     stripped = text.strip()
     if not stripped:
         raise InvalidPath("'path' is empty; omit it to target the whole resource.")
-    uri = _urn_prefix(stripped)
+    uri = _urn_prefix(stripped, (*_SCIM_URNS, *extension_urns))
     if uri is not None and len(uri) == len(stripped):
         return PatchPath(stripped, None, stripped)
     if uri is not None and uri.count(":") < 2:
@@ -86,12 +89,12 @@ def parse_path(text: str) -> PatchPath:
     return PatchPath(stripped, uri, attr, sub, parsed)
 
 
-def _urn_prefix(text: str) -> str | None:
+def _urn_prefix(text: str, known: tuple[str, ...]) -> str | None:
     """The schema URN a path starts with, as written (the whole text for a bare URN), or None."""
     lowered = text.lower()
     if not lowered.startswith("urn:"):
         return None
-    for urn in _KNOWN_URNS:
+    for urn in known:
         if lowered == urn.lower() or lowered.startswith(urn.lower() + ":"):
             return text[: len(urn)]
     head = text.split("[", 1)[0]
@@ -150,15 +153,15 @@ def _parse_value_filter(path: str, text: str) -> Filter:
         raise InvalidPath(f"Path '{path}' has an invalid value filter [{text}]: {exc.detail}") from exc
 
 
-def parse_op_path(raw: object) -> PatchPath | None:
+def parse_op_path(raw: object, *, extension_urns: Iterable[str] = ()) -> PatchPath | None:
     """An operation's `path`: None when absent, empty, or the core schema URN (whole resource)."""
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         return None
-    path = parse_path(raw)  # type: ignore[arg-type]  # non-strings are rejected there
+    path = parse_path(raw, extension_urns=extension_urns)  # type: ignore[arg-type]  # non-strings are rejected there
     return None if path.is_schema and is_core_urn(path.attr) else path
 
 
-def pathless_paths(value: object) -> list[tuple[PatchPath | None, object]]:
+def pathless_paths(value: object, *, extension_urns: Iterable[str] = ()) -> list[tuple[PatchPath | None, object]]:
     """
     The (path, value) pairs of a path-less add/replace value, whose keys are paths themselves
     (`displayName`, `name.givenName`, `urn:…:User:department`). Echoed `meta`/`schemas` keys give
@@ -173,5 +176,5 @@ def pathless_paths(value: object) -> list[tuple[PatchPath | None, object]]:
     for key, item in value.items():
         if not isinstance(key, str):
             raise InvalidValue(f"Attribute name {key!r} in 'value' is not a string.")
-        pairs.append((None if key.lower() in _ECHOED else parse_path(key), item))
+        pairs.append((None if key.lower() in _ECHOED else parse_path(key, extension_urns=extension_urns), item))
     return pairs

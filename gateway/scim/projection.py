@@ -6,23 +6,23 @@ rendered resource (a JSON-like dict) and returns a new one.
 
 Canonical paths are lower-case. A core-schema URN prefix (User or Group) is removed:
 `urn:ietf:params:scim:schemas:core:2.0:User:name.givenName` → `name.givenname`. An extension URN
-is kept: `urn:ietf:params:scim:schemas:extension:wire:1.0:User:Department` →
-`urn:ietf:params:scim:schemas:extension:wire:1.0:user:department`, and the URN alone names the
-whole extension object.
+is kept: `urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value` →
+`urn:ietf:params:scim:schemas:extension:enterprise:2.0:user:manager.value`, and the URN alone
+names the whole extension object. The caller names the extensions it serves, so that a URN whose
+last segment is no attribute name (a version, `…:1.0`) is known as a whole.
 """
 
 from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any, Final
 
 from gateway.scim.errors import InvalidPath
-from gateway.scim.schemas import GROUP_URN, USER_URN, WIRE_PROFILE_URN, WIRE_RICH_INFO_URN
+from gateway.scim.schemas import GROUP_URN, USER_URN
 
 _CORE_URNS: Final = (USER_URN.lower(), GROUP_URN.lower())
-_KNOWN_EXTENSION_URNS: Final = (WIRE_RICH_INFO_URN.lower(), WIRE_PROFILE_URN.lower())
 
 # RFC 7644 §3.10 ATTRNAME *1subAttr, written lower-case; "$ref" is a reserved sub-attribute name
 # (RFC 7643 §2.4).
@@ -36,25 +36,27 @@ Selection = dict[str, "Selection | None"]
 _NOTHING: Final = object()
 
 
-def parse_attribute_list(text: str | None) -> tuple[str, ...]:
+def parse_attribute_list(text: str | None, *, extension_urns: Iterable[str] = ()) -> tuple[str, ...]:
     """
     Parse an `attributes`/`excludedAttributes` value into canonical paths, without duplicates.
 
     Entries are separated by commas, with optional spaces around them; each is
-    `[urn:]attribute[.subAttribute]`. None or an empty value gives (). Raises InvalidPath naming
-    the first entry that is not a path.
+    `[urn:]attribute[.subAttribute]`. `extension_urns` are the schema extensions the resource may
+    carry: each is matched as a prefix, and alone names the whole extension. None or an empty
+    value gives (). Raises InvalidPath naming the first entry that is not a path.
     """
     if text is None or not text.strip():
         return ()
+    extensions = tuple(urn.lower() for urn in extension_urns)
     paths: list[str] = []
     for entry in text.split(","):
-        path = _canonical_path(entry.strip())
+        path = _canonical_path(entry.strip(), extensions)
         if path not in paths:
             paths.append(path)
     return tuple(paths)
 
 
-def _canonical_path(entry: str) -> str:
+def _canonical_path(entry: str, extensions: tuple[str, ...]) -> str:
     lowered = entry.lower()
     if not lowered:
         raise InvalidPath("The attribute list has an empty entry.")
@@ -65,7 +67,7 @@ def _canonical_path(entry: str) -> str:
             raise InvalidPath(f"{entry!r} names a schema; name one of its attributes instead.")
         if lowered.startswith(urn + ":"):
             return _checked_attr_path(lowered[len(urn) + 1 :], entry)
-    for urn in _KNOWN_EXTENSION_URNS:
+    for urn in extensions:
         if lowered == urn:
             return urn
         if lowered.startswith(urn + ":"):

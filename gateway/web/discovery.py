@@ -7,8 +7,9 @@ from typing import Any
 
 from aiohttp import web
 
-from gateway.scim import schemas
+from gateway.provisioning import wire_schemas
 from gateway.scim.errors import NotFound
+from gateway.scim.schemas import list_response
 from gateway.web.json_io import scim_response
 from gateway.web.keys import BASE_URL, CONFIG, RESOURCE_ID
 
@@ -20,29 +21,29 @@ def _located(request: web.Request, document: dict[str, Any], path: str) -> dict[
 
 
 async def service_provider_config(request: web.Request) -> web.Response:
-    document = schemas.service_provider_config(max_results=request.app[CONFIG].limits.max_page_size)
+    document = wire_schemas.service_provider_config(max_results=request.app[CONFIG].limits.max_page_size)
     return scim_response(_located(request, document, "ServiceProviderConfig"))
 
 
 async def list_schemas(request: web.Request) -> web.Response:
-    documents = [_located(request, d, f"Schemas/{d['id']}") for d in schemas.schemas_list()]
-    return scim_response(schemas.list_response(documents, total=len(documents), start_index=1))
+    documents = [_located(request, d, f"Schemas/{d['id']}") for d in wire_schemas.schemas_list()]
+    return scim_response(list_response(documents, total=len(documents), start_index=1))
 
 
 async def get_schema(request: web.Request) -> web.Response:
-    document = schemas.schema_by_id(request[RESOURCE_ID])
+    document = wire_schemas.schema_by_id(request[RESOURCE_ID])
     if document is None:
         raise NotFound(f"Schema {request[RESOURCE_ID]} not found")
     return scim_response(_located(request, document, f"Schemas/{document['id']}"))
 
 
 async def list_resource_types(request: web.Request) -> web.Response:
-    documents = [_located(request, d, f"ResourceTypes/{d['id']}") for d in schemas.resource_types()]
-    return scim_response(schemas.list_response(documents, total=len(documents), start_index=1))
+    documents = [_located(request, d, f"ResourceTypes/{d['id']}") for d in wire_schemas.resource_types()]
+    return scim_response(list_response(documents, total=len(documents), start_index=1))
 
 
 async def get_resource_type(request: web.Request) -> web.Response:
-    document = schemas.resource_type_by_id(request[RESOURCE_ID])
+    document = wire_schemas.resource_type_by_id(request[RESOURCE_ID])
     if document is None:
         raise NotFound(f"ResourceType {request[RESOURCE_ID]} not found")
     return scim_response(_located(request, document, f"ResourceTypes/{document['id']}"))

@@ -10,8 +10,10 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from gateway.backend.wire_user import RICH_INFO_LIST_URN as LIST_URN
+from gateway.backend.wire_user import RICH_INFO_MAP_URN as MAP_URN
 from gateway.backend.wire_user import UserFields
-from gateway.provisioning.rich_info import LIST_URN, MAP_URN, merge_rich_info, parse_rich_info
+from gateway.provisioning.rich_info import merge_rich_info, parse_rich_info
 from gateway.provisioning.rules import (
     RESERVED_HANDLES,
     UserRules,

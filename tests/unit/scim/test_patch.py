@@ -278,6 +278,27 @@ def test_paths_parse_into_urn_attribute_and_sub_attribute(
     assert PatchPath(text, uri, attr, sub) == parse_path(text)
 
 
+def test_a_named_extension_urn_alone_addresses_the_whole_extension() -> None:
+    """A URN the caller names is a schema prefix; unnamed, its last segment is an attribute name."""
+    expected = (PatchPath(WIRE, None, WIRE), PatchPath(WIRE, WIRE.rpartition(":")[0], "User"))
+
+    actual = (parse_path(WIRE, extension_urns=(WIRE, WIRE_PROFILE)), parse_path(WIRE))
+
+    assert expected == actual
+
+
+def test_pathless_value_keyed_by_a_named_extension_merges_into_it() -> None:
+    """Entra's flag style on an extension the caller names: its object merges into resource[urn]."""
+    request = body({"op": "add", "value": {WIRE: {"Department": "Sales"}}})
+    expected = user(**{WIRE: {"Building": "B2", "Department": "Sales"}})
+
+    actual = apply_patch(
+        user(**{WIRE: {"Building": "B2"}}), parse_patch(request, extension_urns=(WIRE,)), extension_urns=(WIRE,)
+    )
+
+    assert expected == actual
+
+
 def test_value_filter_brackets_inside_strings_do_not_end_the_filter() -> None:
     """A ']' inside a quoted filter value is part of the value."""
     path = parse_path('emails[value eq "a]b"].value')

@@ -78,7 +78,9 @@ class TestParseAttributeList:
         """A Wire extension URN alone or with an attribute keeps its URN, lower-cased."""
         expected = (RICH_INFO.lower(), f"{RICH_INFO.lower()}:department", f"{PROFILE}:richinfo.version")
 
-        actual = parse_attribute_list(f"{RICH_INFO}, {RICH_INFO}:Department, {PROFILE}:richInfo.version")
+        actual = parse_attribute_list(
+            f"{RICH_INFO}, {RICH_INFO}:Department, {PROFILE}:richInfo.version", extension_urns=(RICH_INFO, PROFILE)
+        )
 
         assert expected == actual
 
@@ -124,6 +126,16 @@ class TestParseAttributeList:
         with pytest.raises(InvalidPath):
             parse_attribute_list(USER_URN)
 
+    def test_an_extension_urn_ending_in_a_version_is_known_only_when_named(self) -> None:
+        """The caller's extension URNs name whole extensions; unnamed, `…:1.0` is no attribute."""
+        expected = (PROFILE,)
+
+        actual = parse_attribute_list(PROFILE.upper(), extension_urns=(RICH_INFO, PROFILE))
+
+        assert expected == actual
+        with pytest.raises(InvalidPath):
+            parse_attribute_list(PROFILE)
+
 
 class TestProjectAttributes:
     def test_keeps_only_the_listed_attributes_plus_id_and_schemas(self) -> None:
@@ -156,7 +168,9 @@ class TestProjectAttributes:
         """The rich-info URN alone keeps the whole map, and no other extension."""
         expected = {"schemas": SCHEMAS, "id": USER_ID, RICH_INFO: {"Department": "Sales", "Office": "Berlin"}}
 
-        actual = project(wire_user(), attributes=parse_attribute_list(RICH_INFO.lower()))
+        actual = project(
+            wire_user(), attributes=parse_attribute_list(RICH_INFO.lower(), extension_urns=(RICH_INFO, PROFILE))
+        )
 
         assert expected == actual
 
@@ -164,14 +178,16 @@ class TestProjectAttributes:
         """`<urn>:Department` keeps only Department in the rich-info map."""
         expected = {"schemas": SCHEMAS, "id": USER_ID, RICH_INFO: {"Department": "Sales"}}
 
-        actual = project(wire_user(), attributes=parse_attribute_list(f"{RICH_INFO}:department"))
+        actual = project(
+            wire_user(), attributes=parse_attribute_list(f"{RICH_INFO}:department", extension_urns=(RICH_INFO, PROFILE))
+        )
 
         assert expected == actual
 
     def test_an_extension_sub_attribute_reaches_into_the_profile(self) -> None:
         """`<profile urn>:richInfo.version` keeps {"richInfo": {"version": 0}}."""
         expected = {PROFILE: {"richInfo": {"version": 0}}}
-        paths = parse_attribute_list(f"{PROFILE}:richInfo.version")
+        paths = parse_attribute_list(f"{PROFILE}:richInfo.version", extension_urns=(RICH_INFO, PROFILE))
 
         actual = project(wire_user(), attributes=paths, always=frozenset())
 
@@ -271,7 +287,9 @@ class TestProjectExcluded:
 
     def test_an_extension_urn_drops_the_whole_extension(self) -> None:
         """Excluding the profile URN removes that extension and keeps the rich-info map."""
-        projected = project(wire_user(), excluded=parse_attribute_list(PROFILE))
+        projected = project(
+            wire_user(), excluded=parse_attribute_list(PROFILE, extension_urns=(RICH_INFO, PROFILE))
+        )
         expected = (False, True)
 
         actual = (PROFILE in projected, RICH_INFO in projected)
@@ -282,7 +300,9 @@ class TestProjectExcluded:
         """`<urn>:Office` removes Office from the rich-info map."""
         expected = {"Department": "Sales"}
 
-        actual = project(wire_user(), excluded=parse_attribute_list(f"{RICH_INFO}:office"))[RICH_INFO]
+        actual = project(
+            wire_user(), excluded=parse_attribute_list(f"{RICH_INFO}:office", extension_urns=(RICH_INFO, PROFILE))
+        )[RICH_INFO]
 
         assert expected == actual
 

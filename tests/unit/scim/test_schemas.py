@@ -7,17 +7,10 @@ from typing import Any
 
 import pytest
 
-from gateway.scim.schemas import (
-    GROUP_URN,
-    LIST_RESPONSE_URN,
-    RESOURCE_TYPE_URN,
-    SCHEMA_URN,
-    SPC_URN,
-    USER_URN,
-    WIRE_PROFILE_URN,
-    WIRE_RICH_INFO_URN,
+from gateway.backend.wire_user import RICH_INFO_LIST_URN as WIRE_PROFILE_URN
+from gateway.backend.wire_user import RICH_INFO_MAP_URN as WIRE_RICH_INFO_URN
+from gateway.provisioning.wire_schemas import (
     group_schema,
-    list_response,
     resource_type_by_id,
     resource_types,
     schema_by_id,
@@ -26,6 +19,15 @@ from gateway.scim.schemas import (
     user_schema,
     wire_profile_schema,
     wire_rich_info_schema,
+)
+from gateway.scim.schemas import (
+    GROUP_URN,
+    LIST_RESPONSE_URN,
+    RESOURCE_TYPE_URN,
+    SCHEMA_URN,
+    SPC_URN,
+    USER_URN,
+    list_response,
 )
 
 # RFC 7643 §7: the characteristics every attribute definition carries, and their allowed values.
