@@ -23,6 +23,7 @@ from gateway.backend.team_directory import TeamDirectory
 from gateway.config import Backend as BackendConfig
 from gateway.config import Config
 from gateway.provisioning.documents import UserDocuments
+from gateway.provisioning.group_members import group_members
 from gateway.provisioning.groups import GroupService
 from gateway.provisioning.idps import IdpRegistry
 from gateway.provisioning.rules import UserRules
@@ -61,10 +62,10 @@ async def open_state(config: Config) -> AsyncIterator[State]:
     backend: Backend
     directory: TeamDirectory
     if config.backend.kind == "brig":
-        backend = brig = await BrigBackend.open(brig_settings(config.backend), store.db)
+        backend = brig = await BrigBackend.open(brig_settings(config.backend), store.db, group_members=group_members)
         directory = BrigTeamDirectory(brig.client)
     else:
-        backend = EmbeddedBackend(store.db, documents=UserDocuments())
+        backend = EmbeddedBackend(store.db, documents=UserDocuments(), group_members=group_members)
         directory = EmbeddedTeamDirectory(store.db)
     try:
         yield State(store, backend, directory)

@@ -38,9 +38,9 @@ def with_search_path(dsn: str, schema: str) -> str:
 @contextmanager
 def fresh_schema() -> Iterator[str]:
     """A new, empty schema for one test, dropped with everything in it afterwards; yields its DSN."""
+    dsn = server_dsn()  # skips first: without a server, or without psycopg
     import psycopg
 
-    dsn = server_dsn()
     schema = f"scim_test_{uuid.uuid4().hex[:16]}"
     with psycopg.connect(dsn, autocommit=True) as admin:
         admin.execute(f"CREATE SCHEMA {schema}")

@@ -5,7 +5,7 @@ contract suite in tests/contract/test_backend.py is what makes one correct.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Protocol, runtime_checkable
 
 from gateway.backend.documents import DocumentPage
@@ -29,9 +29,11 @@ class Backend(Protocol):
       of its groups, sorted by name. Membership is not part of the user's `version`.
 
     Groups (SCIM Groups as Wire user groups managed by SCIM):
-    - Members are users of the same team; member ids are unique within a group. An edit or a new
-      group naming any other id raises InvalidValue listing those ids, except ids of the team's
-      groups, which are skipped (Wire user groups hold users only; Entra sends nested groups).
+    - Members are users of the same team; member ids are unique within a group. Which ids a new
+      group or an edit may add is the `MemberRule` the backend was made with: the backend finds
+      which of them are users it accepts and which are the team's groups, in the same write as
+      the change, and stores what the rule answers (InvalidValue listing the other ids; ids of
+      the team's groups skipped: Wire user groups hold users only, Entra sends nested groups).
     - externalId is optional and unique per team when given (Uniqueness); displayName is not
       unique and is stored as given (the service checks its length).
     - `version` is a weak ETag that changes with every effective change (name, externalId, a member
@@ -83,8 +85,11 @@ class Backend(Protocol):
     ) -> WireGroup:  # fmt: skip
         """
         Apply `edits` in order, all or none: NotFound for an unknown group, PreconditionFailed
-        when `expected_version` is given and differs. Edits that change nothing leave version and
-        lastModified as they were. Returns the group after the edits.
+        when `expected_version` is given and differs. That comparison is If-Match's one check
+        (the service only turns the header into a version): it is made inside the write, and a
+        write that finds the version moved under it raises PreconditionFailed rather than
+        trying again, since the caller planned the edits on that version. Edits that change
+        nothing leave version and lastModified as they were. Returns the group after the edits.
         """
 
     async def delete_group(self, team: str, group_id: str) -> bool:
@@ -96,11 +101,31 @@ class Backend(Protocol):
     async def close(self) -> None: ...
 
 
+class MemberRule(Protocol):
+    """
+    Wire's rule for the members of a group, written once (gateway/provisioning/group_members.py)
+    and given to each backend by gateway/app.py: the backend finds the facts inside its own write
+    (which asked ids are users it accepts, which are the team's groups) and asks the rule what to
+    store, so that the check and the change stay one unit of work.
+    """
+
+    def __call__(
+        self, asked: Sequence[str], *, users: Collection[str], groups: Collection[str],
+        checked_in_wire: bool = False,
+    ) -> tuple[str, ...]:  # fmt: skip
+        """
+        The ids of `asked` to store, in its order: those in `users`; ids in `groups` are
+        skipped; InvalidValue names the others. `checked_in_wire`: `users` also passed Wire's own
+        check (alive in brig, in the team, managed by SCIM), which the detail then says.
+        """
+        ...
+
+
 @runtime_checkable
 class UserDocumentStore(Protocol):
     """
     A backend that keeps each user's rendered document with the user (the embedded one, given a
-    DocumentRenderer; gateway/backend/user_documents.py), so that list pages need no rendering.
+    DocumentRenderer, gateway/backend/documents.py; gateway/backend/embedded/documents.py), so that list pages need no rendering.
     """
 
     async def search_user_documents(self, team: str, query: UserQuery) -> DocumentPage | None:

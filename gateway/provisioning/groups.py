@@ -5,6 +5,10 @@ Unlike a user, a group is never read, changed in memory and written back. A PATC
 that the backend applies in one write (group_patch.py), so adding a member to a 10,000-member
 group costs one row, and two concurrent PATCHes of one group cannot lose each other's members.
 Only a `remove` whose value filter is not `value eq "id"` reads the member list to resolve it.
+
+If-Match is compared once, by the backend inside its write (`expected_version`); this module only
+turns the header into that version, reading the group first only when the header alone does not
+name one (several tags; any tag on DELETE, which the backend does not check).
 """
 
 from __future__ import annotations
@@ -33,8 +37,15 @@ from gateway.store.base import TokenRecord
 
 log = structlog.get_logger()
 
-# A PATCH with a member filter other than `value eq` reads the members, then writes on the version
-# read; a lost race is retried (see gateway/provisioning/users.py PATCH_ATTEMPTS).
+# A PATCH with a member filter other than `value eq` reads the members, then has the backend write
+# on the version read; when another writer got in between, the backend answers PreconditionFailed
+# and, unless the client sent If-Match, the filter is resolved again: each retry means another
+# write went through. This is the only loop that retries that race: given a version, the backend
+# does not plan again when it has moved (gateway/backend/brig/groups.py EDIT_ATTEMPTS says what
+# the brig backend retries itself: then at most one more plan per call; the embedded backend
+# retries nothing but a PostgreSQL deadlock or serialisation failure of its one transaction). So
+# a PATCH makes at most PATCH_ATTEMPTS resolutions, each one member read and one edit_group call;
+# past them, 503.
 PATCH_ATTEMPTS = 100
 
 
@@ -105,11 +116,14 @@ class GroupService:
         gid = _group_id(group_id)
         edits = group_edits(parse_patch(body), group_id=gid)
         expected = await self._expected_version(token.team, gid, if_match)
-        for _ in range(PATCH_ATTEMPTS):
-            resolved, read_version = await self._resolve(token.team, gid, edits, expected)
+        for _ in range(PATCH_ATTEMPTS):  # see PATCH_ATTEMPTS: the one loop that retries this race
+            resolved, read_version = await self._resolve(token.team, gid, edits)
+            # If-Match's version, else the one the filters were resolved on. Versions only grow and
+            # the client read If-Match's before this request, so edits resolved on another version
+            # fail the backend's comparison: 412, as the client asked.
             try:
                 group = await self._backend.edit_group(
-                    token.team, gid, resolved, expected_version=read_version or expected,
+                    token.team, gid, resolved, expected_version=expected or read_version,
                     include_members=include_members,
                 )  # fmt: skip
             except PreconditionFailed:
@@ -146,7 +160,13 @@ class GroupService:
     async def _expected_version(
         self, team: str, group_id: str, if_match: str | None, *, always_read: bool = False
     ) -> str | None:
-        """The version an If-Match header asks the write to start from (None: any)."""
+        """
+        The version an If-Match header asks the write to start from (None: any), for the backend
+        to compare inside the write. One tag is that version as it stands. Several need the group
+        read: the current version is matched against them here and passed on, so that a change
+        after this read still fails in the write. DELETE (`always_read`), whose backend method
+        takes no version, has its tags matched here alone.
+        """
         if if_match is None:
             return None
         wanted = {tag.strip() for tag in if_match.split(",")}
@@ -162,16 +182,16 @@ class GroupService:
         return current.version
 
     async def _resolve(
-        self, team: str, group_id: str, edits: Sequence[PatchEdit], expected: str | None
+        self, team: str, group_id: str, edits: Sequence[PatchEdit]
     ) -> tuple[list[GroupEdit], str | None]:
-        """Edits with member filters resolved to ids, and the version they were resolved on."""
+        """
+        Edits with member filters resolved to ids, and the version they were resolved on (None
+        when there was nothing to resolve). Whether that is the version If-Match asked for is
+        the backend's to say, in the write.
+        """
         if not any(isinstance(edit, RemoveWhere) for edit in edits):
             return [edit for edit in edits if not isinstance(edit, RemoveWhere)], None
         current = await self._backend.get_group(team, group_id, include_members=True)
-        if expected is not None and current.version != expected:
-            raise PreconditionFailed(
-                f"Group {group_id} has version {current.version}, not {expected}; read it again and retry"
-            )
         members = [{"value": user_id, "type": "User"} for user_id in current.members or ()]
         resolved: list[GroupEdit] = []
         for edit in edits:

@@ -21,6 +21,7 @@ from gateway.backend.embedded import groups as embedded_groups
 from gateway.backend.wire_group import GroupFields, NewGroup
 from gateway.backend.wire_user import NewUser, UserFields
 from gateway.db.sqlite import SqliteDatabase
+from gateway.provisioning.group_members import group_members
 from gateway.web.keys import STORE
 from group_calls import GROUPS, members, needs_group_backend, patch_group
 from scim_calls import USERS, op
@@ -50,14 +51,14 @@ async def _bulk_users(db: SqliteDatabase, prefix: str, count: int) -> list[str]:
 
 async def _bulk_group(db: SqliteDatabase, name: str, member_ids: list[str]) -> str:
     new = NewGroup(id=str(uuid.uuid4()), fields=GroupFields(display_name=name), members=tuple(member_ids))
-    await db.write(lambda conn: embedded_groups.insert_group(conn, TEAM, new))  # noqa: SLF001
+    await db.write(lambda conn: embedded_groups.insert_group(conn, TEAM, new, group_members))  # noqa: SLF001
     return new.id
 
 
 async def _bulk_groups(db: SqliteDatabase, count: int) -> None:
     news = [NewGroup(id=str(uuid.uuid4()), fields=GroupFields(display_name=f"g{n}")) for n in range(count)]
     insert = embedded_groups.insert_group  # noqa: SLF001 - bulk set-up without HTTP
-    await db.write(lambda conn: [insert(conn, TEAM, new) for new in news])
+    await db.write(lambda conn: [insert(conn, TEAM, new, group_members) for new in news])
 
 
 async def sql_work(db: SqliteDatabase, action: Callable[[], Awaitable[Any]]) -> int:

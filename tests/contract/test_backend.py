@@ -21,6 +21,7 @@ from gateway.backend.base import Backend
 from gateway.app import brig_settings
 from gateway.backend.brig.backend import BrigBackend
 from gateway.backend.embedded.backend import EmbeddedBackend
+from gateway.provisioning.group_members import group_members
 from gateway.backend.wire_user import NewUser, UserFields, UserQuery, WireUser
 from gateway.config import Backend as BackendConfig
 from gateway.db.dialect import Database
@@ -39,9 +40,10 @@ async def gateway_database(tmp: Path, kind: str) -> AsyncIterator[Database]:
     """The gateway's database: SQLite in `tmp`, or PostgreSQL on a fresh schema (skips without a server)."""
     with ExitStack() as stack:
         if kind == "postgres":
+            dsn = stack.enter_context(fresh_schema())  # skips without a server or without psycopg
             from gateway.db.postgres import PostgresDatabase
 
-            db: Database = await PostgresDatabase.open(stack.enter_context(fresh_schema()))
+            db: Database = await PostgresDatabase.open(dsn)
         else:
             db = await SqliteDatabase.open(tmp / "gw.db")
         try:
@@ -56,7 +58,7 @@ def embedded_on(kind: str) -> Callable[[Path], AbstractAsyncContextManager[Backe
     @asynccontextmanager
     async def open_embedded(tmp: Path) -> AsyncIterator[Backend]:
         async with gateway_database(tmp, kind) as db:
-            backend = EmbeddedBackend(db)
+            backend = EmbeddedBackend(db, group_members=group_members)
             try:
                 yield backend
             finally:
@@ -71,7 +73,9 @@ def brig_on(kind: str) -> Callable[[Path], AbstractAsyncContextManager[Backend]]
     @asynccontextmanager
     async def open_brig(tmp: Path) -> AsyncIterator[Backend]:
         async with running_brig_lite(tmp / "brig-lite.db") as url, gateway_database(tmp, kind) as db:
-            backend = await BrigBackend.open(brig_settings(BackendConfig(kind="brig", brig_url=url)), db)
+            backend = await BrigBackend.open(
+                brig_settings(BackendConfig(kind="brig", brig_url=url)), db, group_members=group_members
+            )
             try:
                 yield backend
             finally:

@@ -18,6 +18,7 @@ import pytest
 from conftest import running_brig_lite
 from gateway.app import brig_settings
 from gateway.backend.brig.backend import BrigBackend
+from gateway.provisioning.group_members import group_members
 from gateway.backend.wire_group import AddMembers, GroupQuery, RemoveMembers, Rename
 from gateway.config import Backend as BackendConfig
 from gateway.db.sqlite import SqliteDatabase
@@ -50,7 +51,10 @@ async def _setup(tmp_path: Path) -> AsyncIterator[Setup]:
     async with running_brig_lite(tmp_path / "brig-lite.db") as url:
         db = await SqliteDatabase.open(tmp_path / "gw.db")
         config = BackendConfig(kind="brig", brig_url=url)
-        first, second = await BrigBackend.open(brig_settings(config), db), await BrigBackend.open(brig_settings(config), db)
+        first, second = (
+            await BrigBackend.open(brig_settings(config), db, group_members=group_members),
+            await BrigBackend.open(brig_settings(config), db, group_members=group_members),
+        )
         try:
             yield Setup(url, first, second)
         finally:

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from gateway.backend.embedded.backend import EmbeddedBackend
+from gateway.provisioning.group_members import group_members
 from gateway.backend.wire_group import GroupFields, NewGroup
 from gateway.backend.wire_user import UserQuery
 from gateway.config import Store as StoreSettings
@@ -122,7 +123,7 @@ async def test_a_version_1_database_is_upgraded_with_its_data(settings: StoreSet
 
     store = await open_store(settings)
     try:
-        backend = EmbeddedBackend(store.db)
+        backend = EmbeddedBackend(store.db, group_members=group_members)
         token = await store.find_token(hash_token("old token"))
         user = await backend.get_user(TEAM, USER_ID)
         group = await backend.create_group(
@@ -157,7 +158,7 @@ async def test_version_6_fills_member_of_and_old_rows_list_from_fresh_documents(
     store = await open_store(settings)
     try:
         documents = UserDocuments()
-        backend = EmbeddedBackend(store.db, documents=documents)
+        backend = EmbeddedBackend(store.db, documents=documents, group_members=group_members)
         member_of = await store.db.read(lambda c: c.execute("SELECT member_of FROM users").fetchone()[0])
         assert {"g-1", "g-2"} == set(member_of.split(","))
         page = await backend.search_user_documents(TEAM, UserQuery())

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from gateway.backend.embedded.backend import EmbeddedBackend
+from gateway.provisioning.group_members import group_members
 from gateway.backend.wire_user import NewUser, UserFields, UserQuery
 from gateway.backend.embedded.page_cursors import PageCursors
 from gateway.db.sqlite import SqliteDatabase
@@ -20,7 +21,7 @@ TEAM = "6f1c2b9e-2a4e-4d0e-9a51-2f1b9b2d7c11"
 @pytest.fixture(name="backend")
 async def _backend(tmp_path: Path) -> AsyncIterator[EmbeddedBackend]:
     db = await SqliteDatabase.open(tmp_path / "gw.db")
-    backend = EmbeddedBackend(db)
+    backend = EmbeddedBackend(db, group_members=group_members)
     for i in range(25):
         fields = UserFields(handle=f"user{i:03d}", display_name=f"U {i}", external_id=f"u{i}@example.com")
         await backend.create_user(TEAM, NewUser(id=str(uuid.uuid4()), fields=fields, idp="idp"))

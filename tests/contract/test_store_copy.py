@@ -14,6 +14,7 @@ import pytest
 
 from gateway.backend.embedded import users as embedded
 from gateway.backend.embedded.backend import EmbeddedBackend
+from gateway.provisioning.group_members import group_members
 from gateway.backend.wire_group import AddMembers, GroupFields, NewGroup
 from gateway.backend.wire_user import NewUser, UserFields, UserQuery
 from gateway.cli import main
@@ -42,7 +43,7 @@ async def _sqlite_state(tmp_path: Path) -> AsyncIterator[tuple[Path, str]]:
     """An SQLite store with tokens, two teams, users, groups with members and brig state; (path, a token)."""
     path = tmp_path / "gw.db"
     store = await open_store(StoreSettings(path=str(path)))
-    backend = EmbeddedBackend(store.db)
+    backend = EmbeddedBackend(store.db, group_members=group_members)
     tokens = TokenService(store, backend, max_per_team=8)
     secret, _ = await tokens.create(TEAM, description="Entra ID, üñí", idp="idp-1")
     await tokens.create(OTHER_TEAM, description="Okta")
@@ -105,7 +106,7 @@ async def test_the_copy_serves_as_the_store(sqlite_state: tuple[Path, str], dsn:
 
     store = await open_store(StoreSettings(kind="postgres", dsn=dsn, connections=2))
     try:
-        backend = EmbeddedBackend(store.db)
+        backend = EmbeddedBackend(store.db, group_members=group_members)
         record = await TokenService(store, backend, max_per_team=8).verify(f"Bearer {secret}")
         page = await backend.search_users(TEAM, UserQuery(offset=1000, limit=3))
         new = await backend.create_user(TEAM, NewUser(id=str(uuid.uuid4()), fields=UserFields(

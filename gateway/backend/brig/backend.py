@@ -5,16 +5,19 @@ in its own database (user_mirror.py, group_mirror.py).
 
 `BrigBackend` is the `Backend` (gateway/backend/base.py): the user flows are users.py's
 `BrigUsers`, the group flows groups.py's `BrigGroups`; both share one client (one connection
-pool), the database and one set of per-key locks.
+pool), the database and one set of per-key locks. Group members follow the `MemberRule` given
+(gateway/backend/base.py); brig's refusals leave every method as SCIM errors (refusals.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from gateway.backend.base import MemberRule
 from gateway.backend.brig.client import BrigClient, BrigSettings
 from gateway.backend.brig.groups import BrigGroups
 from gateway.backend.brig.locks import KeyedLocks
+from gateway.backend.brig.refusals import refusals_mapped
 from gateway.backend.brig.users import CALLS_PER_CREATE, BrigUsers
 from gateway.backend.wire_group import GroupEdit, GroupPage, GroupQuery, NewGroup, WireGroup
 from gateway.backend.wire_user import NewUser, Page, UserFields, UserQuery, WireUser
@@ -24,27 +27,28 @@ from gateway.db.dialect import Database
 class BrigBackend:
     """A `Backend` over brig and galley; see the module docstring."""
 
-    def __init__(self, client: BrigClient, db: Database, *, stale_after: float) -> None:
+    def __init__(self, client: BrigClient, db: Database, *, stale_after: float, group_members: MemberRule) -> None:
         self._brig = client
         locks = KeyedLocks()
         self._users = BrigUsers(client, db, locks, stale_after=stale_after)
-        self._groups = BrigGroups(client, db, locks)
+        self._groups = BrigGroups(client, db, locks, group_members)
 
     @classmethod
-    async def open(cls, settings: BrigSettings, db: Database) -> BrigBackend:
+    async def open(cls, settings: BrigSettings, db: Database, *, group_members: MemberRule) -> BrigBackend:
         """
         The client (one session, a bounded keep-alive pool, made on the running loop) over the
         gateway's database `db`.
         """
         # how long a `creating` marker may stand before a retried POST takes it for abandoned
         stale_after = CALLS_PER_CREATE * settings.call_timeout + 5
-        return cls(BrigClient(settings), db, stale_after=stale_after)
+        return cls(BrigClient(settings), db, stale_after=stale_after, group_members=group_members)
 
     @property
     def client(self) -> BrigClient:
         """The brig/galley client, shared with the token API's team directory (directory.py)."""
         return self._brig
 
+    @refusals_mapped
     async def ensure_team(self, team: str) -> None:
         """Teams are made in Wire; this only checks that galley answers for it."""
         await self._brig.validate_saml_emails(team)
@@ -95,6 +99,7 @@ class BrigBackend:
 
     # --- health ------------------------------------------------------------------------------
 
+    @refusals_mapped
     async def check(self) -> None:
         await self._brig.check()
 

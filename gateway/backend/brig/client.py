@@ -1,13 +1,15 @@
 """
-An HTTP client of brig's and galley's internal API (wire-scim.md §6), one method per route, over
-one shared aiohttp ClientSession with a bounded keep-alive pool.
+An HTTP client of brig's and galley's internal API (the routes of
+libs/wire-api/src/Wire/API/Routes/Internal/Brig.hs and .../Internal/Galley.hs that spar calls),
+one method per route, over one shared aiohttp ClientSession with a bounded keep-alive pool.
 
-Failures become SCIM errors here, once: a refused connection is 503 and a broken one or a 5xx is
-502 (brig's own 503 stays 503), all with Retry-After; a call past its timeout is 504; brig's
-409 `handle-exists`/`email-exists` are 409 uniqueness, 413 `too-large-rich-info` is 413, 400
-`user-group-invalid` is 400 invalidValue, a 403 is 403 with Wire's label in the detail.
-Idempotent reads are retried once after a connection error; writes never are (the caller decides
-what a failed write means).
+Failures to reach an answer are SCIM errors here, once: a refused connection is 503 and a broken
+one or a 5xx is 502 (brig's own 503 stays 503), all with Retry-After; a call past its timeout is
+504. An answer that refuses the call (a status below 500 the call does not expect: a 4xx, in
+practice) is one `BrigRefused` carrying brig's status, Wire's error label and message
+(libs/wire-api/src/Wire/API/Error/Brig.hs); what a label means for SCIM is for the flows to say
+(refusals.py). Idempotent reads are retried once after a connection error; writes never are (the
+caller decides what a failed write means).
 """
 
 from __future__ import annotations
@@ -21,11 +23,34 @@ from typing import Any
 import aiohttp
 import structlog
 
-from gateway.scim.errors import Forbidden, InvalidValue, PayloadTooLarge, ScimError, Uniqueness
+from gateway.scim.errors import ScimError
 
 log = structlog.get_logger()
 
 IDS_PER_LOOKUP = 100  # ids per `GET /i/users?ids=` (keeps the URL short)
+
+
+class BrigRefused(ScimError):
+    """
+    brig or galley refused a call: `brig_status` (below 500, not one the call expects), Wire's error
+    `label` and `message` (None when the body had none), and the call. The flows turn the labels
+    they know into SCIM errors (refusals.py, `scim_error_of`); one that no flow turns into
+    something else is what it is raised as, a 502 naming the call: brig would not do what the
+    gateway asked.
+    """
+
+    def __init__(self, status: int, label: str | None, message: str | None, *, call: str, what: str) -> None:
+        self.brig_status = status
+        self.label = label
+        self.message = message
+        self.call = call
+        self.what = what
+        super().__init__(f"{call} ({what}) answered {status} {self.said}", status=502)
+
+    @property
+    def said(self) -> str:
+        """Wire's words: `label: message`, or the status when the answer named no label."""
+        return f"{self.label}: {self.message}" if self.label else f"status {self.brig_status}"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -61,7 +86,7 @@ class BrigClient:
     # --- brig -------------------------------------------------------------------------------
 
     async def get_users(self, ids: Sequence[str], *, include_pending: bool = True) -> list[dict[str, Any]]:
-        """Row 1: the accounts with these ids, pending invitations included unless told (deleted left out)."""
+        """`GET /i/users?ids=`: the accounts with these ids, pending invitations unless told (deleted left out)."""
         found: list[dict[str, Any]] = []
         pending = str(include_pending).lower()
         for start in range(0, len(ids), IDS_PER_LOOKUP):
@@ -74,7 +99,7 @@ class BrigClient:
         return found
 
     async def handle_taken(self, handle: str) -> bool:
-        """Row 8: `HEAD /i/users/handles/:h`, 200 taken, 404 free."""
+        """`HEAD /i/users/handles/:h`: 200 taken, 404 free."""
         status, _ = await self._call(
             "HEAD", self._brig, f"/i/users/handles/{handle}", expect=(200, 404), read=True, what="check a handle"
         )
@@ -91,7 +116,7 @@ class BrigClient:
         return user
 
     async def put_user_field(self, user_id: str, field: str, body: Mapping[str, Any]) -> None:
-        """Rows 6-17: `PUT /i/users/:uid/<field>` (name, handle, managed-by, sso-id, rich-info, locale, status)."""
+        """`PUT /i/users/:uid/<field>` (name, handle, managed-by, sso-id, rich-info, locale, status)."""
         await self._call("PUT", self._brig, f"/i/users/{user_id}/{field}", payload=body, expect=(200, 204), what=f"set {field}")
 
     async def get_rich_info(self, user_id: str) -> Any | None:
@@ -101,12 +126,12 @@ class BrigClient:
         return body if status == 200 else None
 
     async def delete_user(self, user_id: str) -> int:
-        """Row 18: 202 deleted, 200 already deleted, 404 no such user."""
+        """`DELETE /i/users/:uid`: 202 deleted, 200 already deleted, 404 no such user."""
         status, _ = await self._call("DELETE", self._brig, f"/i/users/{user_id}", expect=(200, 202, 404), what="delete a user")
         return status
 
     async def put_email(self, user_id: str, email: str, *, send_activation: bool) -> None:
-        """Row 20: `PUT /i/self/email` for the user (Z-User), activated at once or by mail."""
+        """`PUT /i/self/email` for the user (Z-User), activated at once or by mail."""
         activation = "send_activation_email" if send_activation else "auto_activate"
         params = {"activation": activation, "validate": str(send_activation).lower(),
                   "activate": str(not send_activation).lower()}  # fmt: skip
@@ -117,7 +142,7 @@ class BrigClient:
 
     async def reauthenticate(self, user_id: str, body: Mapping[str, Any]) -> tuple[int, str | None]:
         """
-        Row 19: `GET /i/users/:uid/reauthenticate` with a JSON body {password, verification_code,
+        `GET /i/users/:uid/reauthenticate` with a JSON body {password, verification_code,
         action}; (200, None) when accepted, else (403 or 404, brig's label). The body is never logged.
         """
         status, answer = await self._call(
@@ -127,7 +152,7 @@ class BrigClient:
         label = answer.get("label") if isinstance(answer, dict) else None
         return status, None if status == 200 else (label if isinstance(label, str) else None)
 
-    # --- brig: user groups (row 22; Wire's internal API replaces a member list only whole) ----
+    # --- brig: user groups (Wire's internal API replaces a member list only whole) -------------
 
     async def create_user_group(self, team: str, name: str, members: Sequence[str]) -> dict[str, Any]:
         """`POST /i/user-groups/full`: a user group managed by SCIM; brig chooses its id."""
@@ -222,32 +247,16 @@ class BrigClient:
         body = _parse_json(data)
         if status in tuple(expect):
             return status, body
-        raise self._refused(status, body, call, what)
+        label = body.get("label") if isinstance(body, dict) else None
+        message = body.get("message") if isinstance(body, dict) else None
+        if status >= 500:
+            said = f"{label}: {message}" if label else f"status {status}"
+            raise self._unavailable(503 if status == 503 else 502, f"{call} ({what}) failed: {status} {said}")
+        raise BrigRefused(status, label, message, call=call, what=what)
 
     def _unavailable(self, status: int, detail: str) -> ScimError:
         log.warning("backend_call_failed", status=status, detail=detail)
         return ScimError(detail, status=status, headers={"Retry-After": str(self._settings.retry_after)})
-
-    def _refused(self, status: int, body: Any, call: str, what: str) -> ScimError:
-        label = body.get("label") if isinstance(body, dict) else None
-        message = body.get("message") if isinstance(body, dict) else None
-        said = f"{label}: {message}" if label else f"status {status}"
-        if status >= 500:
-            return self._unavailable(503 if status == 503 else 502, f"{call} ({what}) failed: {status} {said}")
-        if status == 409 and label == "handle-exists":
-            return Uniqueness("userName is already taken (Wire: handle-exists)")
-        if status == 409 and label == "email-exists":
-            return Uniqueness("the email address is already used by another Wire user (Wire: email-exists)")
-        if status == 413:
-            return PayloadTooLarge(f"Wire refused the rich info as too large ({said})", scim_type="invalidValue")
-        if status == 403:
-            return Forbidden(f"Wire refused to {what}: {said}")
-        if status == 400 and label == "invalid-handle":
-            return InvalidValue(f"Wire refused the userName as a handle ({said})")
-        if status == 400 and label == "user-group-invalid":
-            return InvalidValue(f"Wire refused a group member as not a member of the team ({said})")
-        log.warning("backend_call_refused", call=call, status=status, label=label)
-        return ScimError(f"{call} ({what}) answered {status} {said}", status=502)
 
 
 def _parse_json(data: bytes) -> Any:

@@ -1,7 +1,8 @@
 """
-The brig backend's SCIM Groups: Wire user groups managed by SCIM, kept by brig (wire-scim.md §4.8,
-§6.1 row 22), with the gateway's mirror beside them (group_mirror.py). The group methods of
-the brig backend (backend.py).
+The brig backend's SCIM Groups: Wire user groups managed by SCIM, kept by brig (its internal
+`user-groups` routes, libs/wire-api/src/Wire/API/Routes/Internal/Brig.hs, which spar's
+libs/wire-subsystems/src/Wire/ScimSubsystem/Interpreter.hs calls), with the gateway's mirror
+beside them (group_mirror.py). The group methods of the brig backend (backend.py).
 
 What costs what (docs/backend-calls.md, "Groups"):
 
@@ -13,14 +14,18 @@ What costs what (docs/backend-calls.md, "Groups"):
   added or removed costs that one PUT carrying the whole list, read from the mirror (plus one
   `GET /i/users?ids=` for an added member); the mirror itself changes by one indexed row.
   Only the externalId, which Wire does not keep, changes without a brig call.
-- Members must be SCIM users of the team that the gateway knows (its mirror) and that brig still
-  has, managed by SCIM, in that team; ids of the team's groups are skipped (nested groups).
+- Members are what Wire's rule (the `MemberRule` given, gateway/provisioning/group_members.py)
+  makes of the facts found here: the ids that are SCIM users of the team in the gateway's mirror
+  that brig still has, managed by SCIM, in that team, and the ids of the team's groups (skipped).
 
 Changes go to brig first, then to the mirror conditionally on the revision they were planned on.
 Within a process one lock per group orders them; across processes a writer that finds the
-revision moved plans again and sends brig the merged list, so concurrent writers converge. A
-change that fails after its PUT went out (an error, a lost answer) sends brig the mirror's state
-again, so that what SCIM was told failed did not happen in Wire either.
+revision moved plans again and sends brig the merged list, so concurrent writers converge;
+unless it was given the version to write on (If-Match, or the version a PATCH's member filter was
+resolved on): then it answers PreconditionFailed and the caller, which planned on that version,
+decides (see EDIT_ATTEMPTS). A change that fails after its PUT went out (an error, a lost
+answer) sends brig the mirror's state again, so that what SCIM was told failed did not happen in
+Wire either. brig's refusals become SCIM errors where the public methods return (refusals.py).
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -37,10 +42,12 @@ import structlog
 
 from gateway.backend.brig import group_mirror as gs
 from gateway.backend.brig import user_mirror as state
-from gateway.backend.brig.client import BrigClient
+from gateway.backend.base import MemberRule
+from gateway.backend.brig.client import BrigClient, BrigRefused
 from gateway.backend.brig.mapping import status_of
 from gateway.backend.brig.locks import KeyedLocks
-from gateway.backend.sql.groups import GROUP_SORT_COLUMNS, MAX_LISTED_IDS, MIRROR_TABLES, group_filter_table, group_version
+from gateway.backend.brig.refusals import USER_GROUP_INVALID, refusals_mapped
+from gateway.backend.sql.groups import GROUP_SORT_COLUMNS, MIRROR_TABLES, group_filter_table, group_version
 from gateway.backend.wire_group import (
     AddMembers, GroupEdit, GroupPage, GroupQuery, NewGroup, RemoveMembers, ReplaceMembers, Rename,
     SetExternalId, WireGroup,
@@ -48,12 +55,22 @@ from gateway.backend.wire_group import (
 from gateway.clock import format_time, now_text
 from gateway.backend.sql.filters import compile_filter, order_by
 from gateway.db.dialect import Database
-from gateway.scim.errors import InvalidValue, NotFound, PreconditionFailed, ScimError, ServiceUnavailable, Uniqueness
+from gateway.scim.errors import NotFound, PreconditionFailed, ScimError, ServiceUnavailable, Uniqueness
 
 log = structlog.get_logger()
 
 _GROUP_FILTERS = group_filter_table(MIRROR_TABLES)
-EDIT_ATTEMPTS = 20  # plans of one change when other processes keep changing the group meanwhile
+# How many times one edit_group plans its change: the backend's own retries, for two causes. brig
+# refused the whole list because a member had left the team behind the gateway's back (that user
+# is forgotten, which moves the version of its groups, and the change is planned again without
+# it); or, with no `expected_version`, another process changed the group meanwhile (planned again
+# on the new revision, brig sent the merge). Given an `expected_version`, a moved group is never
+# planned again here: PreconditionFailed at once, for the caller that planned on that version to
+# retry if it may (gateway/provisioning/groups.py PATCH_ATTEMPTS, which passes a version whenever
+# it retries). So no race is retried by both loops: a call given a version plans at most twice
+# (a member left: the version moved, or the member was being added and is refused now), and a
+# call given none is not retried by its caller. (_follow_brig, a read, retries its own race.)
+EDIT_ATTEMPTS = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,13 +93,15 @@ class Plan:
 class BrigGroups:
     """The group methods of the brig backend; see the module docstring."""
 
-    def __init__(self, client: BrigClient, db: Database, locks: KeyedLocks) -> None:
+    def __init__(self, client: BrigClient, db: Database, locks: KeyedLocks, group_members: MemberRule) -> None:
         self._brig = client
         self._db = db
         self._locks = locks
+        self._group_members = group_members
 
     # --- reads -------------------------------------------------------------------------------
 
+    @refusals_mapped
     async def get_group(self, team: str, group_id: str, *, include_members: bool = True) -> WireGroup:
         row = await self._db.read(lambda conn: gs.group_row(conn, team, group_id))
         if row is None:
@@ -133,12 +152,13 @@ class BrigGroups:
 
     # --- writes ------------------------------------------------------------------------------
 
+    @refusals_mapped
     async def create_group(self, team: str, new: NewGroup) -> WireGroup:
         """brig creates the group (and chooses its id), then the mirror records it."""
         fields = new.fields
         if await self._db.read(lambda conn: gs.external_id_taken(conn, team, fields.external_id, None)):
             raise Uniqueness(f"externalId {fields.external_id!r} is already taken by another group")
-        members = await self._valid_new_members(team, new.members)
+        members = await self._members_to_store(team, new.members)
         created = await self._brig.create_user_group(team, fields.display_name, members)
         group_id = _group_id(created)
         moment = _wire_time(created.get("createdAt")) or now_text()
@@ -154,6 +174,7 @@ class BrigGroups:
             raise
         return group
 
+    @refusals_mapped
     async def edit_group(
         self, team: str, group_id: str, edits: Sequence[GroupEdit], *,
         expected_version: str | None = None, include_members: bool = False,
@@ -161,15 +182,8 @@ class BrigGroups:
         async with self._locks.hold(_lock_key(group_id)):
             sent = False  # brig may hold a list the mirror does not: check (or send) again before returning
             try:
-                for _ in range(EDIT_ATTEMPTS):
-                    row = await self._db.read(lambda conn: gs.group_row(conn, team, group_id))
-                    if row is None:
-                        raise NotFound(f"Group {group_id} not found")
-                    if expected_version is not None and expected_version != row.group.version:
-                        raise PreconditionFailed(
-                            f"Group {group_id} has changed (version {row.group.version}, If-Match "
-                            f"{expected_version}); read it again and retry"
-                        )
+                for _ in range(EDIT_ATTEMPTS):  # see EDIT_ATTEMPTS for what loops and how often
+                    row = await self._row(team, group_id, expected_version)
                     plan = await self._plan(team, row, edits)
                     members = plan.members
                     if plan.touches_brig(row.group) or sent:
@@ -178,8 +192,10 @@ class BrigGroups:
                         if not await self._put(team, group_id, plan.name, members):
                             continue  # a member had left the team behind the gateway's back: plan again
                     group = await self._commit(row, plan)
-                    if group is None:
-                        continue  # another process changed the group meanwhile: plan again, send the merge
+                    if group is None:  # another process changed the group meanwhile
+                        if expected_version is not None:  # the caller's to plan again, not this loop's
+                            await self._row(team, group_id, expected_version)  # raises: the version moved
+                        continue  # plan again on the new revision, send brig the merge
                     sent = False
                     if not include_members:
                         return group
@@ -194,16 +210,31 @@ class BrigGroups:
             f"Group {group_id} is being changed by too many requests at once; retry", headers={"Retry-After": "1"}
         )
 
+    async def _row(self, team: str, group_id: str, expected_version: str | None) -> gs.Row:
+        """
+        The mirrored group an edit plans on: NotFound, or PreconditionFailed when it is not at
+        `expected_version` (If-Match's one check: the service passes the header's version on).
+        """
+        row = await self._db.read(lambda conn: gs.group_row(conn, team, group_id))
+        if row is None:
+            raise NotFound(f"Group {group_id} not found")
+        if expected_version is not None and expected_version != row.group.version:
+            raise PreconditionFailed(
+                f"Group {group_id} has changed (version {row.group.version}, If-Match "
+                f"{expected_version}); read it again and retry"
+            )
+        return row
+
     async def _put(self, team: str, group_id: str, name: str, members: Sequence[str]) -> bool:
         """
         brig's PUT of the name and the whole list; False when brig refused a member that has left
-        the team (that user is forgotten, so the next plan goes without it); NotFound when brig has
-        no such group any more (the mirror forgets it).
+        the team (`user-group-invalid`; that user is forgotten, so the next plan goes without it);
+        NotFound when brig has no such group any more (the mirror forgets it).
         """
         try:
             found = await self._brig.put_user_group(team, group_id, name, members)
-        except InvalidValue:
-            if await self._drop_vanished(team, members):
+        except BrigRefused as refused:
+            if refused.label == USER_GROUP_INVALID and await self._drop_vanished(team, members):
                 return False
             raise
         if not found:
@@ -226,6 +257,7 @@ class BrigGroups:
         except gs.Stale:
             return None
 
+    @refusals_mapped
     async def delete_group(self, team: str, group_id: str) -> bool:
         async with self._locks.hold(_lock_key(group_id)):
             if await self._db.read(lambda conn: gs.group_row(conn, team, group_id)) is None:
@@ -238,8 +270,9 @@ class BrigGroups:
     async def _plan(self, team: str, row: gs.Row, edits: Sequence[GroupEdit]) -> Plan:
         """
         The effect of `edits` on the mirrored group: the membership of the ids they name is read
-        (one indexed lookup each), the whole list only for a ReplaceMembers; ids being added are
-        validated (InvalidValue), group ids among them skipped; a new externalId must be free.
+        (one indexed lookup each), the whole list only for a ReplaceMembers; ids being added go
+        through the member rule (InvalidValue; group ids among them skipped); a new externalId
+        must be free.
         """
         group_id = row.group.id
         whole = any(isinstance(edit, ReplaceMembers) for edit in edits)
@@ -249,7 +282,7 @@ class BrigGroups:
         else:
             current = await self._db.read(lambda conn: gs.members_among(conn, group_id, named))
         adding = [i for e in edits if isinstance(e, (AddMembers, ReplaceMembers)) for i in e.user_ids if i not in current]
-        kept = set(await self._valid_new_members(team, list(dict.fromkeys(adding))))
+        kept = set(await self._members_to_store(team, list(dict.fromkeys(adding))))
         skipped = set(adding) - kept  # the team's groups
         name, external_id, members = row.group.display_name, row.group.external_id, set(current)
         for edit in edits:
@@ -277,28 +310,21 @@ class BrigGroups:
         current = await self._db.read(lambda conn: gs.member_ids(conn, row.group.id))
         return tuple(sorted((set(current) | plan.added) - plan.removed))
 
-    async def _valid_new_members(self, team: str, ids: Sequence[str]) -> tuple[str, ...]:
+    async def _members_to_store(self, team: str, ids: Sequence[str]) -> tuple[str, ...]:
         """
-        The ids to store: each must be a SCIM user of `team` in the gateway's mirror that brig
-        still has (one `GET /i/users?ids=` per 100), in the team and managed by SCIM; ids of the
-        team's groups are dropped. InvalidValue names the others; users brig let go are forgotten.
+        What the member rule makes of new member `ids`, given the users it may take: SCIM users of
+        `team` in the gateway's mirror that brig still has (one `GET /i/users?ids=` per 100), in
+        the team and managed by SCIM (users brig let go are forgotten); and the team's groups.
         """
         if not ids:
             return ()
         users, groups = await self._db.read(lambda conn: gs.classify(conn, team, ids))
-        refused: set[str] = set()
         if users:
             accounts = {a.get("id"): a for a in await self._brig.get_users(sorted(users))}
             gone = [i for i in sorted(users) if not _alive_in(accounts.get(i), team)]
             await self._forget_users(gone)
-            refused |= set(gone) | {i for i in users if accounts.get(i, {}).get("managed_by") != "scim"}
-        wrong = [i for i in ids if i in refused or (i not in users and i not in groups)]
-        if wrong:
-            raise InvalidValue(
-                "Group members must be SCIM-provisioned users of this team (as Wire requires: managed by "
-                f"SCIM, same team); these are not: {_listed(wrong)}"
-            )
-        return tuple(i for i in ids if i not in groups)
+            users -= set(gone) | {i for i in users if accounts.get(i, {}).get("managed_by") != "scim"}
+        return self._group_members(ids, users=users, groups=groups, checked_in_wire=True)
 
     async def _drop_vanished(self, team: str, user_ids: Sequence[str]) -> bool:
         """Forget the users among `user_ids` that brig no longer has in `team`; True when there were any."""
@@ -363,8 +389,3 @@ def _wire_time(text: Any) -> str | None:
     except ValueError:
         return None
 
-
-def _listed(ids: Iterable[str]) -> str:
-    items = list(ids)
-    listed = ", ".join(items[:MAX_LISTED_IDS])
-    return listed + (f" and {len(items) - MAX_LISTED_IDS} more" if len(items) > MAX_LISTED_IDS else "")

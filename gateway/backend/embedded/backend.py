@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
+from gateway.backend.base import MemberRule
 from gateway.backend.documents import DocumentPage, DocumentRenderer
 from gateway.backend.embedded import groups, users
 from gateway.backend.embedded.documents import (
@@ -40,11 +41,16 @@ class EmbeddedBackend:
 
     With a `DocumentRenderer` every write also stores the user's rendered document, and
     `search_user_documents` serves list pages from them (gateway/backend/embedded/documents.py).
+    `group_members` is Wire's rule for group members (gateway/backend/base.py, `MemberRule`),
+    applied inside each group write.
     """
 
-    def __init__(self, db: Database, documents: DocumentRenderer | None = None) -> None:
+    def __init__(
+        self, db: Database, documents: DocumentRenderer | None = None, *, group_members: MemberRule
+    ) -> None:
         self._db = db
         self._documents = documents
+        self._group_members = group_members
         self._cursors = PageCursors()
 
     async def ensure_team(self, team: str) -> None:
@@ -65,7 +71,7 @@ class EmbeddedBackend:
         """
         The page `search_users` would give, as stored documents; None without a DocumentRenderer.
         Rows whose stored document is not current are rendered here, not stored (see
-        gateway/backend/user_documents.py).
+        gateway/backend/embedded/documents.py).
         """
         documents = self._documents
         if documents is None:
@@ -153,14 +159,16 @@ class EmbeddedBackend:
         )
 
     async def create_group(self, team: str, new: NewGroup) -> WireGroup:
-        return await self._db.write(lambda conn: groups.insert_group(conn, team, new))
+        return await self._db.write(lambda conn: groups.insert_group(conn, team, new, self._group_members))
 
     async def edit_group(
         self, team: str, group_id: str, edits: Sequence[GroupEdit], *,
         expected_version: str | None = None, include_members: bool = False,
     ) -> WireGroup:  # fmt: skip
         return await self._db.write(
-            lambda conn: groups.edit_group(conn, team, group_id, edits, expected_version, include_members)
+            lambda conn: groups.edit_group(
+                conn, team, group_id, edits, self._group_members, expected_version, include_members
+            )
         )
 
     async def delete_group(self, team: str, group_id: str) -> bool:

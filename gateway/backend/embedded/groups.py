@@ -8,6 +8,10 @@ schema's triggers, one update of the member's `users.member_of`) and never reads
 `groups.revision` the version (a weak ETag: a content hash would need the whole member list).
 A list page without members reads no membership row; with members, one batched query.
 
+Which ids may be members is the `MemberRule` the backend was given (gateway/backend/base.py;
+Wire's rule, gateway/provisioning/group_members.py): this module finds, in the write itself,
+which ids are users of the team and which are its groups, and stores what the rule answers.
+
 On PostgreSQL, where writers run side by side, a change reads the group `FOR UPDATE` first (edits
 of one group queue), member ids are checked `FOR KEY SHARE` (the users cannot be deleted before
 the membership is committed), and a deleted user's memberships are removed with `RETURNING`, so
@@ -23,15 +27,16 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from gateway.backend.base import MemberRule
 from gateway.backend.sql.groups import (
-    EMBEDDED_TABLES, GROUP_COLUMNS, MAX_LISTED_IDS, group_version, member_ids, row_to_group, team_ids_among,
+    EMBEDDED_TABLES, GROUP_COLUMNS, group_version, member_ids, row_to_group, team_ids_among,
 )  # fmt: skip
 from gateway.backend.wire_group import (
     AddMembers, GroupEdit, NewGroup, RemoveMembers, ReplaceMembers, Rename, SetExternalId, WireGroup,
 )  # fmt: skip
 from gateway.clock import now_text
 from gateway.db.dialect import Connection
-from gateway.scim.errors import InvalidValue, NotFound, PreconditionFailed, Uniqueness
+from gateway.scim.errors import NotFound, PreconditionFailed, Uniqueness
 
 _TABLES = EMBEDDED_TABLES
 
@@ -53,29 +58,18 @@ def select_group(
     return row_to_group(row, member_ids(conn, _TABLES, group_id) if include_members else None)
 
 
-def _valid_members(conn: Connection, team: str, user_ids: Sequence[str]) -> tuple[str, ...]:
+def _members_to_store(conn: Connection, team: str, user_ids: Sequence[str], rule: MemberRule) -> tuple[str, ...]:
     """
-    The ids to store: every id must be a user of `team`; ids of the team's groups are dropped
-    (Entra sends a nested group as a member, and Wire user groups hold users only). Raises
-    InvalidValue naming the other ids. Costs one indexed lookup per id. The users found are kept
-    from being deleted until this transaction ends (FOR KEY SHARE on PostgreSQL).
+    What `rule` makes of `user_ids` given which are users of `team` and, among the others, which
+    are the team's groups (InvalidValue for the rest). Costs one indexed lookup per id. The users
+    found are kept from being deleted until this transaction ends (FOR KEY SHARE on PostgreSQL).
     """
     if not user_ids:
         return ()
     found = team_ids_among(conn, "users", team, user_ids, suffix=conn.dialect.for_key_share)
     missing = [user_id for user_id in user_ids if user_id not in found]
-    if not missing:
-        return tuple(user_ids)
-    groups = team_ids_among(conn, "groups", team, missing)
-    wrong = [user_id for user_id in missing if user_id not in groups]
-    if wrong:
-        listed = ", ".join(wrong[:MAX_LISTED_IDS])
-        if len(wrong) > MAX_LISTED_IDS:
-            listed += f" and {len(wrong) - MAX_LISTED_IDS} more"
-        raise InvalidValue(
-            f"Group members must be SCIM-provisioned users of this team; these are not: {listed}"
-        )
-    return tuple(user_id for user_id in user_ids if user_id not in groups)
+    groups = team_ids_among(conn, "groups", team, missing) if missing else set()
+    return rule(user_ids, users=found, groups=groups)
 
 
 def _check_external_id(conn: Connection, team: str, external_id: str | None, group_id: str) -> None:
@@ -126,12 +120,12 @@ def _lock_members(conn: Connection, edits: Sequence[GroupEdit], group_id: str) -
     ).fetchall()
 
 
-def insert_group(conn: Connection, team: str, new: NewGroup) -> WireGroup:
+def insert_group(conn: Connection, team: str, new: NewGroup, rule: MemberRule) -> WireGroup:
     conn.execute(
         "INSERT INTO teams (id, created_at) VALUES (?, ?) ON CONFLICT DO NOTHING", (team, now_text())
     )
     _check_external_id(conn, team, new.fields.external_id, new.id)
-    members = _valid_members(conn, team, new.members)
+    members = _members_to_store(conn, team, new.members, rule)
     now = now_text()
     try:
         conn.execute(
@@ -150,9 +144,13 @@ def insert_group(conn: Connection, team: str, new: NewGroup) -> WireGroup:
 
 
 def edit_group(
-    conn: Connection, team: str, group_id: str, edits: Sequence[GroupEdit],
+    conn: Connection, team: str, group_id: str, edits: Sequence[GroupEdit], rule: MemberRule,
     expected_version: str | None, include_members: bool,
 ) -> WireGroup:  # fmt: skip
+    """
+    The edits in one transaction, checked against `expected_version` (If-Match) on the row
+    locked for them: the one comparison of it, made where no other writer can move it.
+    """
     row = select_row(conn, team, group_id, lock=True)
     if row is None:
         raise NotFound(f"Group {group_id} not found")
@@ -174,7 +172,7 @@ def edit_group(
             changed |= edit.external_id != external_id
             external_id = edit.external_id
         else:
-            delta = _edit_members(conn, team, group_id, edit)
+            delta = _edit_members(conn, team, group_id, edit, rule)
             changed |= delta != (0, 0)
             count += delta[0] - delta[1]
     if changed:
@@ -197,12 +195,13 @@ def edit_group(
 
 
 def _edit_members(
-    conn: Connection, team: str, group_id: str, edit: AddMembers | RemoveMembers | ReplaceMembers
-) -> tuple[int, int]:
+    conn: Connection, team: str, group_id: str, edit: AddMembers | RemoveMembers | ReplaceMembers,
+    rule: MemberRule,
+) -> tuple[int, int]:  # fmt: skip
     """Apply one member edit; returns (rows added, rows removed)."""
     if isinstance(edit, RemoveMembers):
         return 0, _remove_members(conn, group_id, edit.user_ids)
-    members = _valid_members(conn, team, edit.user_ids)
+    members = _members_to_store(conn, team, edit.user_ids, rule)
     removed = 0
     if isinstance(edit, ReplaceMembers):
         removed = conn.execute(

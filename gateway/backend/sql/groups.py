@@ -13,13 +13,14 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Literal
 
-from gateway.backend.sql.filters import Column, Sort, Table
+from gateway.backend.sql.filters import Table
+from gateway.backend.user_attributes import Column, Sort
 from gateway.backend.wire_group import GroupPage, GroupQuery, WireGroup
 from gateway.backend.wire_user import sorted_groups
 from gateway.db.dialect import Connection
+from gateway.scim.schemas import GROUP_URN
 
 GROUP_COLUMNS = "id, team, display_name, external_id, created_at, last_modified, revision, member_count"
-MAX_LISTED_IDS = 20  # offending ids named in an error detail
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +60,7 @@ def group_filter_table(tables: GroupTables) -> Table:
             "meta.created": Column("created_at", kind="datetime", case_exact=True),
             "meta.lastmodified": Column("last_modified", kind="datetime", case_exact=True),
         }),  # fmt: skip
-        "urn:ietf:params:scim:schemas:core:2.0:group",
+        GROUP_URN.lower(),
         "Group",
     )
 
