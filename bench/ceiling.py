@@ -19,7 +19,7 @@ import sys
 
 from aiohttp import web
 
-from gateway.backend.wire_user import WireUser, content_version
+from gateway.backend.wire_user import UserFields, WireUser, content_version
 from gateway.provisioning.render import render_user
 from gateway.serve import run_workers
 
@@ -33,9 +33,9 @@ def user_body(port: int = 8080) -> bytes:
     """Seeded user 0 as the gateway would answer GET /Users/<id>."""
     handle, email = user_name(0), f"{user_name(0)}@bench.example.com"
     version = content_version(
-        handle=handle, display_name="Bench User 0", external_id=email, email=email,
-        email_type="work", status="active", role="member", locale="en", rich_info=(), extra="{}",
-    )  # fmt: skip
+        UserFields(handle=handle, display_name="Bench User 0", external_id=email, email=email, email_type="work"),
+        "active",
+    )
     user = WireUser(
         id=user_id(0), team=TEAM, handle=handle, display_name="Bench User 0", external_id=email,
         email=email, email_type="work", status="active", role="member", locale="en", idp=IDP,

@@ -3,12 +3,13 @@ Seeding: fill a gateway's SQLite file with N users directly, before the gateway 
 
 Going through the API would take hours at 1M users (every POST is a transaction); here the rows
 are written with `executemany` in large transactions, with the journal and fsync off, in exactly
-the column formats the embedded backend writes (gateway/backend/embedded.py): rich_info '[]',
-extra '{}', version from `content_version`, times from `format_time`, and each user's document
-(gateway/backend/user_documents.py) from the gateway's own renderer, as a create would store it.
+the column formats the embedded backend writes (gateway/backend/embedded/users.py,
+gateway/backend/sql/user_rows.py): rich_info '[]', extra '{}', version from `content_version`,
+times from `format_time`, and each user's document (gateway/backend/embedded/documents.py) from
+the gateway's own renderer, as a create would store it.
 The schema itself comes from the gateway's own migrations, and the team's `user_count` is set to N.
 
-Groups are written as gateway/backend/embedded_groups.py writes them: one `groups` row per group
+Groups are written as gateway/backend/embedded/groups.py writes them: one `groups` row per group
 (revision 1, `member_count` set), one `group_members` row per member (whose insert sets the
 member's `member_of`, by the schema's triggers), and the team's `group_count`;
 which groups and members is bench.population's `seeded_groups`.
@@ -25,10 +26,10 @@ import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from gateway.backend.wire_user import content_version
+from gateway.backend.wire_user import UserFields, content_version
 from gateway.clock import format_time, now_text
 from gateway.backend.embedded.documents import DOCUMENT_COLUMNS, document_of
-from gateway.backend.embedded.user_rows import row_to_user
+from gateway.backend.sql.user_rows import row_to_user
 from gateway.db.migrations import migrate_sqlite
 from gateway.provisioning.documents import UserDocuments
 from gateway.provisioning.tokens import hash_token, new_token_secret
@@ -118,9 +119,9 @@ def _row(i: int) -> tuple[object, ...]:
     display_name = f"Bench User {i}"
     created = format_time(_EPOCH + timedelta(seconds=i))
     version = content_version(
-        handle=handle, display_name=display_name, external_id=email, email=email,
-        email_type="work", status="active", role="member", locale="en", rich_info=(), extra="{}",
-    )  # fmt: skip
+        UserFields(handle=handle, display_name=display_name, external_id=email, email=email, email_type="work"),
+        "active",
+    )
     return (
         user_id(i), TEAM, handle, display_name, email, email, "work",
         "active", "member", "en", IDP, "[]", "{}", created, created, version,

@@ -1,5 +1,6 @@
 """
-The workloads: the request patterns of real identity providers (shared/reference/idp-clients.md).
+The workloads: the request patterns of real identity providers (docs/clients.md, whose sections
+the source column names).
 
 Each workload has a `step`: one operation as the IdP performs it, one HTTP request (two for
 entra-initial-sync and group-member-patch). The load generator runs `concurrency` coroutines,

@@ -1,7 +1,7 @@
 """
-brig-lite: the brig and galley internal routes that spar uses for SCIM (wire-scim.md §6.1 and
-§6.2), served over HTTP on one listener and kept in a SQLite file of its own, so that the gateway's
-brig backend can be tried, tested and benchmarked without a Wire installation.
+brig-lite: the brig and galley internal routes that spar uses for SCIM (docs/wire.md §6.1, §6.2
+and §6.4), served over HTTP on one listener and kept in a SQLite file of its own, so that the
+gateway's brig backend can be tried, tested and benchmarked without a Wire installation.
 
     wire_json.py     Wire's JSON shapes: User, UserGroup, RichInfo, permissions, the error body
     schema.py        brig-lite's own tables and their migrations

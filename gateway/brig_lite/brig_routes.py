@@ -1,5 +1,5 @@
 """
-brig's internal routes that spar calls for SCIM (wire-scim.md §6.1, rows 1 to 20): the handlers
+brig's internal routes that spar calls for SCIM (docs/wire.md §6.1): the handlers
 parse Wire's JSON, run one unit of work from accounts.py and answer Wire's JSON.
 """
 

@@ -1,4 +1,4 @@
-"""galley's internal routes that spar calls for SCIM (wire-scim.md §6.2), on brig-lite's listener."""
+"""galley's internal routes that spar calls for SCIM (docs/wire.md §6.2), on brig-lite's listener."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """
-brig's internal user-group routes that spar calls for SCIM Groups (wire-scim.md §6.1 row 22; the
+brig's internal user-group routes that spar calls for SCIM Groups (docs/wire.md §6.4; the
 calls in libs/wire-subsystems/src/Wire/BrigAPIAccess/Rpc.hs), over user_groups.py:
 
     POST   /i/user-groups/full                    {"managed_by", "team_id", "creator_user_id",

@@ -49,6 +49,6 @@ class BrigLiteState:
 
 STATE = web.AppKey("brig_lite_state", BrigLiteState)
 
-# The account passwords (scrypt) are gateway/backend/passwords.py's, shared with the embedded
+# The account passwords (scrypt) are gateway/backend/embedded/passwords.py's, shared with the embedded
 # team directory; re-exported for brig-lite's handlers.
 __all__ = ["STATE", "BrigLiteState", "hash_password_async", "verify_password_async"]

@@ -1,5 +1,5 @@
 """
-Wire's JSON shapes as brig and galley send and read them (wire-scim.md §6): the User object, rich
+Wire's JSON shapes as brig and galley send and read them (docs/wire.md §6): the User object, rich
 info in both URN forms, team permission bitmasks, and the error body {"code", "label", "message"}.
 """
 
@@ -84,7 +84,7 @@ def user_json(account: Account, *, domain: str) -> dict[str, Any]:
 
 
 def rich_info_json(fields: list[tuple[str, str]]) -> dict[str, Any]:
-    """`GET /i/users/:uid/rich-info`: both URN keys, same content (wire-scim.md §3.3)."""
+    """`GET /i/users/:uid/rich-info`: both URN keys, same content (docs/wire.md §3.3)."""
     return {
         RICH_INFO_MAP_URN: {field_type: value for field_type, value in fields},
         RICH_INFO_LIST_URN: {"richInfo": {"fields": [{"type": t, "value": v} for t, v in fields], "version": 0}},

@@ -83,11 +83,11 @@ SQLITE_MIGRATIONS: tuple[str, ...] = (
 
     ALTER TABLE teams ADD COLUMN group_count INTEGER NOT NULL DEFAULT 0
     """,
-    # 3: the brig backend's state (spar's, wire-scim.md §6.3). `brig_external_ids` is spar's
+    # 3: the brig backend's state (spar's, docs/wire.md §6.3). `brig_external_ids` is spar's
     # scim_external: (team, externalId) -> user with a creating/created/abandoned marker.
     # `brig_users` mirrors what SCIM filters and sorts on (brig cannot list or filter), with the
     # SCIM times and the attributes only the gateway keeps; its columns are named as the embedded
-    # `users` table's, so that sql_filter's USER_TABLE compiles filters for it too.
+    # `users` table's, so that USER_TABLE (backend/sql/filters.py) compiles filters for it too.
     # `brig_saml_refs` is spar's user_v2: (IdP, case-folded NameID) -> user.
     """
     CREATE TABLE brig_external_ids (
@@ -206,7 +206,7 @@ SQLITE_MIGRATIONS: tuple[str, ...] = (
     )
     """,
     # 6: what a list page reads with each embedded user instead of computing it
-    # (gateway/backend/user_documents.py, docs/performance.md). `document`: the user's SCIM
+    # (gateway/backend/embedded/documents.py, docs/performance.md). `document`: the user's SCIM
     # resource as JSON text, written with the row; it is used only while `document_key` names the
     # current rendering and `document_stamp` is the row's `version` and `last_modified` (a row
     # written by other code, or from before this migration, is rendered when read;

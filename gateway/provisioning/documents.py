@@ -1,5 +1,5 @@
 """
-Users as stored documents, and list pages made of them (gateway/backend/user_documents.py).
+Users as stored documents, and list pages made of them (gateway/backend/embedded/documents.py).
 
 A document is `render_user`'s resource without `meta.location` and `groups`, serialised. A page
 splices each document with what depends on the request or changes apart from the user: the
@@ -19,6 +19,7 @@ import orjson
 
 from gateway.backend.documents import DocumentPage
 from gateway.backend.wire_user import WireUser
+from gateway.backend import user_attributes
 from gateway.provisioning import render as render_module
 from gateway.provisioning import rich_info
 from gateway.provisioning.render import render_user
@@ -48,11 +49,11 @@ _SAMPLES = (
     ),  # fmt: skip
 )
 # What renders a document: a change to any of them may change documents.
-_RENDERING_MODULES = (render_module, rich_info)
+_RENDERING_MODULES = (render_module, rich_info, user_attributes)
 
 
 class UserDocuments:
-    """The `DocumentRenderer` of the embedded backend (gateway/backend/models.py)."""
+    """The `DocumentRenderer` (gateway/backend/documents.py) of the embedded backend."""
 
     def __init__(self) -> None:
         # Documents rendered by other code (an older release) differ in this key, and are not

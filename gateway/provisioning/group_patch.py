@@ -1,10 +1,10 @@
 """
 A SCIM PATCH of a Group (RFC 7644 §3.5.2) as edits the backend applies in place
-(gateway.backend.models.GroupEdit), never as a rewritten member list: adding or removing one member
+(gateway.backend.wire_group.GroupEdit), never as a rewritten member list: adding or removing one member
 stays one row whatever the group's size. Pure: the body is validated by `scim.patch.parse_patch`,
 this module only translates the parsed operations.
 
-Dialects accepted on purpose (reference/idp-clients.md §1.8, §2.9):
+Dialects accepted on purpose (docs/clients.md §1.8, §2.9):
 
 * `add` on `members` with one or several `{"value": id}` objects; `$ref` null or absent, `type`,
   `display` ignored. Several operations per request.

@@ -1,14 +1,14 @@
 """
 The SSO-invite switch's webhook: a team's first SCIM token turns the invitation of new members
 through the SSO login off, the deletion of its last token turns it back on (Wire's spar: no SAML
-auto-provisioning while a team has tokens, wire-scim.md §2.6).
+auto-provisioning while a team has tokens, docs/wire.md §2.6).
 
 The switch itself is the token count (0: invites on), read at `GET /i/teams/{tid}/scim-status`.
 Each flip is written to the store's outbox in the transaction that caused it (by whichever
 process: the gateway, the CLI, a replica; gateway/store/token_api_sql.py). `SsoSwitchDeliverer`
 runs in every `serve` process that has a `sso_switch.webhook_url`: it claims due flips (at most
 one per team at a time, the team's oldest, under a lease so two deliverers never post the same
-flip at once), POSTs each as JSON (gateway/backend/webhook.py), marks it delivered on a 2xx and
+flip at once), POSTs each as JSON (gateway/provisioning/sso_webhook.py), marks it delivered on a 2xx and
 otherwise retries it with doubling waits (`retry_seconds` up to `max_retry_seconds`) until it is
 delivered. A team's flips go out in their order, and nothing is lost across restarts: delivery is
 at least once, and each body carries `event_id` (increasing per team) so that a receiver can drop

@@ -1,7 +1,7 @@
 """
-`JsonWebhook`: POSTs JSON bodies to one URL over a keep-alive aiohttp client session. The
-outbound HTTP of gateway/provisioning/sso_switch.py lives here, below provisioning (DESIGN.md:
-only backend/ talks HTTP to other services).
+`JsonWebhook`: POSTs JSON bodies to one URL over a keep-alive aiohttp client session: the
+SSO-invite switch's webhook, the one outbound call of gateway/provisioning/sso_switch.py, kept
+apart from its outbox logic (which is tested without HTTP).
 """
 
 from __future__ import annotations

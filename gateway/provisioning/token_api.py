@@ -1,9 +1,9 @@
 """
-Wire's SCIM token API (spar's `/scim/auth-tokens`, wire-scim.md §2) over the one TokenService the
+Wire's SCIM token API (spar's `/scim/auth-tokens`, docs/wire.md §2) over the one TokenService the
 CLI uses too: request parsing and response shapes by API version, and spar's checks in spar's
 order. Errors are WireErrors (Wire's body {"code", "label", "message"}).
 
-Versions (§2.1): below 8 (the unversioned path included, which spar reads as version 0) the V7
+Versions (docs/wire.md §2.1): below 8 (the unversioned path included, which spar reads as version 0) the V7
 shapes: no `name`, and the IdP tied implicitly when the team has exactly one (400
 `more-than-one-idp` with several); from 8 the V8 shapes: `name`, and `idp` only when given.
 

@@ -16,11 +16,11 @@ from typing import Any
 import structlog
 
 from gateway.backend.base import Backend, UserDocumentStore
-from gateway.backend.wire_user import NewUser, Page, UserQuery, WireUser
+from gateway.backend.wire_user import RICH_INFO_LIST_URN, RICH_INFO_MAP_URN, NewUser, Page, UserQuery, WireUser
 from gateway.provisioning.documents import splice_page
 from gateway.provisioning.render import render_user
-from gateway.provisioning.rich_info import LIST_URN, MAP_URN
 from gateway.provisioning.rules import UserRules, lower_keys, validate_user
+from gateway.provisioning.wire_schemas import USER_EXTENSION_URNS
 from gateway.scim.errors import NotFound, PreconditionFailed, ServiceUnavailable
 from gateway.scim.filter.grammar import parse_filter
 from gateway.scim.patch import PatchOp, apply_patch, parse_patch
@@ -79,12 +79,12 @@ class UserService:
     async def patch(self, token: TokenRecord, user_id: str, body: Any, *, if_match: str | None) -> WireUser:
         """RFC 7644 §3.5.2: get → apply → Wire rules → update on the version read."""
         uid = _user_id(user_id)
-        ops = _rich_info_paths_to_map(parse_patch(body))
+        ops = _rich_info_paths_to_map(parse_patch(body, extension_urns=USER_EXTENSION_URNS))
         for _ in range(PATCH_ATTEMPTS):
             current = await self._backend.get_user(token.team, uid)
             _check_if_match(if_match, current)
             before = render_user(current)
-            after = _reconcile_rich_info(before, apply_patch(before, ops))
+            after = _reconcile_rich_info(before, apply_patch(before, ops, extension_urns=USER_EXTENSION_URNS))
             after = _reconcile_single_values(before, after)
             if after == before:
                 return current
@@ -183,8 +183,8 @@ def _rich_info_paths_to_map(ops: Sequence[PatchOp]) -> tuple[PatchOp, ...]:
     out = []
     for op in ops:
         path = op.path
-        if path is not None and (path.uri or "").lower() == LIST_URN.lower() and path.attr.lower() != "richinfo":
-            op = dataclasses.replace(op, path=dataclasses.replace(path, uri=MAP_URN))
+        if path is not None and (path.uri or "").lower() == RICH_INFO_LIST_URN.lower() and path.attr.lower() != "richinfo":
+            op = dataclasses.replace(op, path=dataclasses.replace(path, uri=RICH_INFO_MAP_URN))
         out.append(op)
     return tuple(out)
 
@@ -195,16 +195,16 @@ def _reconcile_rich_info(before: dict[str, Any], after: dict[str, Any]) -> dict[
     changed one wins, and the unchanged list keeps only the order of the fields that remain.
     """
     b, a = lower_keys(before, where="User"), lower_keys(after, where="User")
-    map_key, list_key = MAP_URN.lower(), LIST_URN.lower()
+    map_key, list_key = RICH_INFO_MAP_URN.lower(), RICH_INFO_LIST_URN.lower()
     map_changed = a.get(map_key) != b.get(map_key)
     list_changed = a.get(list_key) != b.get(list_key)
     if map_changed and not list_changed:
         remaining = {k.lower() for k in (a.get(map_key) or {})}
         fields = b[list_key]["richInfo"]["fields"]
         kept = [f for f in fields if f["type"].lower() in remaining]
-        return {**_without(after, LIST_URN), LIST_URN: {"richInfo": {"version": 0, "fields": kept}}}
+        return {**_without(after, RICH_INFO_LIST_URN), RICH_INFO_LIST_URN: {"richInfo": {"version": 0, "fields": kept}}}
     if list_changed and not map_changed:
-        return {**_without(after, MAP_URN), MAP_URN: {}}
+        return {**_without(after, RICH_INFO_MAP_URN), RICH_INFO_MAP_URN: {}}
     return after
 
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 from aiohttp import web
 
 from gateway.backend.wire_user import WireUser
-from gateway.provisioning.render import render_user
+from gateway.provisioning.render import USER_ALWAYS_RETURNED, render_user
 from gateway.provisioning.render_groups import render_user_groups
 from gateway.provisioning.users import SearchRequest
+from gateway.provisioning.wire_schemas import USER_EXTENSION_URNS
 from gateway.scim.errors import InvalidValue
 from gateway.scim.projection import parse_attribute_list, project
-from gateway.scim.schemas import list_response
+from gateway.scim.schemas import USER_URN, list_response
 from gateway.web.json_io import not_modified, read_json, scim_response, serialised_response
 from gateway.web.keys import BASE_URL, CONFIG, RESOURCE_ID, TOKEN, USERS
 
@@ -25,8 +26,8 @@ Projection = tuple[tuple[str, ...], tuple[str, ...]]
 def query_projection(request: web.Request) -> Projection:
     """The `attributes` and `excludedAttributes` of the request (RFC 7644 §3.4.2.5)."""
     return (
-        parse_attribute_list(request.query.get("attributes")),
-        parse_attribute_list(request.query.get("excludedAttributes")),
+        parse_attribute_list(request.query.get("attributes"), extension_urns=USER_EXTENSION_URNS),
+        parse_attribute_list(request.query.get("excludedAttributes"), extension_urns=USER_EXTENSION_URNS),
     )
 
 
@@ -36,7 +37,7 @@ def _projected(request: web.Request, user: WireUser, projection: Projection | No
     if user.groups:  # read-only; the backend read them with the user
         resource["groups"] = render_user_groups(user.groups, base_url=request[BASE_URL])
     if attributes or excluded:
-        resource = project(resource, attributes=attributes, excluded=excluded)
+        resource = project(resource, attributes=attributes, excluded=excluded, always=USER_ALWAYS_RETURNED)
     return resource
 
 
@@ -118,6 +119,4 @@ def int_param(query: "web.MultiDictProxy[str]", name: str, default: int) -> int:
 
 def _sort_path(text: str) -> str:
     """sortBy as a lower-case dotted path without the core User URN."""
-    low = text.strip().lower()
-    core = "urn:ietf:params:scim:schemas:core:2.0:user:"
-    return low.removeprefix(core)
+    return text.strip().lower().removeprefix(USER_URN.lower() + ":")

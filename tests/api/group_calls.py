@@ -14,7 +14,7 @@ from scim_calls import create_user, patch_body
 
 GROUPS = "/scim/v2/Groups"
 GROUP_URN = "urn:ietf:params:scim:schemas:core:2.0:Group"
-# Entra adds this to `schemas` on POST /Groups (reference/idp-clients.md §1.8, ENTRA-G1).
+# Entra adds this to `schemas` on POST /Groups (docs/clients.md §1.8, ENTRA-G1).
 MS_GROUP_URN = "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"
 
 

@@ -1,6 +1,6 @@
 """
 What group requests cost the brig backend in the gateway's own database (its mirror of the groups,
-brig_group_state.py), counted with SQLite's progress handler and trace callback as
+gateway/backend/brig/group_mirror.py), counted with SQLite's progress handler and trace callback as
 test_group_costs.py does for the embedded backend. Wire's internal API replaces a member list only
 whole, so one member change reads the mirror's list once (to send it) and writes one row.
 """

@@ -1,5 +1,5 @@
 """
-brig-lite's routes against wire-scim.md §6: the reference's JSON examples are sent unchanged and
+brig-lite's routes against docs/wire.md §6: its JSON examples are sent unchanged and
 the answers have brig's and galley's shapes, statuses and error labels.
 """
 
@@ -22,7 +22,7 @@ TEAM = "6f1c2b9e-2a4e-4d0e-9a51-2f1b9b2d7c11"
 MAP_URN = "urn:ietf:params:scim:schemas:extension:wire:1.0:User"
 LIST_URN = "urn:wire:scim:schemas:profile:1.0"
 
-# wire-scim.md §6.1, NewUserSpar and NewUserScimInvitation, with ids filled in.
+# docs/wire.md §6.1, NewUserSpar and NewUserScimInvitation, with ids filled in.
 NEW_USER_SPAR = {
     "newUserSparUUID": "<uid>",
     "newUserSparSSOId": {

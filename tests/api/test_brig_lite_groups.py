@@ -1,5 +1,5 @@
 """
-brig-lite's user-group routes (wire-scim.md §6.1 row 22): the request bodies spar sends, brig's
+brig-lite's user-group routes (docs/wire.md §6.4): the request bodies spar sends, brig's
 `UserGroup` shape, statuses and error labels (docs/backend-calls.md, "Groups", lists what is
 inferred rather than read in Wire's source).
 """

@@ -1,5 +1,5 @@
 """
-Replays of Microsoft Entra ID provisioning traffic (reference/idp-clients.md §1.4–1.7, 1.9, 1.10),
+Replays of Microsoft Entra ID provisioning traffic (docs/clients.md §1.4–1.7, 1.9, 1.10),
 with the payloads as published. Users are provisioned with a SAML-bound token, as the Wire Entra
 guide sets it up.
 """
@@ -400,9 +400,9 @@ async def test_manager_check_query_is_refused_as_an_unsupported_filter(
     client: TestClient, saml_token: str
 ) -> None:
     """The historic manager check (id eq X and manager eq Y, attributes=id) is 400 invalidFilter."""
-    # NOTE: idp-clients.md §1.6 suggests answering this old, unconfirmed probe with an empty
-    # ListResponse (or the user with only `id`); the gateway's spec says a filter on an attribute
-    # it cannot evaluate is 400 invalidFilter. This test pins the spec; see the report.
+    # An old probe with no recent capture (docs/clients.md §1.6). An empty ListResponse (or the
+    # user with only `id`) would also do for Entra; the gateway answers a filter on an attribute
+    # it cannot evaluate with 400 invalidFilter, and this test pins that.
     user = await _entra_user(client, saml_token)
     query = f"filter=id+eq+{user['id']}+and+manager+eq+2819c223-7f76-453a-919d-413861904646&attributes=id"
     response = await client.get(f"{USERS}?{query}", headers=headers(saml_token))

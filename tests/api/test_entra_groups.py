@@ -1,5 +1,5 @@
 """
-Replays of Microsoft Entra ID group provisioning (reference/idp-clients.md §1.8, ENTRA-G1 to G8),
+Replays of Microsoft Entra ID group provisioning (docs/clients.md §1.8, ENTRA-G1 to G8),
 with the payloads as published. The published ids (`f648f8d5ea4e4cd38e9c`, …) stand for ids the
 gateway gave out; each replay swaps them for real ones and leaves everything else as sent.
 """

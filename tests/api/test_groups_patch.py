@@ -1,4 +1,4 @@
-"""PATCH /Groups/:id in every dialect real clients send (reference/idp-clients.md §1.8, §2.9)."""
+"""PATCH /Groups/:id in every dialect real clients send (docs/clients.md §1.8, §2.9)."""
 
 from __future__ import annotations
 

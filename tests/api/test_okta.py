@@ -1,5 +1,5 @@
 """
-Replays of Okta Lifecycle Management SCIM traffic (reference/idp-clients.md §2.4–2.8, 2.10), with
+Replays of Okta Lifecycle Management SCIM traffic (docs/clients.md §2.4–2.8, 2.10), with
 the payloads as published. Okta maps userName to the Okta login, an email address, which is no
 Wire handle: each such payload is first sent verbatim (a clear 400) and then replayed with a
 handle-like userName, as an admin mapping userName to a handle attribute would send it.

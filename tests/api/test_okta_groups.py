@@ -1,5 +1,5 @@
 """
-Replays of Okta Push Groups traffic (reference/idp-clients.md §2.4, §2.9, §2.10, OKTA-G1 to G6),
+Replays of Okta Push Groups traffic (docs/clients.md §2.4, §2.9, §2.10, OKTA-G1 to G6),
 with the payloads as published. The published ids stand for ids the gateway gave out; each replay
 swaps them for real ones and leaves everything else as sent.
 """

@@ -1,5 +1,5 @@
 """
-Wire's token API (/scim/auth-tokens, wire-scim.md §2) on both backends: the shapes by version,
+Wire's token API (/scim/auth-tokens, docs/wire.md §2) on both backends: the shapes by version,
 who may call it (Z-User from a trusted proxy, owners and admins), re-authentication, the cap,
 and Wire's error bodies.
 """

@@ -1,5 +1,5 @@
 """
-List pages made of stored user documents (gateway/backend/user_documents.py) are byte for byte
+List pages made of stored user documents (gateway/backend/embedded/documents.py) are byte for byte
 the pages that rendering each user gives: after every kind of user and group write, for every
 list shape, with stale and missing documents, on both stores (SCIM_GATEWAY_TEST_STORE=postgres).
 """
@@ -148,7 +148,7 @@ async def _member_of_agrees(client: TestClient) -> bool:
 
 
 async def _stale_rows(client: TestClient) -> int:
-    """Users whose stored document is not current (gateway/backend/user_documents.py)."""
+    """Users whose stored document is not current (gateway/backend/embedded/documents.py)."""
     key = client.app[BACKEND]._documents.key  # noqa: SLF001
     return await client.app[STORE].db.read(
         lambda conn: conn.execute(

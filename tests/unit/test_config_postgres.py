@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,13 @@ from gateway.cli import main
 from gateway.config import ConfigError, load_config
 from gateway.db.connect import Location, LocationError, redact_dsn
 
+# A configuration of kind postgres is accepted only where psycopg is installed (the postgres extra).
+needs_psycopg = pytest.mark.skipif(
+    importlib.util.find_spec("psycopg") is None, reason="the postgres extra is not installed"
+)
 
+
+@needs_psycopg
 def test_kind_and_dsn_from_the_environment() -> None:
     """SCIM_GATEWAY__STORE__KIND and __DSN select PostgreSQL; connections and migrate_at_start default."""
     config = load_config(
@@ -42,6 +49,7 @@ def test_serve_and_check_config_exit_2_without_dsn(tmp_path: Path, capsys: pytes
     assert 3 == capsys.readouterr().err.count("store.dsn: required when store.kind is postgres")
 
 
+@needs_psycopg
 def test_check_config_never_prints_the_password(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """A password in the DSN is shown as *** by check-config."""
     path = tmp_path / "gw.yaml"

@@ -56,7 +56,7 @@ def test_a_spliced_page_is_the_rendered_page(
 
 
 def test_the_key_changes_when_the_rendering_does(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Stored documents of another rendering are not used (gateway/backend/user_documents.py)."""
+    """Stored documents of another rendering are not used (gateway/backend/embedded/documents.py)."""
     key = UserDocuments().key
     assert key == UserDocuments().key
     original = documents.render_user

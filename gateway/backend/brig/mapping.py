@@ -1,5 +1,5 @@
 """
-Pure translations between the gateway's Wire users and brig's and galley's JSON (wire-scim.md
+Pure translations between the gateway's Wire users and brig's and galley's JSON (docs/wire.md
 §5 and §6): request bodies, SSO ids (SAML NameID or SCIM external id), roles as permission
 bitmasks, and a brig `User` read back as a `WireUser` (with what only the gateway keeps).
 """
@@ -12,8 +12,10 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from gateway.backend.user_attributes import BRIG_FIELDS
 from gateway.backend.wire_user import (
-    RICH_INFO_LIST_URN, RICH_INFO_MAP_URN, NewUser, RichInfo, Role, Status, UserFields, WireUser, content_version,
+    RICH_INFO_LIST_URN, RICH_INFO_MAP_URN, NewUser, RichInfo, Role, Status, UserFields, WireUser, content_of,
+    content_version, fields_of,
 )  # fmt: skip
 
 ROLE_PERMISSIONS: dict[str, int] = {"owner": 8191, "admin": 5951, "member": 1587, "partner": 1025}
@@ -119,28 +121,24 @@ def email_of(user: Mapping[str, Any]) -> str | None:
 
 def with_content(user: WireUser, fields: UserFields, status: Status) -> WireUser:
     """`user` carrying `fields` and `status`, with the version of that content."""
-    updated = dataclasses.replace(
-        user, handle=fields.handle, display_name=fields.display_name, external_id=fields.external_id,
-        email=fields.email, email_type=fields.email_type, role=fields.role, locale=fields.locale,
-        rich_info=fields.rich_info, extra=fields.extra, status=status,
-    )  # fmt: skip
+    updated = dataclasses.replace(user, status=status, **content_of(fields))  # type: ignore[arg-type]
     return dataclasses.replace(updated, version=version_of(updated))
 
 
 def version_of(user: WireUser) -> str:
-    return content_version(
-        handle=user.handle, display_name=user.display_name, external_id=user.external_id,
-        email=user.email, email_type=user.email_type, status=user.status, role=user.role,
-        locale=user.locale, rich_info=user.rich_info, extra=user.extra,
-    )  # fmt: skip
+    return content_version(user, user.status)
 
 
-def fields_of(user: WireUser) -> UserFields:
-    return UserFields(
-        handle=user.handle, display_name=user.display_name, external_id=user.external_id,
-        email=user.email, email_type=user.email_type, role=user.role, locale=user.locale,
-        rich_info=user.rich_info, extra=user.extra, active=user.status != "suspended",
-    )  # fmt: skip
+def brig_puts(current: WireUser, wanted: WireUser, *, skip: tuple[str, ...] = ()) -> list[tuple[str, dict[str, Any]]]:
+    """
+    `PUT /i/users/:uid/<route>` calls (route, body) for the plain brig fields of the table of user
+    attributes that differ between `current` and `wanted`, in the table's order.
+    """
+    return [
+        (brig.route, {brig.key: getattr(wanted, field)})
+        for field, brig in BRIG_FIELDS
+        if field not in skip and getattr(wanted, field) != getattr(current, field)
+    ]
 
 
 def read_back(
@@ -153,14 +151,17 @@ def read_back(
     SCIM times) and, in list pages, the role and rich info (not read per user).
     """
     email = email_of(brig_user)
+    plain = {  # the table's plain brig fields: brig's value when it has one
+        field: brig.read(value) if brig.read else value
+        for field, brig in BRIG_FIELDS
+        if (value := brig_user.get(brig.key))
+    }
     fields = dataclasses.replace(
         fields_of(mirror),
-        handle=brig_user.get("handle") or mirror.handle,
-        display_name=brig_user.get("name") or mirror.display_name,
+        **plain,
         external_id=external_id_of(brig_user.get("sso_id")) or mirror.external_id,
         email=email,
         email_type=mirror.email_type if email == mirror.email else None,
-        locale=str(brig_user.get("locale") or mirror.locale).split("-")[0],
         rich_info=mirror.rich_info if rich_info is None else rich_info,
         role=mirror.role if role is None else role,
     )

@@ -1,5 +1,5 @@
 """
-The state the brig backend keeps in the gateway's database (spar's, wire-scim.md §6.3), as units
+The state the brig backend keeps in the gateway's database (spar's, docs/wire.md §6.3), as units
 of work for the store's database (SQLite or PostgreSQL: portable SQL, `conn.dialect` for the rest):
 
 - `brig_external_ids`: (team, externalId) -> user, with spar's creation marker: `creating` while
@@ -9,23 +9,22 @@ of work for the store's database (SQLite or PostgreSQL: portable SQL, `conn.dial
   the SCIM times and the attributes only the gateway keeps);
 - `brig_saml_refs`: (IdP, case-folded NameID) of SAML users.
 
-(The mirror of the SCIM groups and their members: brig_group_state.py.)
+(The mirror of the SCIM groups and their members: group_mirror.py.)
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 from gateway.backend.brig.group_mirror import remove_user_from_groups
+from gateway.backend.sql.user_rows import UPDATED_COLUMNS, row_to_user, updated_values
+from gateway.backend.user_attributes import STORED, USER_COLUMNS, column_values
 from gateway.backend.wire_user import WireUser
 from gateway.db.dialect import Connection
 from gateway.scim.errors import Uniqueness
 
-_COLUMNS = (
-    "id, team, handle, display_name, external_id, email, email_type, status, role, locale, idp, "
-    "rich_info, extra, created_at, last_modified, version"
-)
+_INSERT = f"INSERT INTO brig_users ({USER_COLUMNS}) VALUES ({', '.join(['?'] * len(STORED))})"
+_UPDATE = f"UPDATE brig_users SET {', '.join(f'{c} = ?' for c in UPDATED_COLUMNS)} WHERE id = ?"
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +80,7 @@ def forget(conn: Connection, user_id: str) -> None:
 
 def record_created(conn: Connection, user: WireUser) -> None:
     """The mirror row, the SAML ref and the `created` marker, in one transaction."""
-    conn.execute(f"INSERT INTO brig_users ({_COLUMNS}) VALUES ({', '.join('?' * 16)})", _values(user))
+    conn.execute(_INSERT, column_values(user))
     _save_saml_ref(conn, user)
     set_claim_state(conn, user.team, user.external_id, user.id, "created")
 
@@ -103,14 +102,7 @@ def rekey(conn: Connection, team: str, user_id: str, old: str, new: str, now_ts:
 
 def save(conn: Connection, user: WireUser) -> None:
     """Write the mirror row of an existing user (and its SAML ref)."""
-    conn.execute(
-        "UPDATE brig_users SET handle = ?, display_name = ?, external_id = ?, email = ?, email_type = ?, "
-        "status = ?, role = ?, locale = ?, rich_info = ?, extra = ?, last_modified = ?, version = ? "
-        "WHERE id = ?",
-        (user.handle, user.display_name, user.external_id, user.email, user.email_type, user.status,
-         user.role, user.locale, _rich_info_json(user), user.extra, user.last_modified, user.version,
-         user.id),  # fmt: skip
-    )
+    conn.execute(_UPDATE, (*updated_values(user), user.id))
     # brig's SSO id is the truth: an externalId changed behind the gateway moves the index entry
     # too, unless another user holds the new one (then the next POST or PUT sorts it out).
     conn.execute(
@@ -122,8 +114,8 @@ def save(conn: Connection, user: WireUser) -> None:
 
 
 def mirror_row(conn: Connection, team: str, user_id: str) -> WireUser | None:
-    row = conn.execute(f"SELECT {_COLUMNS} FROM brig_users WHERE id = ? AND team = ?", (user_id, team)).fetchone()
-    return None if row is None else _row_to_user(row)
+    row = conn.execute(f"SELECT {USER_COLUMNS} FROM brig_users WHERE id = ? AND team = ?", (user_id, team)).fetchone()
+    return None if row is None else row_to_user(row)
 
 
 def search(
@@ -135,10 +127,10 @@ def search(
     if limit <= 0 or offset >= total:
         return total, []
     rows = conn.execute(
-        f"SELECT {_COLUMNS} FROM brig_users WHERE {condition} ORDER BY {order} LIMIT ? OFFSET ?",
+        f"SELECT {USER_COLUMNS} FROM brig_users WHERE {condition} ORDER BY {order} LIMIT ? OFFSET ?",
         [team, *params, limit, offset],
     ).fetchall()
-    return total, [_row_to_user(row) for row in rows]
+    return total, [row_to_user(row) for row in rows]
 
 
 def _save_saml_ref(conn: Connection, user: WireUser) -> None:
@@ -149,26 +141,3 @@ def _save_saml_ref(conn: Connection, user: WireUser) -> None:
         "ON CONFLICT (user_id) DO UPDATE SET idp = excluded.idp, name_id = excluded.name_id",
         (user.id, user.idp, user.external_id.casefold()),
     )
-
-
-def _values(user: WireUser) -> tuple[object, ...]:
-    return (
-        user.id, user.team, user.handle, user.display_name, user.external_id, user.email,
-        user.email_type, user.status, user.role, user.locale, user.idp, _rich_info_json(user),
-        user.extra, user.created, user.last_modified, user.version,
-    )  # fmt: skip
-
-
-def _rich_info_json(user: WireUser) -> str:
-    return json.dumps([list(f) for f in user.rich_info], ensure_ascii=False)
-
-
-def _row_to_user(row: tuple[object, ...]) -> WireUser:
-    (uid, team, handle, display_name, external_id, email, email_type, status, role, locale, idp,
-     rich_info, extra, created, last_modified, version) = row  # fmt: skip
-    return WireUser(
-        id=uid, team=team, handle=handle, display_name=display_name, external_id=external_id,  # type: ignore[arg-type]
-        email=email, email_type=email_type, status=status, role=role, locale=locale, idp=idp,  # type: ignore[arg-type]
-        rich_info=tuple((t, v) for t, v in json.loads(rich_info)),  # type: ignore[arg-type]
-        extra=extra, created=created, last_modified=last_modified, version=version,  # type: ignore[arg-type]
-    )  # fmt: skip

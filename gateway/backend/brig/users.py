@@ -5,17 +5,21 @@ API (client.py); the gateway keeps spar's SCIM state beside them (user_mirror.py
 - Reads of one user go to brig (and galley) for the truth; a list page is one batched
   `GET /i/users?ids=` over the gateway's searchable mirror. A user gone from brig (deleted
   elsewhere, an expired invitation) disappears from SCIM reads and its externalId is freed.
-- Create follows spar's order (wire-scim.md §4.4): externalId marker `creating` first, then brig;
-  on failure the brig account is deleted, or, when that fails too, the marker says `abandoned` so
-  that a retried POST removes the leftover first. A retried POST either succeeds or answers 409.
-- Updates write only the changed fields (§4.5), identity first (handle, SSO id) so that a conflict
-  changes nothing; delete asks brig first and forgets the user when brig has let go (§4.7).
+- Create follows spar's order (`createValidScimUser`, services/spar/src/Spar/Scim/User.hs):
+  externalId marker `creating` first, then brig; on failure the brig account is deleted, or, when
+  that fails too, the marker says `abandoned` so that a retried POST removes the leftover first.
+  A retried POST either succeeds or answers 409.
+- Updates write only the changed fields (as spar's `updateValidScimUser`), identity first
+  (handle, SSO id) so that a conflict changes nothing; delete asks brig first and forgets the user
+  when brig has let go (as spar's `deleteScimUser`).
 - Team members not created through the gateway (no mirror row) are left alone: invisible to SCIM
   reads, never taken over, never deleted (docs/backend-calls.md, "Users not created by SCIM").
 - Users serialise per user within a process (the version check and the writes are not one
   transaction in brig); several gateway processes on one brig rely on brig's own checks.
 - Groups are Wire user groups managed by SCIM, with a mirror in the gateway's database
   (groups.py); a user read carries the user's groups from that mirror (no brig call).
+- brig's refusals (client.py's `BrigRefused`) become SCIM errors where the public methods return
+  (refusals.py): 409 uniqueness for a taken handle or email address, 413, 403, 400.
 """
 
 from __future__ import annotations
@@ -29,14 +33,15 @@ from typing import Any, NoReturn
 import structlog
 
 from gateway.backend.brig import group_mirror, user_mirror as state
-from gateway.backend.brig.client import BrigClient
+from gateway.backend.brig.client import BrigClient, BrigRefused
 from gateway.backend.brig.locks import KeyedLocks
 from gateway.backend.brig.mapping import (
-    fields_of, invitation_body, permissions, read_back, rich_info_body, rich_info_of,
+    brig_puts, invitation_body, permissions, read_back, rich_info_body, rich_info_of,
     role_of, spar_user_body, sso_id, status_of, with_content,
 )  # fmt: skip
+from gateway.backend.brig.refusals import HANDLE_EXISTS, refusals_mapped
 from gateway.backend.sql.filters import compile_filter, order_by
-from gateway.backend.wire_user import NewUser, Page, UserFields, UserQuery, WireUser, next_status
+from gateway.backend.wire_user import NewUser, Page, UserFields, UserQuery, WireUser, fields_of, next_status
 from gateway.clock import now_text
 from gateway.db.dialect import Database
 from gateway.scim.errors import NotFound, PreconditionFailed, ScimError, Uniqueness
@@ -57,6 +62,7 @@ class BrigUsers:
 
     # --- reads ------------------------------------------------------------------------------
 
+    @refusals_mapped
     async def get_user(self, team: str, user_id: str) -> WireUser:
         mirror = await self._db.read(lambda conn: _with_groups(conn, state.mirror_row(conn, team, user_id)))
         if mirror is None:
@@ -74,6 +80,7 @@ class BrigUsers:
         user = read_back(mirror, brig_user, status=status, rich_info=rich_info_of(rich_info), role=role_of(bits))
         return (await self._keep([(mirror, user)]))[0]
 
+    @refusals_mapped
     async def search_users(self, team: str, query: UserQuery) -> Page:
         dialect = self._db.dialect  # the store's: SQLite or PostgreSQL
         where, params = ("", []) if query.filter is None else compile_filter(query.filter, dialect=dialect)  # type: ignore[arg-type]
@@ -125,8 +132,9 @@ class BrigUsers:
 
     # --- create -----------------------------------------------------------------------------
 
+    @refusals_mapped
     async def create_user(self, team: str, new: NewUser) -> WireUser:
-        """spar's order (wire-scim.md §4.4) with the `creating` marker; see the module docstring."""
+        """spar's order (`createValidScimUser`) with the `creating` marker; see the module docstring."""
         f = new.fields
         await self._free_external_id(team, f.external_id)
         if await self._brig.handle_taken(f.handle):
@@ -204,6 +212,7 @@ class BrigUsers:
 
     # --- update, delete, accept -----------------------------------------------------------------
 
+    @refusals_mapped
     async def update_user(
         self, team: str, user_id: str, fields: UserFields, *, expected_version: str | None = None
     ) -> WireUser:
@@ -232,7 +241,7 @@ class BrigUsers:
             return updated
 
     async def _write_changes(self, team: str, current: WireUser, wanted: WireUser) -> None:
-        """Per changed field, as spar (§4.5); conflicts are checked before anything is written."""
+        """Per changed field, as spar (`updateValidScimUser`); conflicts are checked before anything is written."""
         uid = current.id
         new_external_id = wanted.external_id != current.external_id
         if new_external_id:
@@ -243,11 +252,11 @@ class BrigUsers:
             await self._db.write(
                 lambda conn: state.rekey(conn, team, uid, current.external_id, wanted.external_id, time.time())
             )
-        try:
+        try:  # the handle first: its conflict is the one brig may still report
             if wanted.handle != current.handle:
                 await self._brig.put_user_field(uid, "handle", {"handle": wanted.handle})
-        except Uniqueness:
-            if new_external_id:  # put the index back: nothing changed
+        except BrigRefused as refused:
+            if refused.label == HANDLE_EXISTS and new_external_id:  # put the index back: nothing changed
                 await self._db.write(
                     lambda conn: state.rekey(conn, team, uid, wanted.external_id, current.external_id, time.time())
                 )
@@ -255,12 +264,9 @@ class BrigUsers:
         puts: list[tuple[str, Mapping[str, Any]]] = []
         if new_external_id:
             puts.append(("sso-id", sso_id(wanted.external_id, current.idp)))
-        if wanted.display_name != current.display_name:
-            puts.append(("name", {"name": wanted.display_name}))
         if wanted.rich_info != current.rich_info:
             puts.append(("rich-info", {"rich_info": rich_info_body(wanted.rich_info)}))
-        if wanted.locale != current.locale:
-            puts.append(("locale", {"locale": wanted.locale}))
+        puts += brig_puts(current, wanted, skip=("handle",))  # the table's plain fields: name, locale, ...
         for field, body in puts:
             await self._brig.put_user_field(uid, field, body)
         if wanted.email is not None and wanted.email != current.email:
@@ -270,6 +276,7 @@ class BrigUsers:
         if wanted.status != current.status:
             await self._brig.put_user_field(uid, "status", {"status": wanted.status})
 
+    @refusals_mapped
     async def delete_user(self, team: str, user_id: str) -> bool:
         """brig first, then the gateway's state: a failure in between leaves nothing orphaned."""
         async with self._locks.hold(user_id):
@@ -280,6 +287,7 @@ class BrigUsers:
             await self._db.write(lambda conn: state.forget(conn, user_id))
             return code == 202
 
+    @refusals_mapped
     async def accept_invitation(self, team: str, user_id: str) -> WireUser:
         """
         Force a pending invitation active through brig's status route (for tests and trials with

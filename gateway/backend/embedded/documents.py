@@ -26,7 +26,8 @@ from typing import Any
 from gateway.backend.wire_user import sorted_groups
 from gateway.backend.documents import DocumentPage, DocumentRenderer
 from gateway.backend.wire_user import WireUser
-from gateway.backend.embedded.user_rows import USER_COLUMNS, row_to_user
+from gateway.backend.sql.user_rows import row_to_user
+from gateway.backend.user_attributes import USER_COLUMNS
 from gateway.db.dialect import Connection
 
 Window = Callable[[Connection, str, str, Sequence[object]], tuple[list[tuple[Any, ...]], int]]

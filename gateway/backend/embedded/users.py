@@ -12,20 +12,30 @@ the unique constraints, whose violation becomes the same Uniqueness, and by read
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Sequence
 from typing import Any
 
 from gateway.backend.documents import DocumentRenderer
 from gateway.backend.embedded.documents import DOCUMENT_COLUMNS, Window, document_of
 from gateway.backend.embedded.memberships import lock_groups_of_user, remove_user_from_groups
-from gateway.backend.embedded.user_rows import USER_COLUMNS, row_to_user
+from gateway.backend.sql.user_rows import UPDATED_COLUMNS, row_to_user, updated_values
+from gateway.backend.user_attributes import STORED, USER_COLUMNS, column_values
 from gateway.backend.wire_user import (
-    NewUser, Page, Status, UserFields, WireUser, content_version, next_status,
+    NewUser, Page, Status, UserFields, WireUser, content_of, content_version, next_status,
 )  # fmt: skip
 from gateway.clock import now_text
 from gateway.db.dialect import Connection
 from gateway.scim.errors import NotFound, PreconditionFailed, Uniqueness
+
+
+# A user's row with its document (documents.py): written whole at creation, all but the columns
+# fixed at creation on a change.
+_DOCUMENT_COLUMNS = DOCUMENT_COLUMNS.split(", ")
+_INSERT = (
+    f"INSERT INTO users ({USER_COLUMNS}, {DOCUMENT_COLUMNS}) "
+    f"VALUES ({', '.join(['?'] * (len(STORED) + len(_DOCUMENT_COLUMNS)))})"
+)
+_UPDATE = f"UPDATE users SET {', '.join(f'{c} = ?' for c in (*UPDATED_COLUMNS, *_DOCUMENT_COLUMNS))} WHERE id = ?"
 
 
 def ensure_team(conn: Connection, team: str) -> None:
@@ -97,14 +107,6 @@ def _check_unique(
         raise Uniqueness(f"userName {fields.handle!r} is already taken")
 
 
-def _version(fields: UserFields, status: Status) -> str:
-    return content_version(
-        handle=fields.handle, display_name=fields.display_name, external_id=fields.external_id,
-        email=fields.email, email_type=fields.email_type, status=status, role=fields.role,
-        locale=fields.locale, rich_info=fields.rich_info, extra=fields.extra,
-    )  # fmt: skip
-
-
 def insert_user(
     conn: Connection, team: str, new: NewUser, documents: DocumentRenderer | None
 ) -> WireUser:
@@ -117,18 +119,11 @@ def insert_user(
         status = "active" if fields.active else "suspended"
     now = now_text()
     user = WireUser(
-        id=new.id, team=team, handle=fields.handle, display_name=fields.display_name,
-        external_id=fields.external_id, email=fields.email, email_type=fields.email_type,
-        status=status, role=fields.role, locale=fields.locale, idp=new.idp,
-        rich_info=fields.rich_info, extra=fields.extra, created=now, last_modified=now,
-        version=_version(fields, status),
+        id=new.id, team=team, status=status, idp=new.idp, created=now, last_modified=now,
+        version=content_version(fields, status), **content_of(fields),  # type: ignore[arg-type]
     )  # fmt: skip
     try:
-        conn.execute(
-            f"INSERT INTO users ({USER_COLUMNS}, {DOCUMENT_COLUMNS}) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (*_user_values(user), *document_of(documents, user)),
-        )
+        conn.execute(_INSERT, (*column_values(user), *document_of(documents, user)))
     except conn.dialect.integrity_error as exc:  # a racing writer in another process
         raise _uniqueness(exc, fields) from None
     conn.execute("UPDATE teams SET user_count = user_count + 1 WHERE id = ?", (team,))
@@ -144,19 +139,6 @@ def _uniqueness(exc: Exception, fields: UserFields) -> Uniqueness:
     return Uniqueness(f"externalId {fields.external_id!r} is already taken by another user")
 
 
-def _user_values(user: WireUser) -> tuple[object, ...]:
-    return (
-        user.id, user.team, user.handle, user.display_name, user.external_id, user.email,
-        user.email_type, user.status, user.role, user.locale, user.idp,
-        _rich_info_json(user.rich_info), user.extra,
-        user.created, user.last_modified, user.version,
-    )  # fmt: skip
-
-
-def _rich_info_json(rich_info: tuple[tuple[str, str], ...]) -> str:
-    return json.dumps([list(f) for f in rich_info], ensure_ascii=False)
-
-
 def update_user(
     conn: Connection, team: str, user_id: str, fields: UserFields,
     expected_version: str | None, documents: DocumentRenderer | None,
@@ -170,26 +152,15 @@ def update_user(
             "read it again and retry"
         )
     status = next_status(current.status, fields.active)
-    version = _version(fields, status)
+    version = content_version(fields, status)
     if version == current.version:
         return current
     _check_unique(conn, team, fields, user_id=user_id)
-    user = WireUser(
-        id=current.id, team=team, handle=fields.handle, display_name=fields.display_name,
-        external_id=fields.external_id, email=fields.email, email_type=fields.email_type,
-        status=status, role=fields.role, locale=fields.locale, idp=current.idp,
-        rich_info=fields.rich_info, extra=fields.extra, created=current.created,
-        last_modified=now_text(), version=version,
-    )  # fmt: skip
+    user = dataclasses.replace(
+        current, status=status, last_modified=now_text(), version=version, **content_of(fields)  # type: ignore[arg-type]
+    )
     try:
-        conn.execute(
-            "UPDATE users SET handle = ?, display_name = ?, external_id = ?, email = ?, "
-            "email_type = ?, status = ?, role = ?, locale = ?, rich_info = ?, extra = ?, "
-            "last_modified = ?, version = ?, document = ?, document_key = ?, document_stamp = ? WHERE id = ?",
-            (user.handle, user.display_name, user.external_id, user.email, user.email_type,
-             user.status, user.role, user.locale, _rich_info_json(user.rich_info), user.extra,
-             user.last_modified, version, *document_of(documents, user), user.id),  # fmt: skip
-        )
+        conn.execute(_UPDATE, (*updated_values(user), *document_of(documents, user), user.id))
     except conn.dialect.integrity_error as exc:  # a racing writer in another process
         raise _uniqueness(exc, fields) from None
     return user
@@ -212,12 +183,7 @@ def accept_invitation(
         raise NotFound(f"User {user_id} not found")
     if current.status != "pending-invitation":
         return current
-    fields = UserFields(
-        handle=current.handle, display_name=current.display_name, external_id=current.external_id,
-        email=current.email, email_type=current.email_type, role=current.role,
-        locale=current.locale, rich_info=current.rich_info, extra=current.extra,
-    )  # fmt: skip
-    user = dataclasses.replace(current, status="active", last_modified=now_text(), version=_version(fields, "active"))
+    user = dataclasses.replace(current, status="active", last_modified=now_text(), version=content_version(current, "active"))
     conn.execute(
         "UPDATE users SET status = 'active', last_modified = ?, version = ?, document = ?, "
         "document_key = ?, document_stamp = ? WHERE id = ?",

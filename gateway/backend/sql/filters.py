@@ -3,7 +3,8 @@ Compile a SCIM filter AST (gateway.scim.filter.ast) into an SQL WHERE clause ove
 table (or another resource's table, described by a `Table`), so that filtering, sorting and paging
 happen in the database and use its indexes.
 
-Every value goes in as a bound parameter. Attributes that are not in COLUMNS raise InvalidFilter
+Every value goes in as a bound parameter. User attributes come from the table of user attributes
+(gateway/backend/user_attributes.py); attributes that are not in it raise InvalidFilter
 naming the attribute and listing the ones that can be filtered on. The SQL is written for the
 `Dialect` given (gateway/db/dialect.py): SQLite's by default, PostgreSQL's for a PostgreSQL store.
 """
@@ -15,65 +16,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+from gateway.backend.user_attributes import FILTERS, SORTS, Column, Sort
 from gateway.clock import format_time
 from gateway.db.dialect import SQLITE, Dialect
 from gateway.scim.errors import InvalidFilter
+from gateway.scim.schemas import USER_URN
 from gateway.scim.filter.ast import And, AttrPath, Compare, Filter, Not, Or, Present, ValuePath
 
-CORE_USER_URN = "urn:ietf:params:scim:schemas:core:2.0:user"
-
-
-@dataclass(frozen=True, slots=True)
-class Column:
-    sql: str
-    kind: str = "string"  # string | boolean | datetime | exists
-    case_exact: bool = False
-    stored_lower: bool = False  # values are stored lower-case: fold the operand, compare exactly
-    # kind "exists": `sql` is a condition with one `?` for the operand (eq and ne only, e.g. a
-    # membership lookup); `present` is the condition `pr` compiles to.
-    present: str = "TRUE"
-    json_path: str | None = None  # the member of the JSON text in `sql` that holds the value
-
-
-COLUMNS: dict[str, Column] = {
-    "id": Column("id", case_exact=True),
-    "username": Column("handle", stored_lower=True),
-    "externalid": Column("external_id", case_exact=True),
-    "displayname": Column("display_name"),
-    "emails": Column("email"),
-    "emails.value": Column("email"),
-    "emails.type": Column("email_type"),
-    "emails.primary": Column("(email IS NOT NULL)", kind="boolean"),
-    "active": Column("(status = 'active')", kind="boolean"),
-    "roles": Column("role"),
-    "roles.value": Column("role"),
-    "meta.created": Column("created_at", kind="datetime", case_exact=True),
-    "meta.lastmodified": Column("last_modified", kind="datetime", case_exact=True),
-    "name.formatted": Column("extra", json_path="name.formatted"),
-    "name.givenname": Column("extra", json_path="name.givenName"),
-    "name.familyname": Column("extra", json_path="name.familyName"),
-}
-
-
-@dataclass(frozen=True, slots=True)
-class Sort:
-    """A column a SCIM `sortBy` may name."""
-
-    sql: str
-    name: str  # the SCIM attribute, for error details
-    folded: bool = False  # ignore case
-
-
-SORT_COLUMNS: Mapping[str, Sort] = {
-    "username": Sort("handle", "userName"),
-    "displayname": Sort("display_name", "displayName", folded=True),
-    "meta.created": Sort("created_at", "meta.created"),
-    "meta.lastmodified": Sort("last_modified", "meta.lastModified"),
-}
-
-
 def order_by(
-    sort_by: str | None, descending: bool, *, columns: Mapping[str, Sort] = SORT_COLUMNS,
+    sort_by: str | None, descending: bool, *, columns: Mapping[str, Sort] = SORTS,
     dialect: Dialect = SQLITE, resource: str = "users",
 ) -> str:  # fmt: skip
     """
@@ -99,7 +50,7 @@ class Table:
     resource: str  # for error details: "User", "Group"
 
 
-USER_TABLE = Table(COLUMNS, CORE_USER_URN, "User")
+USER_TABLE = Table(FILTERS, USER_URN.lower(), "User")
 
 _LIKE = {"co": ("%", "%"), "sw": ("", "%"), "ew": ("%", "")}
 _ORDER = {"gt": ">", "ge": ">=", "lt": "<", "le": "<="}

@@ -1,4 +1,4 @@
-"""gateway/backend/brig_mapping.py: Wire's JSON to and from the gateway's users, pure."""
+"""gateway/backend/brig/mapping.py: Wire's JSON to and from the gateway's users, pure."""
 
 from __future__ import annotations
 
@@ -6,9 +6,8 @@ import pytest
 
 from gateway.backend.brig.mapping import (
     external_id_of, read_back, role_of, sso_id, status_of, version_of, with_content,
-    fields_of,
 )
-from gateway.backend.wire_user import WireUser, next_status
+from gateway.backend.wire_user import WireUser, fields_of, next_status
 
 IDP = "https://idp.example.com/"
 

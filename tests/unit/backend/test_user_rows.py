@@ -1,16 +1,17 @@
-"""The embedded backend builds users from rows by position (gateway/backend/user_rows.py)."""
+"""The embedded backend builds users from rows by position (gateway/backend/sql/user_rows.py)."""
 
 from __future__ import annotations
 
 import dataclasses
 
-from gateway.backend.embedded import user_rows
+from gateway.backend.sql import user_rows
+from gateway.backend.user_attributes import USER_COLUMNS
 from gateway.backend.wire_user import WireUser
 
 
 def test_the_user_columns_are_in_wireuser_field_order() -> None:
     """row_to_user passes a row positionally: its columns must be WireUser's fields, in order."""
-    columns = [c.strip() for c in user_rows.USER_COLUMNS.split(",")]  # noqa: SLF001
+    columns = [c.strip() for c in USER_COLUMNS.split(",")]
     fields = [f.name for f in dataclasses.fields(WireUser)]
 
     assert fields[: len(columns)] == ["created" if c == "created_at" else c for c in columns]
