@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from gateway.backend.brig.group_mirror import remove_user_from_groups
 from gateway.backend.sql.user_rows import UPDATED_COLUMNS, row_to_user, updated_values
+from gateway.backend.sql.user_search import MIRROR_USERS, user_window
 from gateway.backend.user_attributes import STORED, USER_COLUMNS, column_values
 from gateway.backend.wire_user import WireUser
 from gateway.db.dialect import Connection
@@ -89,7 +90,9 @@ def rekey(conn: Connection, team: str, user_id: str, old: str, new: str, now_ts:
     """Move the user's externalId entry from `old` to `new`; Uniqueness when `new` is held."""
     if old == new:
         return
-    conn.execute("DELETE FROM brig_external_ids WHERE team = ? AND external_id = ? AND user_id = ?", (team, old, user_id))
+    conn.execute(
+        "DELETE FROM brig_external_ids WHERE team = ? AND external_id = ? AND user_id = ?", (team, old, user_id)
+    )
     try:
         conn.execute(
             "INSERT INTO brig_external_ids (team, external_id, user_id, state, claimed_at) "
@@ -122,14 +125,7 @@ def search(
     conn: Connection, team: str, where: str, params: list[object], order: str, offset: int, limit: int
 ) -> tuple[int, list[WireUser]]:
     """(matches, the window of them) from the mirror."""
-    condition = "team = ?" + (f" AND {where}" if where else "")
-    (total,) = conn.execute(f"SELECT count(*) FROM brig_users WHERE {condition}", [team, *params]).fetchone()
-    if limit <= 0 or offset >= total:
-        return total, []
-    rows = conn.execute(
-        f"SELECT {USER_COLUMNS} FROM brig_users WHERE {condition} ORDER BY {order} LIMIT ? OFFSET ?",
-        [team, *params, limit, offset],
-    ).fetchall()
+    rows, total = user_window(MIRROR_USERS, where, params, order, offset, limit)(conn, team, USER_COLUMNS, ())
     return total, [row_to_user(row) for row in rows]
 
 

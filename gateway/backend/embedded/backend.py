@@ -18,12 +18,17 @@ from gateway.backend.base import MemberRule
 from gateway.backend.documents import DocumentPage, DocumentRenderer
 from gateway.backend.embedded import groups, users
 from gateway.backend.embedded.documents import (
-    Window, mark_refreshed, refreshed_under, search_documents, stale_documents, store_documents,
-)  # fmt: skip
+    mark_refreshed,
+    refreshed_under,
+    search_documents,
+    stale_documents,
+    store_documents,
+)
 from gateway.backend.embedded.memberships import with_groups, with_page_groups
 from gateway.backend.embedded.page_cursors import PageCursors
 from gateway.backend.sql.filters import compile_filter, order_by
 from gateway.backend.sql.groups import EMBEDDED_TABLES, GROUP_SORT_COLUMNS, group_filter_table, search_groups
+from gateway.backend.sql.user_search import EMBEDDED_USERS, Window, user_window
 from gateway.backend.wire_group import GroupEdit, GroupPage, GroupQuery, NewGroup, WireGroup
 from gateway.backend.wire_user import NewUser, Page, UserFields, UserQuery, WireUser
 from gateway.db.dialect import Connection, Database
@@ -36,8 +41,9 @@ _GROUP_FILTERS = group_filter_table(EMBEDDED_TABLES)
 class EmbeddedBackend:
     """
     A `Backend` (gateway/backend/base.py) over the store's `Database`: each method is one unit of
-    work of users.py or groups.py, run on the database's threads. A user read carries its groups (one more indexed query). Page cursors are
-    this process's own: another replica pages the same query by OFFSET until it has seen a page.
+    work of users.py or groups.py, run on the database's threads. A user read carries its groups
+    (one more indexed query). Page cursors are this process's own: another replica pages the same
+    query by OFFSET until it has seen a page.
 
     With a `DocumentRenderer` every write also stores the user's rendered document, and
     `search_user_documents` serves list pages from them (gateway/backend/embedded/documents.py).
@@ -45,9 +51,7 @@ class EmbeddedBackend:
     applied inside each group write.
     """
 
-    def __init__(
-        self, db: Database, documents: DocumentRenderer | None = None, *, group_members: MemberRule
-    ) -> None:
+    def __init__(self, db: Database, documents: DocumentRenderer | None = None, *, group_members: MemberRule) -> None:
         self._db = db
         self._documents = documents
         self._group_members = group_members
@@ -88,13 +92,18 @@ class EmbeddedBackend:
         and its last row's `seq`); remembers where the page ended for the next (page_cursors).
         """
         dialect = self._db.dialect
-        where, params = ("", []) if query.filter is None else compile_filter(
-            query.filter, dialect=dialect  # type: ignore[arg-type]
+        where, params = (
+            ("", [])
+            if query.filter is None
+            else compile_filter(
+                query.filter,
+                dialect=dialect,
+            )
         )
         order = order_by(query.sort_by, query.descending, dialect=dialect)
         key = (team, where, tuple(params)) if order == "seq" else None
         after = None if key is None else self._cursors.find(key, query.offset)
-        window = users.user_window(where, params, order, query.offset, query.limit, after)
+        window = user_window(EMBEDDED_USERS, where, params, order, query.offset, query.limit, after)
         page, last_seq = await self._db.read(lambda conn: read(conn, window))
         if key is not None and last_seq is not None:
             self._cursors.remember(key, query.offset + len(page.users), last_seq)
@@ -110,13 +119,16 @@ class EmbeddedBackend:
         documents = self._documents
         if documents is None or await self._db.read(lambda conn: refreshed_under(conn, documents.key)):
             return 0
-        refreshed, after = 0, 0
-        while after is not None:
+        refreshed, after_seq = 0, 0
+        while True:
             updates, after = await self._db.read(
-                lambda conn: stale_documents(conn, documents, after_seq=after, limit=batch)  # noqa: B023
+                lambda conn: stale_documents(conn, documents, after_seq=after_seq, limit=batch)  # noqa: B023 - awaited in this iteration
             )
             if updates:
-                refreshed += await self._db.write(lambda conn: store_documents(conn, updates))  # noqa: B023
+                refreshed += await self._db.write(lambda conn: store_documents(conn, updates))  # noqa: B023 - awaited in this iteration
+            if after is None:
+                break
+            after_seq = after
         await self._db.write(lambda conn: mark_refreshed(conn, documents.key))
         return refreshed
 
@@ -130,7 +142,7 @@ class EmbeddedBackend:
             lambda conn: with_groups(
                 conn, users.update_user(conn, team, user_id, fields, expected_version, self._documents)
             )
-        )  # type: ignore[return-value]  # _update_user returns a user or raises
+        )
 
     async def delete_user(self, team: str, user_id: str) -> bool:
         return await self._db.write(lambda conn: users.delete_user(conn, team, user_id))
@@ -138,7 +150,7 @@ class EmbeddedBackend:
     async def accept_invitation(self, team: str, user_id: str) -> WireUser:
         return await self._db.write(
             lambda conn: with_groups(conn, users.accept_invitation(conn, team, user_id, self._documents))
-        )  # type: ignore[return-value]
+        )
 
     # --- groups ------------------------------------------------------------------------------
 
@@ -154,17 +166,20 @@ class EmbeddedBackend:
         order = order_by(
             query.sort_by, query.descending, columns=GROUP_SORT_COLUMNS, dialect=dialect, resource="groups"
         )
-        return await self._db.read(
-            lambda conn: search_groups(conn, EMBEDDED_TABLES, team, where, params, order, query)
-        )
+        return await self._db.read(lambda conn: search_groups(conn, EMBEDDED_TABLES, team, where, params, order, query))
 
     async def create_group(self, team: str, new: NewGroup) -> WireGroup:
         return await self._db.write(lambda conn: groups.insert_group(conn, team, new, self._group_members))
 
     async def edit_group(
-        self, team: str, group_id: str, edits: Sequence[GroupEdit], *,
-        expected_version: str | None = None, include_members: bool = False,
-    ) -> WireGroup:  # fmt: skip
+        self,
+        team: str,
+        group_id: str,
+        edits: Sequence[GroupEdit],
+        *,
+        expected_version: str | None = None,
+        include_members: bool = False,
+    ) -> WireGroup:
         return await self._db.write(
             lambda conn: groups.edit_group(
                 conn, team, group_id, edits, self._group_members, expected_version, include_members

@@ -20,17 +20,13 @@ page gives their names.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
-from typing import Any
 
-from gateway.backend.wire_user import sorted_groups
 from gateway.backend.documents import DocumentPage, DocumentRenderer
-from gateway.backend.wire_user import WireUser
 from gateway.backend.sql.user_rows import row_to_user
+from gateway.backend.sql.user_search import Window
 from gateway.backend.user_attributes import USER_COLUMNS
+from gateway.backend.wire_user import WireUser, sorted_groups
 from gateway.db.dialect import Connection
-
-Window = Callable[[Connection, str, str, Sequence[object]], tuple[list[tuple[Any, ...]], int]]
 
 # The stored document when it is current, else NULL; takes the renderer's key.
 _CURRENT_DOCUMENT = "CASE WHEN document_key = ? AND document_stamp = version || ' ' || last_modified THEN document END"
@@ -110,7 +106,9 @@ def stale_documents(
     for row in rows:
         if row[-1]:
             user = row_to_user(row)
-            updates.append((documents.render(user), documents.key, _stamp(user), row[-2], user.version, user.last_modified))
+            updates.append(
+                (documents.render(user), documents.key, _stamp(user), row[-2], user.version, user.last_modified)
+            )
     return updates, (rows[-1][-2] if len(rows) == limit else None)
 
 

@@ -12,21 +12,26 @@ the unique constraints, whose violation becomes the same Uniqueness, and by read
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
-from typing import Any
 
 from gateway.backend.documents import DocumentRenderer
-from gateway.backend.embedded.documents import DOCUMENT_COLUMNS, Window, document_of
+from gateway.backend.embedded.documents import DOCUMENT_COLUMNS, document_of
 from gateway.backend.embedded.memberships import lock_groups_of_user, remove_user_from_groups
 from gateway.backend.sql.user_rows import UPDATED_COLUMNS, row_to_user, updated_values
+from gateway.backend.sql.user_search import Window
 from gateway.backend.user_attributes import STORED, USER_COLUMNS, column_values
 from gateway.backend.wire_user import (
-    NewUser, Page, Status, UserFields, WireUser, content_of, content_version, next_status,
-)  # fmt: skip
+    NewUser,
+    Page,
+    Status,
+    UserFields,
+    WireUser,
+    content_of,
+    content_version,
+    next_status,
+)
 from gateway.clock import now_text
 from gateway.db.dialect import Connection
 from gateway.scim.errors import NotFound, PreconditionFailed, Uniqueness
-
 
 # A user's row with its document (documents.py): written whole at creation, all but the columns
 # fixed at creation on a change.
@@ -39,9 +44,7 @@ _UPDATE = f"UPDATE users SET {', '.join(f'{c} = ?' for c in (*UPDATED_COLUMNS, *
 
 
 def ensure_team(conn: Connection, team: str) -> None:
-    conn.execute(
-        "INSERT INTO teams (id, created_at) VALUES (?, ?) ON CONFLICT DO NOTHING", (team, now_text())
-    )
+    conn.execute("INSERT INTO teams (id, created_at) VALUES (?, ?) ON CONFLICT DO NOTHING", (team, now_text()))
 
 
 def select_user(conn: Connection, team: str, user_id: str, *, lock: bool = False) -> WireUser | None:
@@ -60,46 +63,9 @@ def search_users(conn: Connection, team: str, window: Window) -> tuple[Page, int
     return Page(total, users), (rows[-1][-1] if rows else None)
 
 
-def user_window(
-    where: str, params: list[object], order: str, offset: int, limit: int, after_seq: int | None
-) -> Window:
-    """
-    A list query's page as `fetch(conn, team, columns, column_params) -> (rows, total)`: the rows
-    (`columns`, whose `?` take `column_params`) and the number of all matches. `after_seq`, the
-    `seq` of the row before `offset` in the default order, replaces OFFSET (see page_cursors).
-    """
-
-    def fetch(
-        conn: Connection, team: str, columns: str, column_params: Sequence[object]
-    ) -> tuple[list[tuple[Any, ...]], int]:
-        condition = "team = ?" + (f" AND {where}" if where else "")
-        rows: list[tuple[Any, ...]] = []
-        if limit > 0:
-            if after_seq is None:
-                sql = f"SELECT {columns} FROM users WHERE {condition} ORDER BY {order} LIMIT ? OFFSET ?"
-                rows = conn.execute(sql, [*column_params, team, *params, limit, offset]).fetchall()
-            else:
-                sql = f"SELECT {columns} FROM users WHERE {condition} AND seq > ? ORDER BY seq LIMIT ?"
-                rows = conn.execute(sql, [*column_params, team, *params, after_seq, limit]).fetchall()
-        if offset == 0 and len(rows) < limit:
-            total = len(rows)  # the whole result fits on the first page: nothing more to count
-        elif where:
-            total = conn.execute(f"SELECT count(*) FROM users WHERE {condition}", [team, *params]).fetchone()[0]
-        else:
-            row = conn.execute("SELECT user_count FROM teams WHERE id = ?", (team,)).fetchone()
-            total = row[0] if row else 0
-        return rows, total
-
-    return fetch
-
-
-def _check_unique(
-    conn: Connection, team: str, fields: UserFields, *, user_id: str | None
-) -> None:
+def _check_unique(conn: Connection, team: str, fields: UserFields, *, user_id: str | None) -> None:
     """Wire's order: externalId first, then userName (handles are unique across teams)."""
-    row = conn.execute(
-        "SELECT id FROM users WHERE team = ? AND external_id = ?", (team, fields.external_id)
-    ).fetchone()
+    row = conn.execute("SELECT id FROM users WHERE team = ? AND external_id = ?", (team, fields.external_id)).fetchone()
     if row is not None and row[0] != user_id:
         raise Uniqueness(f"externalId {fields.external_id!r} is already taken by another user")
     row = conn.execute("SELECT id FROM users WHERE handle = ?", (fields.handle,)).fetchone()
@@ -107,9 +73,7 @@ def _check_unique(
         raise Uniqueness(f"userName {fields.handle!r} is already taken")
 
 
-def insert_user(
-    conn: Connection, team: str, new: NewUser, documents: DocumentRenderer | None
-) -> WireUser:
+def insert_user(conn: Connection, team: str, new: NewUser, documents: DocumentRenderer | None) -> WireUser:
     fields = new.fields
     ensure_team(conn, team)
     _check_unique(conn, team, fields, user_id=None)
@@ -119,9 +83,15 @@ def insert_user(
         status = "active" if fields.active else "suspended"
     now = now_text()
     user = WireUser(
-        id=new.id, team=team, status=status, idp=new.idp, created=now, last_modified=now,
-        version=content_version(fields, status), **content_of(fields),  # type: ignore[arg-type]
-    )  # fmt: skip
+        id=new.id,
+        team=team,
+        status=status,
+        idp=new.idp,
+        created=now,
+        last_modified=now,
+        version=content_version(fields, status),
+        **content_of(fields),
+    )
     try:
         conn.execute(_INSERT, (*column_values(user), *document_of(documents, user)))
     except conn.dialect.integrity_error as exc:  # a racing writer in another process
@@ -140,9 +110,13 @@ def _uniqueness(exc: Exception, fields: UserFields) -> Uniqueness:
 
 
 def update_user(
-    conn: Connection, team: str, user_id: str, fields: UserFields,
-    expected_version: str | None, documents: DocumentRenderer | None,
-) -> WireUser:  # fmt: skip
+    conn: Connection,
+    team: str,
+    user_id: str,
+    fields: UserFields,
+    expected_version: str | None,
+    documents: DocumentRenderer | None,
+) -> WireUser:
     current = select_user(conn, team, user_id, lock=True)
     if current is None:
         raise NotFound(f"User {user_id} not found")
@@ -157,7 +131,11 @@ def update_user(
         return current
     _check_unique(conn, team, fields, user_id=user_id)
     user = dataclasses.replace(
-        current, status=status, last_modified=now_text(), version=version, **content_of(fields)  # type: ignore[arg-type]
+        current,
+        status=status,
+        last_modified=now_text(),
+        version=version,
+        **content_of(fields),
     )
     try:
         conn.execute(_UPDATE, (*updated_values(user), *document_of(documents, user), user.id))
@@ -175,15 +153,15 @@ def delete_user(conn: Connection, team: str, user_id: str) -> bool:
     return bool(deleted)
 
 
-def accept_invitation(
-    conn: Connection, team: str, user_id: str, documents: DocumentRenderer | None
-) -> WireUser:
+def accept_invitation(conn: Connection, team: str, user_id: str, documents: DocumentRenderer | None) -> WireUser:
     current = select_user(conn, team, user_id, lock=True)
     if current is None:
         raise NotFound(f"User {user_id} not found")
     if current.status != "pending-invitation":
         return current
-    user = dataclasses.replace(current, status="active", last_modified=now_text(), version=content_version(current, "active"))
+    user = dataclasses.replace(
+        current, status="active", last_modified=now_text(), version=content_version(current, "active")
+    )
     conn.execute(
         "UPDATE users SET status = 'active', last_modified = ?, version = ?, document = ?, "
         "document_key = ?, document_stamp = ? WHERE id = ?",
