@@ -78,10 +78,13 @@ def brig_settings(config: BackendConfig) -> BrigSettings:
     """The brig client's settings from the `backend` section (kind brig)."""
     assert config.brig_url is not None  # load_config refuses kind brig without it
     return BrigSettings(
-        brig_url=config.brig_url, galley_url=config.galley_url or config.brig_url,
-        call_timeout=config.call_timeout_seconds, connect_timeout=config.connect_timeout_seconds,
-        max_connections=config.max_connections, retry_after=config.retry_after_seconds,
-    )  # fmt: skip
+        brig_url=config.brig_url,
+        galley_url=config.galley_url or config.brig_url,
+        call_timeout=config.call_timeout_seconds,
+        connect_timeout=config.connect_timeout_seconds,
+        max_connections=config.max_connections,
+        retry_after=config.retry_after_seconds,
+    )
 
 
 def user_rules(config: Config) -> UserRules:
@@ -92,27 +95,33 @@ def user_rules(config: Config) -> UserRules:
     )
 
 
-def token_service(
-    config: Config, state: State, *, on_change: Callable[[str], None] | None = None
-) -> TokenService:
+def token_service(config: Config, state: State, *, on_change: Callable[[str], None] | None = None) -> TokenService:
     """The one token service (the CLI's and the API's); `on_change(team)` after each add or revoke."""
-    return TokenService(
-        state.store, state.backend, max_per_team=config.limits.tokens_per_team, on_change=on_change
-    )
+    return TokenService(state.store, state.backend, max_per_team=config.limits.tokens_per_team, on_change=on_change)
 
 
 def scim_router() -> ScimRouter:
     router = ScimRouter()
     router.add("Users", with_id=False, needs_token=True, get=users.list_users, post=users.create_user)
     router.add(
-        "Users", with_id=True, needs_token=True, get=users.get_user, put=users.replace_user,
-        patch=users.patch_user, delete=users.delete_user,
-    )  # fmt: skip
+        "Users",
+        with_id=True,
+        needs_token=True,
+        get=users.get_user,
+        put=users.replace_user,
+        patch=users.patch_user,
+        delete=users.delete_user,
+    )
     router.add("Groups", with_id=False, needs_token=True, get=groups.list_groups, post=groups.create_group)
     router.add(
-        "Groups", with_id=True, needs_token=True, get=groups.get_group, put=groups.replace_group,
-        patch=groups.patch_group, delete=groups.delete_group,
-    )  # fmt: skip
+        "Groups",
+        with_id=True,
+        needs_token=True,
+        get=groups.get_group,
+        put=groups.replace_group,
+        patch=groups.patch_group,
+        delete=groups.delete_group,
+    )
     router.add(".search", with_id=False, needs_token=True, post=search.search_all_resource_types)
     router.add("ServiceProviderConfig", with_id=False, needs_token=False, get=discovery.service_provider_config)
     router.add("Schemas", with_id=False, needs_token=False, get=discovery.list_schemas)

@@ -62,13 +62,17 @@ def _parser() -> argparse.ArgumentParser:
 
     def command(name: str, help: str, run: Callable[[Config, argparse.Namespace], int]) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help, description=help)
-        sub.add_argument("--config", metavar="FILE", help="YAML config (default: ./config.yaml if present, else built-in defaults)")
+        sub.add_argument(
+            "--config", metavar="FILE", help="YAML config (default: ./config.yaml if present, else built-in defaults)"
+        )
         sub.set_defaults(run=run)
         return sub
 
     command("serve", "Run the SCIM API until SIGTERM or SIGINT.", _serve)
     command("check-config", "Validate the configuration and print it; exit 2 if it is wrong.", _check_config)
-    migrate = command("migrate", "Bring the store's database schema up to date (also done at start), and say so.", _migrate)
+    migrate = command(
+        "migrate", "Bring the store's database schema up to date (also done at start), and say so.", _migrate
+    )
     migrate.add_argument("--to", type=int, metavar="VERSION", help=argparse.SUPPRESS)  # tests: an old schema
 
     lite = command(
@@ -79,11 +83,15 @@ def _parser() -> argparse.ArgumentParser:
     lite_actions = lite.add_subparsers(title="brig-lite commands", metavar="ACTION")
     member_help = "Add an active team member with an email and password to brig-lite; print its user id."
     member = lite_actions.add_parser("add-member", help=member_help, description=member_help)
-    member.add_argument("--config", metavar="FILE", default=argparse.SUPPRESS, help="YAML config (default: ./config.yaml if present)")
+    member.add_argument(
+        "--config", metavar="FILE", default=argparse.SUPPRESS, help="YAML config (default: ./config.yaml if present)"
+    )
     member.add_argument("--team", required=True, help="team id (UUID)")
     member.add_argument("--role", required=True, choices=["owner", "admin", "member", "partner"], help="team role")
     member.add_argument("--email", required=True, help="the member's email address (login)")
-    member.add_argument("--password", required=True, help="the member's password (at least 6 characters; stored as scrypt)")
+    member.add_argument(
+        "--password", required=True, help="the member's password (at least 6 characters; stored as scrypt)"
+    )
     member.set_defaults(run=_brig_lite_add_member)
 
     accept = command(
@@ -95,11 +103,17 @@ def _parser() -> argparse.ArgumentParser:
     accept.add_argument("--team", required=True, help="team id (UUID)")
     accept.add_argument("--user", required=True, help="user id (UUID), the SCIM id")
 
-    token = commands.add_parser("token", help="Create, list and revoke SCIM bearer tokens.", description="Create, list and revoke SCIM bearer tokens.")
+    token = commands.add_parser(
+        "token",
+        help="Create, list and revoke SCIM bearer tokens.",
+        description="Create, list and revoke SCIM bearer tokens.",
+    )
     tokens = token.add_subparsers(title="token commands", metavar="ACTION")
     token.set_defaults(run=None)
 
-    def token_command(name: str, help: str, run: Callable[[Config, argparse.Namespace], int]) -> argparse.ArgumentParser:
+    def token_command(
+        name: str, help: str, run: Callable[[Config, argparse.Namespace], int]
+    ) -> argparse.ArgumentParser:
         sub = tokens.add_parser(name, help=help, description=help)
         sub.add_argument("--config", metavar="FILE", help="YAML config (default: ./config.yaml if present)")
         sub.add_argument("--team", required=True, help="team id (UUID); the embedded backend creates an unknown team")
@@ -129,12 +143,18 @@ def _parser() -> argparse.ArgumentParser:
 
     add_team_commands(commands)
 
-    store = commands.add_parser("store", help="Work on the store's database as a whole.", description="Work on the store's database as a whole.")
+    store = commands.add_parser(
+        "store", help="Work on the store's database as a whole.", description="Work on the store's database as a whole."
+    )
     store.set_defaults(run=None)
     copy_help = "Copy an installation's state (tokens, teams, users, groups, brig state) into an empty database."
-    copy = store.add_subparsers(title="store commands", metavar="ACTION").add_parser("copy", help=copy_help, description=copy_help)
+    copy = store.add_subparsers(title="store commands", metavar="ACTION").add_parser(
+        "copy", help=copy_help, description=copy_help
+    )
     copy.add_argument("--config", metavar="FILE", help=argparse.SUPPRESS)
-    copy.add_argument("--from", dest="source", required=True, metavar="LOCATION", help="sqlite:PATH or postgres://user@host:port/db")
+    copy.add_argument(
+        "--from", dest="source", required=True, metavar="LOCATION", help="sqlite:PATH or postgres://user@host:port/db"
+    )
     copy.add_argument("--to", dest="target", required=True, metavar="LOCATION", help="the empty target, same forms")
     copy.set_defaults(run=_store_copy)
     return parser
@@ -155,7 +175,9 @@ def _check_config(config: Config, args: argparse.Namespace) -> int:
         for part in key.split("."):
             value = getattr(value, part)
         if isinstance(value, tuple):  # lists of scalars, or of rules (brig_lite.faults)
-            value = [dataclasses.asdict(v) if dataclasses.is_dataclass(v) else v for v in value]
+            value = [
+                dataclasses.asdict(v) if dataclasses.is_dataclass(v) and not isinstance(v, type) else v for v in value
+            ]
         if key == "store.dsn" and value:
             from gateway.db.connect import redact_dsn
 
@@ -211,9 +233,12 @@ def _token_create(config: Config, args: argparse.Namespace) -> int:
 
 def _token_info(record: Any) -> dict[str, Any]:
     info = {
-        "team": record.team, "id": record.id, "created_at": record.created_at,
-        "description": record.description, "name": record.name,
-    }  # fmt: skip
+        "team": record.team,
+        "id": record.id,
+        "created_at": record.created_at,
+        "description": record.description,
+        "name": record.name,
+    }
     if record.idp:
         info["idp"] = record.idp
     if record.last_used_at:
@@ -232,8 +257,10 @@ def _token_list(config: Config, args: argparse.Namespace) -> int:
             if args.json:
                 print(json.dumps(_token_info(record)))
             else:
-                print(f"{record.id}  {record.name}  created {record.created_at}  "
-                      f"last used {record.last_used_at or 'never'}  {record.description}")
+                print(
+                    f"{record.id}  {record.name}  created {record.created_at}  "
+                    f"last used {record.last_used_at or 'never'}  {record.description}"
+                )
         if not records and not args.json:
             print(f"team {team} has no SCIM tokens", file=sys.stderr)
         return 0

@@ -23,30 +23,49 @@ Run = Callable[[Config, argparse.Namespace], int]
 
 def add_team_commands(commands: Any) -> None:
     """Add the `idp` and `team` commands to the `scim-gateway` subparsers `commands`."""
-    idp = commands.add_parser("idp", help="Register a team's SAML IdPs (for the token API).",
-                              description="Register a team's SAML IdPs: which the token API ties tokens to.")  # fmt: skip
+    idp = commands.add_parser(
+        "idp",
+        help="Register a team's SAML IdPs (for the token API).",
+        description="Register a team's SAML IdPs: which the token API ties tokens to.",
+    )
     idp.set_defaults(run=None)
     idps = idp.add_subparsers(title="idp commands", metavar="ACTION")
     add = _sub(idps, "add", "Register an IdP of a team (its id as spar shows it).", _idp_add)
     add.add_argument("--id", required=True, help="the IdP id (UUID)")
     add.add_argument("--description", default="", help="what it is, e.g. 'Entra ID'")
-    _sub(idps, "list", "List a team's IdPs.", _idp_list).add_argument("--json", action="store_true", help="print JSON lines")
+    _sub(idps, "list", "List a team's IdPs.", _idp_list).add_argument(
+        "--json", action="store_true", help="print JSON lines"
+    )
     _sub(idps, "remove", "Forget an IdP (refused while tokens use it).", _idp_remove).add_argument(
         "--id", required=True, help="the IdP id (UUID)"
     )
 
-    team = commands.add_parser("team", help="Team admins for the token API; a team's SSO-invite switch.",
-                               description="Team admins for the token API (embedded backend); a team's SSO-invite switch.")  # fmt: skip
+    team = commands.add_parser(
+        "team",
+        help="Team admins for the token API; a team's SSO-invite switch.",
+        description="Team admins for the token API (embedded backend); a team's SSO-invite switch.",
+    )
     team.set_defaults(run=None)
     teams = team.add_subparsers(title="team commands", metavar="ACTION")
-    member = _sub(teams, "add-member", "Add an owner or admin (or member) who signs in to the token API; print its id.", _member_add)
+    member = _sub(
+        teams,
+        "add-member",
+        "Add an owner or admin (or member) who signs in to the token API; print its id.",
+        _member_add,
+    )
     member.add_argument("--role", required=True, choices=["owner", "admin", "member", "partner"], help="team role")
     member.add_argument("--email", required=True, help="the member's email address")
-    member.add_argument("--password", required=True, help="at least 6 characters, stored as scrypt ('-': read one line from standard input)")
+    member.add_argument(
+        "--password",
+        required=True,
+        help="at least 6 characters, stored as scrypt ('-': read one line from standard input)",
+    )
     _sub(teams, "list-members", "List the team's members (never their passwords).", _member_list).add_argument(
         "--json", action="store_true", help="print JSON lines"
     )
-    _sub(teams, "remove-member", "Remove a member.", _member_remove).add_argument("--user", required=True, help="its id (UUID)")
+    _sub(teams, "remove-member", "Remove a member.", _member_remove).add_argument(
+        "--user", required=True, help="its id (UUID)"
+    )
     _sub(teams, "scim-status", "Print the team's token count and whether SSO invites are on.", _scim_status)
 
 
@@ -85,8 +104,15 @@ def _idp_list(config: Config, args: argparse.Namespace) -> int:
 
     async def work(state: Any) -> int:
         for record in await IdpRegistry(state.store).list(team):
-            fields = {"id": record.id, "team": record.team, "description": record.description, "created_at": record.created_at}
-            print(json.dumps(fields) if args.json else f"{record.id}  created {record.created_at}  {record.description}")
+            fields = {
+                "id": record.id,
+                "team": record.team,
+                "description": record.description,
+                "created_at": record.created_at,
+            }
+            print(
+                json.dumps(fields) if args.json else f"{record.id}  created {record.created_at}  {record.description}"
+            )
         return 0
 
     return with_state(config, work)
@@ -130,7 +156,9 @@ def _member_add(config: Config, args: argparse.Namespace) -> int:
 
     async def work(state: Any) -> int:
         try:
-            member = await _directory(config, state).add_member(team=team, role=args.role, email=args.email, password=password)
+            member = await _directory(config, state).add_member(
+                team=team, role=args.role, email=args.email, password=password
+            )
         except (ValueError, MemberExists) as exc:
             return _fail(str(exc))
         print(member.id)
@@ -174,4 +202,3 @@ def _scim_status(config: Config, args: argparse.Namespace) -> int:
         return 0
 
     return with_state(config, work)
-

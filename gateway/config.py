@@ -47,9 +47,7 @@ class Listen:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Log:
     level: Literal["debug", "info", "warning", "error"] = _opt("info", "least severe level logged")
-    format: Literal["auto", "json", "console"] = _opt(
-        "auto", "auto: console on a terminal, JSON lines otherwise"
-    )
+    format: Literal["auto", "json", "console"] = _opt("auto", "auto: console on a terminal, JSON lines otherwise")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -84,9 +82,7 @@ class Backend:
     call_timeout_seconds: float = _opt(
         10.0, "longest wait for each brig or galley call (SCIM 504 above)", min=0.01, max=600
     )
-    connect_timeout_seconds: float = _opt(
-        2.0, "longest wait for a new connection to brig or galley", min=0.01, max=600
-    )
+    connect_timeout_seconds: float = _opt(2.0, "longest wait for a new connection to brig or galley", min=0.01, max=600)
     max_connections: int = _opt(100, "keep-alive connections to brig and galley, at most", min=1, max=10000)
     retry_after_seconds: int = _opt(
         5, "Retry-After sent with a 502, 503 or 504 when brig or galley fails", min=0, max=3600
@@ -120,7 +116,9 @@ class BrigLite:
     )
     validate_saml_emails: bool = _opt(False, "the validateSAMLemails team feature: true sends activation")
     unique_emails: bool = _opt(False, "refuse an email another user holds (409 email-exists), as Wire")
-    faults: tuple[FaultRule, ...] = _opt((), "injected faults for tests: [{route, rate, status, label, delay_ms, after, times}]")
+    faults: tuple[FaultRule, ...] = _opt(
+        (), "injected faults for tests: [{route, rate, status, label, delay_ms, after, times}]"
+    )
     fault_seed: int | None = _opt(None, "seed of the fault dice (null: random)")
 
 
@@ -128,9 +126,7 @@ class BrigLite:
 class Limits:
     max_body_bytes: int = _opt(1048576, "largest request body accepted (413 above)", min=1024)
     tokens_per_team: int = _opt(8, "SCIM tokens a team may hold at once", min=1, max=1000)
-    rich_info_chars: int = _opt(
-        5000, "total characters of rich-info fields per user (413 above)", min=0
-    )
+    rich_info_chars: int = _opt(5000, "total characters of rich-info fields per user (413 above)", min=0)
     default_page_size: int = _opt(100, "users per list page when count is absent", min=1)
     max_page_size: int = _opt(1000, "largest count honoured on a list page", min=1)
 
@@ -149,7 +145,9 @@ class SsoSwitch:
     webhook_url: str | None = _opt(
         None, "URL POSTed {team, sso_invites_enabled, changed_at, event_id} on every flip (null: no webhook)"
     )
-    retry_seconds: float = _opt(1.0, "first wait before a failed delivery is retried (doubled each time)", min=0.01, max=3600)
+    retry_seconds: float = _opt(
+        1.0, "first wait before a failed delivery is retried (doubled each time)", min=0.01, max=3600
+    )
     max_retry_seconds: float = _opt(300.0, "longest wait between two delivery attempts", min=0.01, max=86400)
     timeout_seconds: float = _opt(10.0, "longest wait for the webhook's answer", min=0.1, max=600)
     poll_seconds: float = _opt(
@@ -168,15 +166,15 @@ class Config:
     trusted_proxies: tuple[str, ...] = _opt(
         (), "CIDRs whose X-Forwarded-* and Z-User headers are believed (nginz in front; the token API needs it)"
     )
-    shutdown_grace_seconds: float = _opt(
-        10.0, "how long in-flight requests may finish after SIGTERM", min=0, max=3600
-    )
+    shutdown_grace_seconds: float = _opt(10.0, "how long in-flight requests may finish after SIGTERM", min=0, max=3600)
     log: Log = _section(Log, "logging")
     store: Store = _section(Store, "the gateway's own state")
     backend: Backend = _section(Backend, "the user directory")
     limits: Limits = _section(Limits, "limits")
     scim: Scim = _section(Scim, "SCIM attribute handling")
-    sso_switch: SsoSwitch = _section(SsoSwitch, "the SSO-invite switch: a webhook told when a team's first token is made or its last deleted")
+    sso_switch: SsoSwitch = _section(
+        SsoSwitch, "the SSO-invite switch: a webhook told when a team's first token is made or its last deleted"
+    )
     brig_lite: BrigLite = _section(BrigLite, "brig-lite: brig's and galley's internal API for trying the brig backend")
 
 
@@ -203,7 +201,7 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read the config file: {exc.strerror}") from None
     try:
-        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader
+        data = yaml.load(text, Loader=_UniqueKeyLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown position"
@@ -233,10 +231,11 @@ class _UniqueKeyLoader(yaml.SafeLoader):
             earlier = first.setdefault((key_node.tag, key_node.value), key_node)
             if earlier is not key_node:
                 raise yaml.constructor.ConstructorError(
-                    None, None,
+                    None,
+                    None,
                     f"duplicate key {key_node.value!r} (first given on line {earlier.start_mark.line + 1})",
                     key_node.start_mark,
-                )  # fmt: skip
+                )
         return super().construct_mapping(node, deep=deep)
 
 
@@ -280,7 +279,7 @@ def _build(cls: type, raw: Any, *, where: str) -> Any:
 
 
 def _convert(hint: Any, value: Any, key: str, meta: Mapping[str, Any]) -> Any:
-    if dataclasses.is_dataclass(hint):
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         return _build(hint, value if value is not None else {}, where=key)
     origin = typing.get_origin(hint)
     args = typing.get_args(hint)
@@ -307,10 +306,10 @@ def _scalar(hint: type, value: Any, key: str, meta: Mapping[str, Any]) -> Any:
         return value
     if hint is float and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
-    if not isinstance(value, hint) or isinstance(value, bool) and hint is not bool:
+    if not isinstance(value, hint) or (isinstance(value, bool) and hint is not bool):
         raise ConfigError(f"{key}: must be {_type_name(hint)}, got {_kind(value)}")
     low, high = meta.get("min"), meta.get("max")
-    if low is not None and value < low or high is not None and value > high:
+    if (low is not None and value < low) or (high is not None and value > high):
         bounds = f"from {low}" + (f" to {high}" if high is not None else " up")
         raise ConfigError(f"{key}: {value} is out of range; allowed: {bounds}")
     return value
@@ -338,10 +337,11 @@ def _check_cross_field(config: Config) -> None:
         try:
             ipaddress.ip_network(cidr, strict=False)
         except ValueError:
-            raise ConfigError(
-                f"trusted_proxies[{i}]: {cidr!r} is not a CIDR such as 10.0.0.0/8 or ::1/128"
-            ) from None
-    for key, url in (("public_base_url", config.public_base_url), ("sso_switch.webhook_url", config.sso_switch.webhook_url)):
+            raise ConfigError(f"trusted_proxies[{i}]: {cidr!r} is not a CIDR such as 10.0.0.0/8 or ::1/128") from None
+    for key, url in (
+        ("public_base_url", config.public_base_url),
+        ("sso_switch.webhook_url", config.sso_switch.webhook_url),
+    ):
         if url is not None and not url.startswith(("http://", "https://")):
             raise ConfigError(f"{key}: {url!r} must start with http:// or https://")
     if config.sso_switch.retry_seconds > config.sso_switch.max_retry_seconds:
@@ -357,19 +357,34 @@ def _check_cross_field(config: Config) -> None:
 # Core User attributes (RFC 7643 §4.1) that Wire has no place for and the gateway may keep.
 KEEPABLE_ATTRIBUTES = frozenset(
     {
-        "name", "nickName", "profileUrl", "title", "userType", "locale", "timezone",
-        "phoneNumbers", "ims", "photos", "addresses", "entitlements", "x509Certificates",
+        "name",
+        "nickName",
+        "profileUrl",
+        "title",
+        "userType",
+        "locale",
+        "timezone",
+        "phoneNumbers",
+        "ims",
+        "photos",
+        "addresses",
+        "entitlements",
+        "x509Certificates",
     }
-)  # fmt: skip
+)
 
 
 def _kind(value: Any) -> str:
     if value is None:
         return "nothing (null)"
     kind = {
-        dict: "a mapping", list: "a list", str: "a string", bool: "a boolean",
-        int: "a whole number", float: "a number",
-    }.get(type(value), f"a {type(value).__name__}")  # fmt: skip
+        dict: "a mapping",
+        list: "a list",
+        str: "a string",
+        bool: "a boolean",
+        int: "a whole number",
+        float: "a number",
+    }.get(type(value), f"a {type(value).__name__}")
     return kind if isinstance(value, (dict, list)) else f"{kind} ({value!r})"
 
 
@@ -388,7 +403,7 @@ def defaults_as_yaml_items(cls: type = Config, prefix: str = "") -> list[tuple[s
     for f in dataclasses.fields(cls):
         key = f"{prefix}{f.name}"
         hint = typing.get_type_hints(cls)[f.name]
-        if dataclasses.is_dataclass(hint):
+        if isinstance(hint, type) and dataclasses.is_dataclass(hint):
             items.extend(defaults_as_yaml_items(hint, key + "."))
         else:
             default = f.default

@@ -18,9 +18,7 @@ def configure_logging(*, level: str = "info", format: str = "auto") -> None:
     renderer: list[structlog.types.Processor] = (
         [
             # No local variables in tracebacks: they could hold a token or a password.
-            structlog.processors.ExceptionRenderer(
-                structlog.tracebacks.ExceptionDictTransformer(show_locals=False)
-            ),
+            structlog.processors.ExceptionRenderer(structlog.tracebacks.ExceptionDictTransformer(show_locals=False)),
             structlog.processors.JSONRenderer(serializer=_orjson_dumps),
         ]
         if as_json

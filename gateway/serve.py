@@ -31,9 +31,13 @@ def serve(config: Config) -> int:
         return _supervise(config)
     reuse_port = config.listen.workers > 1
     log.info(
-        "starting", host=config.listen.host, port=config.listen.port, pid=os.getpid(),
-        store=config.store.kind, backend=config.backend.kind,
-    )  # fmt: skip
+        "starting",
+        host=config.listen.host,
+        port=config.listen.port,
+        pid=os.getpid(),
+        store=config.store.kind,
+        backend=config.backend.kind,
+    )
     web.run_app(
         create_app(config),
         host=config.listen.host,

@@ -80,9 +80,14 @@ class Backend(Protocol):
         """Create with its members (InvalidValue / Uniqueness as in the class docstring)."""
 
     async def edit_group(
-        self, team: str, group_id: str, edits: Sequence[GroupEdit], *,
-        expected_version: str | None = None, include_members: bool = False,
-    ) -> WireGroup:  # fmt: skip
+        self,
+        team: str,
+        group_id: str,
+        edits: Sequence[GroupEdit],
+        *,
+        expected_version: str | None = None,
+        include_members: bool = False,
+    ) -> WireGroup:
         """
         Apply `edits` in order, all or none: NotFound for an unknown group, PreconditionFailed
         when `expected_version` is given and differs. That comparison is If-Match's one check
@@ -110,9 +115,13 @@ class MemberRule(Protocol):
     """
 
     def __call__(
-        self, asked: Sequence[str], *, users: Collection[str], groups: Collection[str],
+        self,
+        asked: Sequence[str],
+        *,
+        users: Collection[str],
+        groups: Collection[str],
         checked_in_wire: bool = False,
-    ) -> tuple[str, ...]:  # fmt: skip
+    ) -> tuple[str, ...]:
         """
         The ids of `asked` to store, in its order: those in `users`; ids in `groups` are
         skipped; InvalidValue names the others. `checked_in_wire`: `users` also passed Wire's own
@@ -125,7 +134,8 @@ class MemberRule(Protocol):
 class UserDocumentStore(Protocol):
     """
     A backend that keeps each user's rendered document with the user (the embedded one, given a
-    DocumentRenderer, gateway/backend/documents.py; gateway/backend/embedded/documents.py), so that list pages need no rendering.
+    DocumentRenderer, gateway/backend/documents.py; gateway/backend/embedded/documents.py), so
+    that list pages need no rendering.
     """
 
     async def search_user_documents(self, team: str, query: UserQuery) -> DocumentPage | None:

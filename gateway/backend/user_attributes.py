@@ -86,43 +86,100 @@ def _rich_info_from_column(text: str) -> tuple[tuple[str, str], ...]:
 
 
 USER_ATTRIBUTES: tuple[UserAttribute, ...] = (
-    UserAttribute(scim="id", field="id", column="id", rendered=True, returned="always", fixed=True,
-                  filter=Column("id", case_exact=True)),
+    UserAttribute(
+        scim="id",
+        field="id",
+        column="id",
+        rendered=True,
+        returned="always",
+        fixed=True,
+        filter=Column("id", case_exact=True),
+    ),
     UserAttribute(scim="team", field="team", column="team", fixed=True),  # the token's team; not shown
-    UserAttribute(scim="userName", field="handle", column="handle", versioned=True, rendered=True,
-                  filter=Column("handle", stored_lower=True), sort=Sort("handle", "userName"),
-                  brig=BrigField("handle", "handle")),
-    UserAttribute(scim="displayName", field="display_name", column="display_name", versioned=True, rendered=True,
-                  filter=Column("display_name"), sort=Sort("display_name", "displayName", folded=True),
-                  brig=BrigField("name", "name")),
-    UserAttribute(scim="externalId", field="external_id", column="external_id", versioned=True, rendered=True,
-                  filter=Column("external_id", case_exact=True)),
-    UserAttribute(scim="emails.value", field="email", column="email", versioned=True,
-                  filter=Column("email"), aliases=("emails",)),
-    UserAttribute(scim="emails.type", field="email_type", column="email_type", versioned=True,
-                  filter=Column("email_type")),
-    UserAttribute(scim="active", field="status", column="status", versioned=True,
-                  filter=Column("(status = 'active')", kind="boolean")),
-    UserAttribute(scim="roles.value", field="role", column="role", versioned=True,
-                  filter=Column("role"), aliases=("roles",)),
-    UserAttribute(scim="preferredLanguage", field="locale", column="locale", versioned=True, rendered=True,
-                  brig=BrigField("locale", "locale", read=_language)),
+    UserAttribute(
+        scim="userName",
+        field="handle",
+        column="handle",
+        versioned=True,
+        rendered=True,
+        filter=Column("handle", stored_lower=True),
+        sort=Sort("handle", "userName"),
+        brig=BrigField("handle", "handle"),
+    ),
+    UserAttribute(
+        scim="displayName",
+        field="display_name",
+        column="display_name",
+        versioned=True,
+        rendered=True,
+        filter=Column("display_name"),
+        sort=Sort("display_name", "displayName", folded=True),
+        brig=BrigField("name", "name"),
+    ),
+    UserAttribute(
+        scim="externalId",
+        field="external_id",
+        column="external_id",
+        versioned=True,
+        rendered=True,
+        filter=Column("external_id", case_exact=True),
+    ),
+    UserAttribute(
+        scim="emails.value", field="email", column="email", versioned=True, filter=Column("email"), aliases=("emails",)
+    ),
+    UserAttribute(
+        scim="emails.type", field="email_type", column="email_type", versioned=True, filter=Column("email_type")
+    ),
+    UserAttribute(
+        scim="active",
+        field="status",
+        column="status",
+        versioned=True,
+        filter=Column("(status = 'active')", kind="boolean"),
+    ),
+    UserAttribute(
+        scim="roles.value", field="role", column="role", versioned=True, filter=Column("role"), aliases=("roles",)
+    ),
+    UserAttribute(
+        scim="preferredLanguage",
+        field="locale",
+        column="locale",
+        versioned=True,
+        rendered=True,
+        brig=BrigField("locale", "locale", read=_language),
+    ),
     UserAttribute(scim="idp", field="idp", column="idp", fixed=True),  # the token's SAML IdP; not shown
-    UserAttribute(scim="richInfo", field="rich_info", column="rich_info", versioned=True,
-                  to_column=_rich_info_to_column, from_column=_rich_info_from_column),
+    UserAttribute(
+        scim="richInfo",
+        field="rich_info",
+        column="rich_info",
+        versioned=True,
+        to_column=_rich_info_to_column,
+        from_column=_rich_info_from_column,
+    ),
     UserAttribute(scim="extra", field="extra", column="extra", versioned=True),  # kept core attributes
-    UserAttribute(scim="meta.created", field="created", column="created_at", fixed=True,
-                  filter=Column("created_at", kind="datetime", case_exact=True), sort=Sort("created_at", "meta.created")),
-    UserAttribute(scim="meta.lastModified", field="last_modified", column="last_modified",
-                  filter=Column("last_modified", kind="datetime", case_exact=True),
-                  sort=Sort("last_modified", "meta.lastModified")),
+    UserAttribute(
+        scim="meta.created",
+        field="created",
+        column="created_at",
+        fixed=True,
+        filter=Column("created_at", kind="datetime", case_exact=True),
+        sort=Sort("created_at", "meta.created"),
+    ),
+    UserAttribute(
+        scim="meta.lastModified",
+        field="last_modified",
+        column="last_modified",
+        filter=Column("last_modified", kind="datetime", case_exact=True),
+        sort=Sort("last_modified", "meta.lastModified"),
+    ),
     UserAttribute(scim="meta.version", field="version", column="version"),
     # computed from the fields above: filterable only
     UserAttribute(scim="emails.primary", filter=Column("(email IS NOT NULL)", kind="boolean")),
     UserAttribute(scim="name.formatted", filter=Column("extra", json_path="name.formatted")),
     UserAttribute(scim="name.givenName", filter=Column("extra", json_path="name.givenName")),
     UserAttribute(scim="name.familyName", filter=Column("extra", json_path="name.familyName")),
-)  # fmt: skip
+)
 
 STORED = tuple(a for a in USER_ATTRIBUTES if a.column is not None)
 """The stored attributes, in `WireUser`'s field order (a test holds the two together)."""

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from gateway.scim.filter.ast import Filter
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class GroupFields:
@@ -41,7 +43,7 @@ class WireGroup:
 class GroupQuery:
     """A group list request: filter AST (None: every group), sort, window, members or not."""
 
-    filter: object | None = None  # gateway.scim.filter.ast.Filter
+    filter: Filter | None = None
     sort_by: str | None = None  # "displayname", "meta.created" or "meta.lastmodified"
     descending: bool = False
     offset: int = 0

@@ -13,9 +13,10 @@ import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from gateway.backend.user_attributes import VERSIONED
+from gateway.scim.filter.ast import Filter
 
 Status = Literal["active", "suspended", "pending-invitation"]
 Role = Literal["owner", "admin", "member", "partner"]
@@ -83,7 +84,7 @@ class WireUser:
 class UserQuery:
     """A list request: filter AST (None: everyone), sort, window."""
 
-    filter: object | None = None  # gateway.scim.filter.ast.Filter
+    filter: Filter | None = None
     sort_by: str | None = None  # lower-case dotted SCIM path, e.g. "username", "meta.created"
     descending: bool = False
     offset: int = 0
@@ -103,19 +104,20 @@ def content_version(fields: UserFields | WireUser, status: Status) -> str:
     """
     content = json.dumps(
         [status if name == "status" else getattr(fields, name) for name in VERSIONED],
-        ensure_ascii=False, separators=(",", ":"),
-    )  # fmt: skip
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
     return 'W/"' + hashlib.sha256(content.encode()).hexdigest()[:32] + '"'
 
 
-def content_of(fields: UserFields) -> dict[str, object]:
+def content_of(fields: UserFields) -> dict[str, Any]:
     """The user's content that `fields` give, by WireUser field (all but `active`: it makes the status)."""
     return {name: getattr(fields, name) for name in _CONTENT}
 
 
 def fields_of(user: WireUser) -> UserFields:
     """What a client would PUT to leave `user` as it is."""
-    return UserFields(**{name: getattr(user, name) for name in _CONTENT}, active=user.status != "suspended")  # type: ignore[arg-type]
+    return UserFields(**{name: getattr(user, name) for name in _CONTENT}, active=user.status != "suspended")
 
 
 def next_status(current: Status, active: bool) -> Status:

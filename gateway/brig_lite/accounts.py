@@ -26,10 +26,7 @@ RESERVED_HANDLES = frozenset(
     "purchase qa support team user web wire wirebot wireteam".split()
 )
 
-_COLUMNS = (
-    "id, name, handle, email, email_unvalidated, status, locale, team, sso_id, managed_by, "
-    "rich_info, created_at"
-)
+_COLUMNS = "id, name, handle, email, email_unvalidated, status, locale, team, sso_id, managed_by, rich_info, created_at"
 _LIVE = "(expires_at IS NULL OR expires_at > ?)"
 
 
@@ -84,14 +81,12 @@ def purge_expired(conn: sqlite3.Connection, now_ts: float) -> None:
 
 def _row_to_account(row: tuple[object, ...]) -> Account:
     names = [c.strip() for c in _COLUMNS.split(",")]
-    return Account(**dict(zip(names, row)))  # type: ignore[arg-type]
+    return Account(**dict(zip(names, row, strict=True)))  # type: ignore[arg-type]  # columns are Account's fields
 
 
 def get_account(conn: sqlite3.Connection, user_id: str, now_ts: float) -> Account | None:
     """The account (tombstones included), or None when there is none or it expired."""
-    row = conn.execute(
-        f"SELECT {_COLUMNS} FROM accounts WHERE id = ? AND {_LIVE}", (user_id, now_ts)
-    ).fetchone()
+    row = conn.execute(f"SELECT {_COLUMNS} FROM accounts WHERE id = ? AND {_LIVE}", (user_id, now_ts)).fetchone()
     return None if row is None else _row_to_account(row)
 
 
@@ -104,9 +99,14 @@ def live_account(conn: sqlite3.Connection, user_id: str, now_ts: float) -> Accou
 
 
 def find_accounts(
-    conn: sqlite3.Connection, *, ids: Sequence[str], handles: Sequence[str], emails: Sequence[str],
-    include_pending: bool, now_ts: float,
-) -> list[Account]:  # fmt: skip
+    conn: sqlite3.Connection,
+    *,
+    ids: Sequence[str],
+    handles: Sequence[str],
+    emails: Sequence[str],
+    include_pending: bool,
+    now_ts: float,
+) -> list[Account]:
     """`GET /i/users`: the live accounts with any of these ids, handles or emails (deleted left out)."""
     found: dict[str, Account] = {}
     for column, values in (("id", ids), ("handle", handles), ("email", emails)):
@@ -147,9 +147,7 @@ def create_account(conn: sqlite3.Connection, new: NewAccount, limits: Limits, no
     """Insert an account and its team membership; brig's checks first."""
     if conn.execute("SELECT 1 FROM accounts WHERE id = ?", (new.id,)).fetchone() is not None:
         raise WireError(409, "user-exists", f"User {new.id} already exists")
-    if new.handle is not None and conn.execute(
-        "SELECT 1 FROM accounts WHERE handle = ?", (new.handle,)
-    ).fetchone():
+    if new.handle is not None and conn.execute("SELECT 1 FROM accounts WHERE handle = ?", (new.handle,)).fetchone():
         raise WireError(409, "handle-exists", "The given handle is already taken.")
     if new.email is not None:
         _check_email_free(conn, new.email, new.id, limits)
@@ -159,18 +157,40 @@ def create_account(conn: sqlite3.Connection, new: NewAccount, limits: Limits, no
     conn.execute(
         "INSERT INTO accounts (id, name, handle, email, status, locale, team, sso_id, managed_by, "
         "rich_info, password, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (new.id, new.name, new.handle, new.email, new.status, new.locale, new.team, new.sso_id,
-         new.managed_by, new.rich_info, new.password, now, new.expires_at),  # fmt: skip
+        (
+            new.id,
+            new.name,
+            new.handle,
+            new.email,
+            new.status,
+            new.locale,
+            new.team,
+            new.sso_id,
+            new.managed_by,
+            new.rich_info,
+            new.password,
+            now,
+            new.expires_at,
+        ),
     )
     conn.execute(
         "INSERT INTO team_members (team, user, permissions, created_at) VALUES (?, ?, ?, ?)",
         (new.team, new.id, new.permissions, now),
     )
     return Account(
-        id=new.id, name=new.name, handle=new.handle, email=new.email, email_unvalidated=None,
-        status=new.status, locale=new.locale, team=new.team, sso_id=new.sso_id,
-        managed_by=new.managed_by, rich_info=new.rich_info, created_at=now,
-    )  # fmt: skip
+        id=new.id,
+        name=new.name,
+        handle=new.handle,
+        email=new.email,
+        email_unvalidated=None,
+        status=new.status,
+        locale=new.locale,
+        team=new.team,
+        sso_id=new.sso_id,
+        managed_by=new.managed_by,
+        rich_info=new.rich_info,
+        created_at=now,
+    )
 
 
 _SETTABLE = frozenset({"name", "managed_by", "sso_id", "rich_info", "locale", "status"})
@@ -189,9 +209,10 @@ def check_rich_info_size(fields: list[tuple[str, str]], limits: Limits) -> None:
     size = sum(len(t) + len(v) for t, v in fields)
     if size > limits.rich_info_chars:
         raise WireError(
-            413, "too-large-rich-info",
+            413,
+            "too-large-rich-info",
             f"Rich info has exceeded its limit: {size} of {limits.rich_info_chars} characters",
-        )  # fmt: skip
+        )
 
 
 def set_rich_info(
@@ -220,9 +241,7 @@ def set_email(
         return True
     _check_email_free(conn, email, user_id, limits)
     if activate:
-        conn.execute(
-            "UPDATE accounts SET email = ?, email_unvalidated = NULL WHERE id = ?", (email, user_id)
-        )
+        conn.execute("UPDATE accounts SET email = ?, email_unvalidated = NULL WHERE id = ?", (email, user_id))
         return True
     conn.execute("UPDATE accounts SET email_unvalidated = ? WHERE id = ?", (email, user_id))
     return False
@@ -265,9 +284,7 @@ def get_member(conn: sqlite3.Connection, team: str, user_id: str) -> tuple[int, 
 
 def set_member_permissions(conn: sqlite3.Connection, team: str, user_id: str, permissions: int) -> None:
     get_member(conn, team, user_id)
-    conn.execute(
-        "UPDATE team_members SET permissions = ? WHERE team = ? AND user = ?", (permissions, team, user_id)
-    )
+    conn.execute("UPDATE team_members SET permissions = ? WHERE team = ? AND user = ?", (permissions, team, user_id))
 
 
 def email_in_use(conn: sqlite3.Connection, email: str) -> bool:

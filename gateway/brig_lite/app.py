@@ -77,12 +77,18 @@ def serve_brig_lite(config: Config) -> int:
     """Run brig-lite on `brig_lite.host:port` until SIGTERM or SIGINT."""
     configure_logging(level=config.log.level, format=config.log.format)
     settings = config.brig_lite
-    log.info("brig_lite_starting", host=settings.host, port=settings.port, path=settings.path,
-             faults=len(settings.faults))  # fmt: skip
+    log.info(
+        "brig_lite_starting", host=settings.host, port=settings.port, path=settings.path, faults=len(settings.faults)
+    )
     web.run_app(
-        create_brig_lite_app(settings), host=settings.host, port=settings.port,
-        access_log=None, print=None, handle_signals=True, shutdown_timeout=config.shutdown_grace_seconds,
-    )  # fmt: skip
+        create_brig_lite_app(settings),
+        host=settings.host,
+        port=settings.port,
+        access_log=None,
+        print=None,
+        handle_signals=True,
+        shutdown_timeout=config.shutdown_grace_seconds,
+    )
     log.info("brig_lite_stopped")
     return 0
 
@@ -98,12 +104,18 @@ async def add_member(settings: BrigLite, *, team: str, role: str, email: str, pa
         raise WireError(400, "bad-request", "the password needs at least 6 characters")
     hashed = await hash_password_async(password)
     new = acc.NewAccount(
-        id=str(uuid.uuid4()), team=team, name=email.split("@")[0][:128] or email, status="active",
-        locale=settings.default_locale, permissions=ROLE_PERMISSIONS[role], email=email,
+        id=str(uuid.uuid4()),
+        team=team,
+        name=email.split("@")[0][:128] or email,
+        status="active",
+        locale=settings.default_locale,
+        permissions=ROLE_PERMISSIONS[role],
+        email=email,
         password=hashed,
-    )  # fmt: skip
-    limits = acc.Limits(max_team_size=settings.max_team_size, unique_emails=True,
-                        rich_info_chars=settings.rich_info_chars)  # fmt: skip
+    )
+    limits = acc.Limits(
+        max_team_size=settings.max_team_size, unique_emails=True, rich_info_chars=settings.rich_info_chars
+    )
     db = await SqliteDatabase.open(settings.path, migrate=migrate_brig_lite)
     try:
         state = BrigLiteState(db, settings)

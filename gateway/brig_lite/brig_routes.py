@@ -17,9 +17,14 @@ from aiohttp import web
 from gateway.brig_lite import accounts as acc
 from gateway.brig_lite.state import STATE, BrigLiteState, verify_password_async
 from gateway.brig_lite.wire_json import (
-    ROLE_PERMISSIONS, WireError, parse_rich_info_fields, parse_uuid, read_body, rich_info_json,
+    ROLE_PERMISSIONS,
+    WireError,
+    parse_rich_info_fields,
+    parse_uuid,
+    read_body,
+    rich_info_json,
     user_json,
-)  # fmt: skip
+)
 
 UID = "{uid:[0-9a-fA-F-]{36}}"
 LOCALE = re.compile(r"[a-z]{2}(-[A-Z]{2})?")
@@ -104,9 +109,13 @@ async def get_users(request: web.Request) -> web.Response:
     include = query.get("includePendingInvitations", "false").lower() == "true"
     found = await _state(request).read(
         lambda conn, now_ts: acc.find_accounts(
-            conn, ids=keys["ids"], handles=keys["handles"], emails=keys["email"],
-            include_pending=include, now_ts=now_ts,
-        )  # fmt: skip
+            conn,
+            ids=keys["ids"],
+            handles=keys["handles"],
+            emails=keys["email"],
+            include_pending=include,
+            now_ts=now_ts,
+        )
     )
     domain = _state(request).settings.domain
     return web.json_response([user_json(a, domain=domain) for a in found])
@@ -150,12 +159,16 @@ async def create_invitation(request: web.Request) -> web.Response:
         raise WireError(400, "invalid-email", "The given e-mail address is invalid.")
     timeout = state.settings.invitation_timeout_seconds
     new = acc.NewAccount(
-        id=parse_uuid(body.get("user_id"), "user_id"), team=team, name=acc.check_name(body.get("name")),
+        id=parse_uuid(body.get("user_id"), "user_id"),
+        team=team,
+        name=acc.check_name(body.get("name")),
         status="pending-invitation",
         locale=_locale(body.get("locale") or state.settings.default_locale),
-        permissions=_role(body.get("role", "member")), managed_by="scim", email=email,
+        permissions=_role(body.get("role", "member")),
+        managed_by="scim",
+        email=email,
         sso_id=json.dumps({"scim_external_id": _text(body, "external_id")}, ensure_ascii=False),
-    )  # fmt: skip
+    )
 
     def create(conn: sqlite3.Connection, now_ts: float, now: str) -> acc.Account:
         expiring = dataclasses.replace(new, expires_at=now_ts + timeout)  # brig's invitation expiry

@@ -34,8 +34,13 @@ async def get_member(request: web.Request) -> web.Response:
     uid = _uuid(request.match_info["uid"], "user id")
     bits, created_by, created_at = await request.app[STATE].read(lambda conn, _: acc.get_member(conn, team, uid))
     return web.json_response(
-        {"user": uid, "permissions": permissions_json(bits), "created_by": created_by,
-         "created_at": created_at, "legalhold_status": "disabled"}  # fmt: skip
+        {
+            "user": uid,
+            "permissions": permissions_json(bits),
+            "created_by": created_by,
+            "created_at": created_at,
+            "legalhold_status": "disabled",
+        }
     )
 
 

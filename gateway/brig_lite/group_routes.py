@@ -68,7 +68,9 @@ async def create_group(request: web.Request) -> web.Response:
         raise WireError(400, "bad-request", 'new_group must be {"name", "members"}')
     name, members = ug.check_name(new.get("name")), ug.check_members(new.get("members"))
     group = await _state(request).write(
-        lambda conn, _, now: ug.create_group(conn, team=team, name=name, managed_by=managed_by, members=members, now=now)
+        lambda conn, _, now: ug.create_group(
+            conn, team=team, name=name, managed_by=managed_by, members=members, now=now
+        )
     )
     return web.json_response(user_group_json(group))
 
@@ -93,9 +95,13 @@ async def list_groups(request: web.Request) -> web.Response:
     count = min(_natural(query.get("count"), DEFAULT_COUNT, "count"), MAX_COUNT)
     page, total = await _state(request).read(
         lambda conn, _: ug.list_groups(
-            conn, team, name_contains=query.get("nameContains") or None, managed_by=managed_by,
-            start=start, count=count,
-        )  # fmt: skip
+            conn,
+            team,
+            name_contains=query.get("nameContains") or None,
+            managed_by=managed_by,
+            start=start,
+            count=count,
+        )
     )
     return web.json_response({"page": [user_group_json(group) for group in page], "total": total})
 
@@ -107,9 +113,7 @@ async def update_group(request: web.Request) -> web.Response:
     group_id = parse_uuid(body.get("group_id"), "group_id")
     name = None if body.get("name") is None else ug.check_name(body["name"])
     members = None if body.get("members") is None else ug.check_members(body["members"])
-    await _state(request).write(
-        lambda conn, _, __: ug.update_group(conn, team, group_id, name=name, members=members)
-    )
+    await _state(request).write(lambda conn, _, __: ug.update_group(conn, team, group_id, name=name, members=members))
     return web.Response(status=200)
 
 

@@ -68,6 +68,4 @@ BRIG_LITE_MIGRATIONS: tuple[str, ...] = (
 
 def migrate_brig_lite(conn: sqlite3.Connection) -> int:
     """Bring brig-lite's schema up to date (for SqliteDatabase.open(..., migrate=...))."""
-    return migrate_sqlite(
-        conn, migrations=BRIG_LITE_MIGRATIONS, version_table="brig_lite_schema_version"
-    )
+    return migrate_sqlite(conn, migrations=BRIG_LITE_MIGRATIONS, version_table="brig_lite_schema_version")

@@ -10,9 +10,9 @@ from typing import TypeVar
 
 from aiohttp import web
 
-from gateway.clock import now_text
 from gateway.backend.embedded.passwords import hash_password_async, verify_password_async
 from gateway.brig_lite.accounts import Limits, purge_expired
+from gateway.clock import now_text
 from gateway.config import BrigLite
 from gateway.db.sqlite import SqliteDatabase
 

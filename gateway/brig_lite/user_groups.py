@@ -52,9 +52,13 @@ def create_group(
     """`POST /i/user-groups/full`: a new group (brig chooses its id) with its members."""
     _check_in_team(conn, team, members)
     group = UserGroup(
-        id=str(uuid.uuid4()), team=team, name=name, managed_by=managed_by, created_at=now,
+        id=str(uuid.uuid4()),
+        team=team,
+        name=name,
+        managed_by=managed_by,
+        created_at=now,
         members=tuple(sorted(members)),
-    )  # fmt: skip
+    )
     conn.execute(
         "INSERT INTO user_groups (id, team, name, managed_by, created_at) VALUES (?, ?, ?, ?, ?)",
         (group.id, team, name, managed_by, now),
@@ -77,9 +81,14 @@ def get_group(conn: sqlite3.Connection, team: str, group_id: str) -> UserGroup |
 
 
 def list_groups(
-    conn: sqlite3.Connection, team: str, *, name_contains: str | None, managed_by: str | None,
-    start: int, count: int,
-) -> tuple[list[UserGroup], int]:  # fmt: skip
+    conn: sqlite3.Connection,
+    team: str,
+    *,
+    name_contains: str | None,
+    managed_by: str | None,
+    start: int,
+    count: int,
+) -> tuple[list[UserGroup], int]:
     """
     `GET /i/user-groups/:tid`: (the page, how many match) of the team's groups whose name contains
     `name_contains` (ignoring case), managed by `managed_by`, in creation order, from the 0-based
@@ -94,8 +103,7 @@ def list_groups(
         params.append(managed_by)
     (total,) = conn.execute(f"SELECT count(*) FROM user_groups WHERE {where}", params).fetchone()
     rows = conn.execute(
-        f"SELECT id, team, name, managed_by, created_at FROM user_groups WHERE {where} "
-        "ORDER BY seq LIMIT ? OFFSET ?",
+        f"SELECT id, team, name, managed_by, created_at FROM user_groups WHERE {where} ORDER BY seq LIMIT ? OFFSET ?",
         [*params, count, start],
     ).fetchall()
     members = _members_of(conn, [row[0] for row in rows])
@@ -143,7 +151,7 @@ def _existing(conn: sqlite3.Connection, team: str, group_id: str) -> tuple[str, 
     ).fetchone()
     if row is None:
         raise WireError(*NOT_FOUND)
-    return row  # type: ignore[no-any-return]
+    return row
 
 
 def _scim_group(conn: sqlite3.Connection, team: str, group_id: str) -> None:

@@ -15,7 +15,6 @@ from aiohttp import web
 
 from gateway.backend.wire_user import RICH_INFO_LIST_URN, RICH_INFO_MAP_URN
 
-
 # libs/wire-api/src/Wire/API/Team/Permission.hs, via rolePermissions: `self` and `copy` are equal.
 ROLE_PERMISSIONS: dict[str, int] = {"owner": 8191, "admin": 5951, "member": 1587, "partner": 1025}
 PERMISSION_ROLES: dict[int, str] = {bits: role for role, bits in ROLE_PERMISSIONS.items()}

@@ -78,7 +78,7 @@ def migrate(conn: Connection, *, target: int | None = None) -> tuple[int, int]:
         before = postgres_schema_version(conn)
         return before, migrate_postgres(conn, target=target)
     before = schema_version(conn)  # type: ignore[arg-type]  # an sqlite3.Connection
-    return before, migrate_sqlite(conn, target=target)  # type: ignore[arg-type]
+    return before, migrate_sqlite(conn, target=target)  # type: ignore[arg-type]  # an sqlite3.Connection
 
 
 def latest_version() -> int:

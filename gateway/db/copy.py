@@ -30,9 +30,7 @@ class Copied:
     rows: int
 
 
-def copy_state(
-    source: Connection, target: Connection, *, tables: Sequence[str] = STATE_TABLES
-) -> list[Copied]:
+def copy_state(source: Connection, target: Connection, *, tables: Sequence[str] = STATE_TABLES) -> list[Copied]:
     """
     Copy `tables` from `source` to `target` (both autocommit connections at the latest schema).
     Raises CopyRefused when the target already holds rows, or when the counts differ afterwards.

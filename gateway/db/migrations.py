@@ -241,10 +241,22 @@ SQLITE_MIGRATIONS: tuple[str, ...] = (
 # that adds a table adds it here (tests/contract/test_migrations.py checks the list is complete);
 # the PostgreSQL schema has the same versions in gateway/db/migrations_postgres.py.
 STATE_TABLES: tuple[str, ...] = (
-    "teams", "tokens", "users", "groups", "group_members",
-    "brig_external_ids", "brig_users", "brig_saml_refs", "idps", "team_members", "sso_switch_outbox",
-    "brig_groups", "brig_group_members", "brig_group_counts", "user_documents_refreshed",
-)  # fmt: skip
+    "teams",
+    "tokens",
+    "users",
+    "groups",
+    "group_members",
+    "brig_external_ids",
+    "brig_users",
+    "brig_saml_refs",
+    "idps",
+    "team_members",
+    "sso_switch_outbox",
+    "brig_groups",
+    "brig_group_members",
+    "brig_group_counts",
+    "user_documents_refreshed",
+)
 
 
 def schema_version(conn: sqlite3.Connection, *, version_table: str = "schema_version") -> int:
@@ -268,9 +280,12 @@ def sql_statements(script: str) -> list[str]:
 
 
 def migrate_sqlite(
-    conn: sqlite3.Connection, *, target: int | None = None,
-    migrations: tuple[str, ...] | None = None, version_table: str = "schema_version",
-) -> int:  # fmt: skip
+    conn: sqlite3.Connection,
+    *,
+    target: int | None = None,
+    migrations: tuple[str, ...] | None = None,
+    version_table: str = "schema_version",
+) -> int:
     """
     Apply every migration above the database's version (up to `target`); return the version.
     `migrations` (default: SQLITE_MIGRATIONS) and `version_table` let another schema (brig-lite's)

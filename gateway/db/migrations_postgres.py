@@ -29,13 +29,16 @@ import re
 from gateway.db.dialect import Connection
 from gateway.db.migrations import SQLITE_MIGRATIONS
 
+
 def _step_6() -> str:
     """SQLite's step 6 with string_agg for group_concat, and its triggers as one plpgsql function."""
     columns, triggers = SQLITE_MIGRATIONS[5].split("CREATE TRIGGER", 1)
     aggregated = columns.replace("group_concat(group_id, ',')", "string_agg(group_id, ',')")
     if aggregated == columns or "group_members_left" not in triggers:
         raise AssertionError("migration 6 changed: update its PostgreSQL text")
-    return aggregated + """
+    return (
+        aggregated
+        + """
     CREATE FUNCTION group_members_keep_member_of() RETURNS trigger LANGUAGE plpgsql
     SET search_path FROM CURRENT AS $$
     BEGIN
@@ -52,6 +55,7 @@ def _step_6() -> str:
     CREATE TRIGGER group_members_keep_member_of AFTER INSERT OR DELETE ON group_members
         FOR EACH ROW EXECUTE FUNCTION group_members_keep_member_of()
     """
+    )
 
 
 # version -> PostgreSQL text, for the migrations `translate` cannot turn into PostgreSQL's SQL

@@ -44,7 +44,9 @@ POSTGRES = Dialect(
     for_no_key_update=" FOR NO KEY UPDATE",
     serialize="SELECT pg_advisory_xact_lock(hashtextextended(?, 0))",
     integrity_error=psycopg.IntegrityError,
-    restart_seq="SELECT setval(pg_get_serial_sequence('{table}', 'seq'), coalesce(max(seq), 0) + 1, false) FROM {table}",
+    restart_seq=(
+        "SELECT setval(pg_get_serial_sequence('{table}', 'seq'), coalesce(max(seq), 0) + 1, false) FROM {table}"
+    ),
 )
 
 RETRIED = (errors.DeadlockDetected, errors.SerializationFailure)
@@ -61,13 +63,13 @@ class PostgresConnection:
 
     def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> Cursor:
         if not parameters:  # no placeholders to convert; several statements may run at once
-            return self.raw.execute(sql)  # type: ignore[return-value]
-        return self.raw.execute(_placeholders(sql), parameters)  # type: ignore[return-value]
+            return self.raw.execute(sql)
+        return self.raw.execute(_placeholders(sql), parameters)
 
     def executemany(self, sql: str, parameters: Iterable[Sequence[Any]], /) -> Cursor:
         cursor = self.raw.cursor()
         cursor.executemany(_placeholders(sql), parameters)
-        return cursor  # type: ignore[return-value]
+        return cursor
 
     def close(self) -> None:
         self.raw.close()
@@ -97,9 +99,14 @@ class PostgresDatabase(ThreadedDatabase[PostgresConnection]):
 
     @classmethod
     async def open(
-        cls, dsn: str, *, readers: int = 4, writers: int = 4, connect_timeout: float = 10.0,
+        cls,
+        dsn: str,
+        *,
+        readers: int = 4,
+        writers: int = 4,
+        connect_timeout: float = 10.0,
         migrate: bool = True,
-    ) -> PostgresDatabase:  # fmt: skip
+    ) -> PostgresDatabase:
         """
         Connect and bring the schema up to date (or, with `migrate=False`, check that it is:
         SchemaOutOfDate names `scim-gateway migrate` otherwise).

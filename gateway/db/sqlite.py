@@ -33,9 +33,12 @@ class SqliteDatabase(ThreadedDatabase[SqliteConnection]):
 
     @classmethod
     async def open(
-        cls, path: str | Path, *, busy_timeout_ms: int = 5000,
+        cls,
+        path: str | Path,
+        *,
+        busy_timeout_ms: int = 5000,
         migrate: Callable[[sqlite3.Connection], object] = migrate_sqlite,
-    ) -> SqliteDatabase:  # fmt: skip
+    ) -> SqliteDatabase:
         """
         Open (creating the file and its folder if needed) and bring the schema up to date with
         `migrate` (the gateway's schema unless another is given, e.g. brig-lite's).
@@ -56,9 +59,12 @@ class SqliteDatabase(ThreadedDatabase[SqliteConnection]):
 def connect_sqlite(path: str | Path, *, busy_timeout_ms: int = 5000) -> SqliteConnection:
     """A connection in WAL mode with foreign keys on, in autocommit (transactions are explicit)."""
     conn = sqlite3.connect(
-        path, isolation_level=None, check_same_thread=False, timeout=busy_timeout_ms / 1000,
+        path,
+        isolation_level=None,
+        check_same_thread=False,
+        timeout=busy_timeout_ms / 1000,
         factory=SqliteConnection,
-    )  # fmt: skip
+    )
     _enable_wal(conn, timeout_s=busy_timeout_ms / 1000)
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA foreign_keys=ON")
@@ -92,4 +98,3 @@ def _in_transaction(conn: SqliteConnection, fn: Callable[[SqliteConnection], T])
         raise
     conn.execute("COMMIT")
     return result
-

@@ -10,6 +10,7 @@ holds the two paths to that.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import inspect
 import sys
@@ -17,9 +18,9 @@ from typing import Any
 
 import orjson
 
+from gateway.backend import user_attributes
 from gateway.backend.documents import DocumentPage
 from gateway.backend.wire_user import WireUser
-from gateway.backend import user_attributes
 from gateway.provisioning import render as render_module
 from gateway.provisioning import rich_info
 from gateway.provisioning.render import render_user
@@ -32,21 +33,59 @@ FORMAT = 1
 
 _SAMPLES = (
     WireUser(
-        "00000000-0000-4000-8000-000000000001", "team", "sample.user", "Sample Üser", "sample@example.com",
-        "sample@example.com", "work", "pending-invitation", "admin", "de", None,
-        (("Department", "R&D"), ("Role", "Lead")), '{"name":{"familyName":"User","givenName":"Sample"}}',
-        "2026-01-01T00:00:00.000Z", "2026-01-02T00:00:00.000Z", 'W/"sample"',
-    ),  # fmt: skip
+        "00000000-0000-4000-8000-000000000001",
+        "team",
+        "sample.user",
+        "Sample Üser",
+        "sample@example.com",
+        "sample@example.com",
+        "work",
+        "pending-invitation",
+        "admin",
+        "de",
+        None,
+        (("Department", "R&D"), ("Role", "Lead")),
+        '{"name":{"familyName":"User","givenName":"Sample"}}',
+        "2026-01-01T00:00:00.000Z",
+        "2026-01-02T00:00:00.000Z",
+        'W/"sample"',
+    ),
     WireUser(
-        "00000000-0000-4000-8000-000000000002", "team", "minimal", "M", "nameid", None, None,
-        "active", "member", "en", "idp", (), "{}", "2026-01-01T00:00:00.000Z", "2026-01-01T00:00:00.000Z", 'W/"m"',
-    ),  # fmt: skip
+        "00000000-0000-4000-8000-000000000002",
+        "team",
+        "minimal",
+        "M",
+        "nameid",
+        None,
+        None,
+        "active",
+        "member",
+        "en",
+        "idp",
+        (),
+        "{}",
+        "2026-01-01T00:00:00.000Z",
+        "2026-01-01T00:00:00.000Z",
+        'W/"m"',
+    ),
     WireUser(
-        "00000000-0000-4000-8000-000000000003", "team", "typeless", "T \"q\" \u2603", "t", "t@example.com", None,
-        "suspended", "partner", "fr", "idp", (("Role", ""),),
+        "00000000-0000-4000-8000-000000000003",
+        "team",
+        "typeless",
+        'T "q" \u2603',
+        "t",
+        "t@example.com",
+        None,
+        "suspended",
+        "partner",
+        "fr",
+        "idp",
+        (("Role", ""),),
         '{"nickName":"T","phoneNumbers":[{"value":"+1","type":"work"}],"title":"Ms"}',
-        "2026-01-01T00:00:00.000Z", "2026-01-03T00:00:00.000Z", 'W/"t"',
-    ),  # fmt: skip
+        "2026-01-01T00:00:00.000Z",
+        "2026-01-03T00:00:00.000Z",
+        'W/"t"',
+    ),
 )
 # What renders a document: a change to any of them may change documents.
 _RENDERING_MODULES = (render_module, rich_info, user_attributes)
@@ -60,10 +99,8 @@ class UserDocuments:
         # used: it covers what the samples render and the source that renders them.
         digest = hashlib.sha256(b"\n".join(self.render(user).encode() for user in _SAMPLES))
         for module in (*_RENDERING_MODULES, sys.modules[__name__]):
-            try:
+            with contextlib.suppress(OSError, TypeError):  # no source (a frozen build): the samples alone
                 digest.update(inspect.getsource(module).encode())
-            except (OSError, TypeError):  # no source (a frozen build): the samples alone
-                pass
         self.key = f"{FORMAT}:{digest.hexdigest()[:16]}"
 
     def render(self, user: WireUser) -> str:

@@ -23,7 +23,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from gateway.backend.wire_group import AddMembers, GroupEdit, RemoveMembers, ReplaceMembers, Rename, SetExternalId
+from gateway.backend.wire_group import AddMembers, GroupEdit, RemoveMembers, Rename, ReplaceMembers, SetExternalId
 from gateway.scim.errors import InvalidPath, InvalidValue, Mutability, ScimError
 from gateway.scim.filter.ast import Compare, Filter, Or
 from gateway.scim.patch import PatchOp
@@ -54,9 +54,11 @@ def group_edits(ops: Sequence[PatchOp], *, group_id: str) -> tuple[PatchEdit, ..
                 edits.extend(_path_edits(op.op, op.path, op.value))
         except ScimError as exc:
             raise type(exc)(
-                f"Operations[{index}]: {exc.detail}", status=exc.status, scim_type=exc.scim_type,
+                f"Operations[{index}]: {exc.detail}",
+                status=exc.status,
+                scim_type=exc.scim_type,
                 headers=exc.headers,
-            ) from exc  # fmt: skip
+            ) from exc
     return tuple(edits)
 
 

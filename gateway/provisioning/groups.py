@@ -22,12 +22,25 @@ import structlog
 
 from gateway.backend.base import Backend
 from gateway.backend.wire_group import (
-    GroupEdit, GroupFields, GroupPage, GroupQuery, NewGroup, RemoveMembers, ReplaceMembers, Rename,
-    SetExternalId, WireGroup,
+    GroupEdit,
+    GroupFields,
+    GroupPage,
+    GroupQuery,
+    NewGroup,
+    RemoveMembers,
+    Rename,
+    ReplaceMembers,
+    SetExternalId,
+    WireGroup,
 )
 from gateway.provisioning.group_patch import (
-    PatchEdit, RemoveWhere, group_edits, member_ids, validate_display_name, validate_external_id,
-)  # fmt: skip
+    PatchEdit,
+    RemoveWhere,
+    group_edits,
+    member_ids,
+    validate_display_name,
+    validate_external_id,
+)
 from gateway.provisioning.rules import lower_keys
 from gateway.scim.errors import NotFound, PreconditionFailed, ServiceUnavailable
 from gateway.scim.filter.evaluate import matches
@@ -93,9 +106,7 @@ class GroupService:
     async def get(self, token: TokenRecord, group_id: str, *, include_members: bool = True) -> WireGroup:
         return await self._backend.get_group(token.team, _group_id(group_id), include_members=include_members)
 
-    async def replace(
-        self, token: TokenRecord, group_id: str, body: Any, *, if_match: str | None
-    ) -> WireGroup:
+    async def replace(self, token: TokenRecord, group_id: str, body: Any, *, if_match: str | None) -> WireGroup:
         """PUT: name and externalId replaced; members replaced when the body has `members`."""
         gid = _group_id(group_id)
         valid = validate_group(body)
@@ -103,9 +114,7 @@ class GroupService:
         if valid.members is not None:
             edits.append(ReplaceMembers(valid.members))
         expected = await self._expected_version(token.team, gid, if_match)
-        group = await self._backend.edit_group(
-            token.team, gid, edits, expected_version=expected, include_members=True
-        )
+        group = await self._backend.edit_group(token.team, gid, edits, expected_version=expected, include_members=True)
         log.info("group_replaced", group_id=gid, team=token.team, version=group.version)
         return group
 
@@ -123,9 +132,12 @@ class GroupService:
             # fail the backend's comparison: 412, as the client asked.
             try:
                 group = await self._backend.edit_group(
-                    token.team, gid, resolved, expected_version=expected or read_version,
+                    token.team,
+                    gid,
+                    resolved,
+                    expected_version=expected or read_version,
                     include_members=include_members,
-                )  # fmt: skip
+                )
             except PreconditionFailed:
                 if read_version is None or if_match is not None:
                     raise
@@ -152,9 +164,12 @@ class GroupService:
         start = max(request.start_index, 1)
         query = GroupQuery(
             filter=None if request.filter is None else parse_filter(request.filter),
-            sort_by=request.sort_by, descending=request.descending, offset=start - 1,
-            limit=max(request.count, 0), include_members=request.include_members,
-        )  # fmt: skip
+            sort_by=request.sort_by,
+            descending=request.descending,
+            offset=start - 1,
+            limit=max(request.count, 0),
+            include_members=request.include_members,
+        )
         return await self._backend.search_groups(token.team, query), start
 
     async def _expected_version(

@@ -20,8 +20,7 @@ def render_group(group: WireGroup, *, base_url: str) -> dict[str, Any]:
     resource["displayName"] = group.display_name
     if group.members is not None:
         resource["members"] = [
-            {"value": user_id, "$ref": f"{base_url}/Users/{user_id}", "type": "User"}
-            for user_id in group.members
+            {"value": user_id, "$ref": f"{base_url}/Users/{user_id}", "type": "User"} for user_id in group.members
         ]
     resource["meta"] = {
         "resourceType": "Group",

@@ -66,7 +66,7 @@ def _map_form(value: Any) -> dict[str, str]:
     if value is None:
         return {}
     if not isinstance(value, Mapping):
-        raise InvalidValue(f"{RICH_INFO_MAP_URN} must be an object of text fields, e.g. {{\"Department\": \"Sales\"}}")
+        raise InvalidValue(f'{RICH_INFO_MAP_URN} must be an object of text fields, e.g. {{"Department": "Sales"}}')
     out: dict[str, str] = {}
     for key, field_value in value.items():
         if field_value is None:

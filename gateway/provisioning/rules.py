@@ -65,10 +65,17 @@ def validate_user(body: Any, *, idp: str | None, rules: UserRules) -> ValidUser:
     locale = _language(attrs.get("preferredlanguage"), rules.default_locale)
     role = _role(attrs.get("roles"))
     fields = UserFields(
-        handle=handle, display_name=display_name, external_id=external_id, email=email,
-        email_type=email_type, role=role or "member", locale=locale, rich_info=rich_info,
-        extra=_kept(attrs, rules.kept_attributes), active=parse_active(attrs.get("active")),
-    )  # fmt: skip
+        handle=handle,
+        display_name=display_name,
+        external_id=external_id,
+        email=email,
+        email_type=email_type,
+        role=role or "member",
+        locale=locale,
+        rich_info=rich_info,
+        extra=_kept(attrs, rules.kept_attributes),
+        active=parse_active(attrs.get("active")),
+    )
     return ValidUser(fields, role_given=role is not None)
 
 
@@ -87,7 +94,7 @@ def lower_keys(body: Any, *, where: str) -> dict[str, Any]:
 
 def validate_handle(value: Any) -> str:
     if not isinstance(value, str) or not value:
-        raise InvalidValue("userName is required: the Wire handle, e.g. \"jdoe\"")
+        raise InvalidValue('userName is required: the Wire handle, e.g. "jdoe"')
     handle = value.lower()
     if not HANDLE.fullmatch(handle) or handle in RESERVED_HANDLES:
         raise InvalidValue(
@@ -138,10 +145,10 @@ def _language(value: Any, default: str) -> str:
     if value is None or value == "":
         return default
     code = value[:2] if isinstance(value, str) else None
-    if code not in ISO_639_1 or isinstance(value, str) and len(value) > 2 and value[2] not in "-_":
+    if code not in ISO_639_1 or (isinstance(value, str) and len(value) > 2 and value[2] not in "-_"):
         raise InvalidValue(
             f"Could not parse language {value!r}. Expected format for preferredLanguage is ISO 639-1, "
-            "e.g. \"en\" or \"en-US\" (lower-case language part)"
+            'e.g. "en" or "en-US" (lower-case language part)'
         )
     return code
 
@@ -156,10 +163,8 @@ def _role(value: Any) -> Role | None:
     entry = value[0]
     name = lower_keys(entry, where="a roles entry").get("value") if isinstance(entry, Mapping) else entry
     if not isinstance(name, str) or name.lower() not in ROLES:
-        raise InvalidValue(
-            f"The role {name!r} is not valid. Valid roles are owner, admin, member, partner."
-        )
-    return name.lower()  # type: ignore[return-value]
+        raise InvalidValue(f"The role {name!r} is not valid. Valid roles are owner, admin, member, partner.")
+    return name.lower()  # type: ignore[return-value]  # checked against ROLES above
 
 
 def parse_bool(value: Any, *, default: bool) -> bool:

@@ -25,8 +25,8 @@ from collections.abc import Callable
 import structlog
 
 from gateway.clock import now_text
-from gateway.provisioning.sso_webhook import JsonWebhook
 from gateway.config import SsoSwitch
+from gateway.provisioning.sso_webhook import JsonWebhook
 from gateway.store.base import Store, SwitchFlip
 
 log = structlog.get_logger()
@@ -38,9 +38,11 @@ LEASE_MARGIN_SECONDS = 30.0  # a claim outlives the webhook's timeout by this mu
 def flip_body(flip: SwitchFlip) -> dict[str, object]:
     """What the webhook receives for one flip."""
     return {
-        "team": flip.team, "sso_invites_enabled": flip.sso_invites_enabled,
-        "changed_at": flip.changed_at, "event_id": flip.seq,
-    }  # fmt: skip
+        "team": flip.team,
+        "sso_invites_enabled": flip.sso_invites_enabled,
+        "changed_at": flip.changed_at,
+        "event_id": flip.seq,
+    }
 
 
 class SsoSwitchDeliverer:
@@ -76,7 +78,7 @@ class SsoSwitchDeliverer:
             self._wake.clear()
             try:
                 claimed = await self.deliver_due()
-            except Exception as exc:  # the store failing must not end the deliverer: try again later
+            except Exception as exc:  # noqa: BLE001 - the store failing must not end the deliverer: try again later
                 log.warning("sso_switch_outbox_unreadable", error=type(exc).__name__)
                 claimed = 0
             if claimed:
@@ -96,10 +98,21 @@ class SsoSwitchDeliverer:
         error = await self._webhook.post(flip_body(flip))
         if error is None:
             await self._store.switch_flip_delivered(flip.seq, when=now_text())
-            log.info("sso_switch_delivered", team=flip.team, event_id=flip.seq,
-                     sso_invites_enabled=flip.sso_invites_enabled, attempts=flip.attempts + 1)  # fmt: skip
+            log.info(
+                "sso_switch_delivered",
+                team=flip.team,
+                event_id=flip.seq,
+                sso_invites_enabled=flip.sso_invites_enabled,
+                attempts=flip.attempts + 1,
+            )
             return
         wait = min(self._settings.max_retry_seconds, self._settings.retry_seconds * 2 ** min(flip.attempts, 30))
         await self._store.switch_flip_failed(flip.seq, error=error, retry_at=self._clock() + wait)
-        log.warning("sso_switch_delivery_failed", team=flip.team, event_id=flip.seq,
-                    attempts=flip.attempts + 1, retry_in_seconds=wait, error=error)  # fmt: skip
+        log.warning(
+            "sso_switch_delivery_failed",
+            team=flip.team,
+            event_id=flip.seq,
+            attempts=flip.attempts + 1,
+            retry_in_seconds=wait,
+            error=error,
+        )

@@ -6,8 +6,6 @@ apart from its outbox logic (which is tested without HTTP).
 
 from __future__ import annotations
 
-import asyncio
-
 import aiohttp
 
 
@@ -35,6 +33,6 @@ class JsonWebhook:
                 await answer.read()
                 if not 200 <= answer.status < 300:
                     return f"the webhook answered {answer.status}"
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, aiohttp.ClientError) as exc:
             return f"the webhook could not be reached: {type(exc).__name__}"
         return None

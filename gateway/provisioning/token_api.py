@@ -73,9 +73,12 @@ def parse_create(body: Any, *, version: int) -> CreateScimToken:
         return CreateScimToken(description=description, password=password, verification_code=code)
     idp = _optional_text(fields, "idp")
     return CreateScimToken(
-        description=description, password=password, verification_code=code,
-        name=_optional_text(fields, "name"), idp=None if idp is None else _uuid(idp, "idp"),
-    )  # fmt: skip
+        description=description,
+        password=password,
+        verification_code=code,
+        name=_optional_text(fields, "name"),
+        idp=None if idp is None else _uuid(idp, "idp"),
+    )
 
 
 def parse_rename(body: Any) -> str:

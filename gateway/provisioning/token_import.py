@@ -14,7 +14,7 @@ import io
 import json
 import uuid
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from gateway.clock import format_time
@@ -82,5 +82,5 @@ def _time(number: int, value: str) -> str:
     except ValueError:
         raise TokenImportError(f"row {number}: created_at {value!r} is not a date-time") from None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     return format_time(moment)

@@ -63,9 +63,14 @@ class TokenService:
     """Create, list, revoke and verify SCIM tokens; one service for the CLI and the API."""
 
     def __init__(
-        self, store: Store, backend: Backend, *, max_per_team: int,
-        on_change: Callable[[str], None] | None = None, clock: Callable[[], float] = time.monotonic,
-    ) -> None:  # fmt: skip
+        self,
+        store: Store,
+        backend: Backend,
+        *,
+        max_per_team: int,
+        on_change: Callable[[str], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         """`on_change(team)` is called after each token added or revoked (it may have flipped the switch)."""
         self._store = store
         self._backend = backend
@@ -85,9 +90,14 @@ class TokenService:
         secret = new_token_secret()
         token_id = str(uuid.uuid4())
         record = TokenRecord(
-            id=token_id, team=team, hash=hash_token(secret), created_at=now_text(),
-            description=description, name=name or token_id, idp=idp,
-        )  # fmt: skip
+            id=token_id,
+            team=team,
+            hash=hash_token(secret),
+            created_at=now_text(),
+            description=description,
+            name=name or token_id,
+            idp=idp,
+        )
         await self._add(record)
         return secret, record
 
@@ -172,7 +182,7 @@ class TokenService:
     async def _touch(self, token_id: str, when: str) -> None:
         try:
             await self._store.touch_token(token_id, when)
-        except Exception as exc:  # a lost "last used" time is not worth failing anything for
+        except Exception as exc:  # noqa: BLE001 - a lost "last used" time is not worth failing anything for
             log.warning("token_touch_failed", token_id=token_id, error=type(exc).__name__)
 
     async def drain(self) -> None:

@@ -91,9 +91,7 @@ class UserService:
             valid = validate_user(after, idp=token.idp, rules=self._rules)
             fields = valid.fields if valid.role_given else dataclasses.replace(valid.fields, role=current.role)
             try:
-                user = await self._backend.update_user(
-                    token.team, uid, fields, expected_version=current.version
-                )
+                user = await self._backend.update_user(token.team, uid, fields, expected_version=current.version)
             except PreconditionFailed:
                 if if_match is not None:
                     raise
@@ -143,7 +141,7 @@ class UserService:
             return
         try:
             count = await self._documents.refresh_documents()
-        except Exception as exc:  # lists stay right, only slower: a read renders a stale row itself
+        except Exception as exc:  # noqa: BLE001 - lists stay right, only slower: a read renders a stale row itself
             log.warning("user_documents_not_refreshed", error=type(exc).__name__)
             return
         if count:
@@ -156,9 +154,12 @@ class UserService:
 def _user_query(request: SearchRequest) -> UserQuery:
     parsed = None if request.filter is None else parse_filter(request.filter)
     return UserQuery(
-        filter=parsed, sort_by=request.sort_by, descending=request.descending,
-        offset=max(request.start_index, 1) - 1, limit=max(request.count, 0),
-    )  # fmt: skip
+        filter=parsed,
+        sort_by=request.sort_by,
+        descending=request.descending,
+        offset=max(request.start_index, 1) - 1,
+        limit=max(request.count, 0),
+    )
 
 
 def _user_id(text: str) -> str:
@@ -173,9 +174,7 @@ def _check_if_match(if_match: str | None, user: WireUser) -> None:
         return
     wanted = {tag.strip() for tag in if_match.split(",")}
     if "*" not in wanted and user.version not in wanted:
-        raise PreconditionFailed(
-            f"User {user.id} has version {user.version}, not {if_match}; read it again and retry"
-        )
+        raise PreconditionFailed(f"User {user.id} has version {user.version}, not {if_match}; read it again and retry")
 
 
 def _rich_info_paths_to_map(ops: Sequence[PatchOp]) -> tuple[PatchOp, ...]:
@@ -183,7 +182,11 @@ def _rich_info_paths_to_map(ops: Sequence[PatchOp]) -> tuple[PatchOp, ...]:
     out = []
     for op in ops:
         path = op.path
-        if path is not None and (path.uri or "").lower() == RICH_INFO_LIST_URN.lower() and path.attr.lower() != "richinfo":
+        if (
+            path is not None
+            and (path.uri or "").lower() == RICH_INFO_LIST_URN.lower()
+            and path.attr.lower() != "richinfo"
+        ):
             op = dataclasses.replace(op, path=dataclasses.replace(path, uri=RICH_INFO_MAP_URN))
         out.append(op)
     return tuple(out)
@@ -217,7 +220,7 @@ def _reconcile_single_values(before: dict[str, Any], after: dict[str, Any]) -> d
     for attr in ("emails", "roles"):
         key = next((k for k in after if k.lower() == attr), None)
         values = after.get(key) if key is not None else None
-        if not isinstance(values, list) or len(values) < 2:
+        if key is None or not isinstance(values, list) or len(values) < 2:
             continue
         old = before.get(attr) or []
         written = [v for v in values if v not in old]

@@ -128,8 +128,7 @@ def _emails() -> dict[str, Any]:
     return attribute(
         "emails",
         "complex",
-        "Email addresses. Wire keeps one address per user: the one marked primary, or else the "
-        "first one.",
+        "Email addresses. Wire keeps one address per user: the one marked primary, or else the first one.",
         multi_valued=True,
         sub_attributes=[
             attribute("value", "string", "The email address, for example 'bjensen@example.com'."),
@@ -297,8 +296,8 @@ def wire_profile_attributes() -> list[dict[str, Any]]:
         attribute(
             "richInfo",
             "complex",
-            "Wire rich info as an ordered list, e.g. {\"version\": 0, \"fields\": [{\"type\": "
-            "\"Department\", \"value\": \"Sales\"}]}. Also accepted: the older form, a bare list "
+            'Wire rich info as an ordered list, e.g. {"version": 0, "fields": [{"type": '
+            '"Department", "value": "Sales"}]}. Also accepted: the older form, a bare list '
             f"of fields. Holds the same fields as {RICH_INFO_MAP_URN}.",
             sub_attributes=[
                 attribute("version", "integer", "The format version; always 0.", required=True),

@@ -24,9 +24,15 @@ class WireError(Exception):
 
 # Labels for the gateway's own failures when they surface on one of Wire's APIs.
 LABEL_OF_STATUS = {
-    404: "not-found", 405: "method-not-allowed", 413: "request-too-large", 415: "unsupported-media-type",
-    500: "server-error", 502: "bad-gateway", 503: "service-unavailable", 504: "gateway-timeout",
-}  # fmt: skip
+    404: "not-found",
+    405: "method-not-allowed",
+    413: "request-too-large",
+    415: "unsupported-media-type",
+    500: "server-error",
+    502: "bad-gateway",
+    503: "service-unavailable",
+    504: "gateway-timeout",
+}
 
 
 def wire_error_of(status: int, message: str, *, headers: dict[str, str] | None = None) -> WireError:

@@ -28,8 +28,7 @@ USER_EXTENSION_URNS = (RICH_INFO_MAP_URN, RICH_INFO_LIST_URN)
 
 # spar's SCIM tokens (`createScimToken`, services/spar/src/Spar/Scim/Auth.hs): one team each.
 TOKEN_DESCRIPTION = (
-    "A per-team SCIM token, created by an admin or owner of the Wire team, sent as "
-    "'Authorization: Bearer <token>'."
+    "A per-team SCIM token, created by an admin or owner of the Wire team, sent as 'Authorization: Bearer <token>'."
 )
 
 

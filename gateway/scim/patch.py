@@ -44,9 +44,19 @@ _T = TypeVar("_T")
 PATCH_OP_URN = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 OPS = ("add", "replace", "remove")
 DEFAULT_MULTI_VALUED = frozenset(
-    {"emails", "phonenumbers", "ims", "photos", "addresses", "entitlements", "roles",
-     "x509certificates", "groups", "members"}
-)  # fmt: skip
+    {
+        "emails",
+        "phonenumbers",
+        "ims",
+        "photos",
+        "addresses",
+        "entitlements",
+        "roles",
+        "x509certificates",
+        "groups",
+        "members",
+    }
+)
 DEFAULT_READ_ONLY = frozenset({"id", "meta", "schemas", "groups"})
 # Multi-valued attributes whose values are identified by their `value` alone (references).
 _IDENTIFIED_BY_VALUE = frozenset({"members", "groups"})
@@ -88,7 +98,7 @@ def parse_patch(body: Any, *, extension_urns: Iterable[str] = ()) -> tuple[Patch
 def _check_schemas(body: Mapping[str, Any]) -> None:
     found, schemas = _lookup(body, "schemas")
     if not found or not isinstance(schemas, list):
-        raise InvalidSyntax(f"The PATCH body needs \"schemas\": [\"{PATCH_OP_URN}\"].")
+        raise InvalidSyntax(f'The PATCH body needs "schemas": ["{PATCH_OP_URN}"].')
     if not any(isinstance(s, str) and s.lower() == PATCH_OP_URN.lower() for s in schemas):
         raise InvalidValue(f"'schemas' of a PATCH body must contain '{PATCH_OP_URN}'.")
 
@@ -218,8 +228,7 @@ def _apply_sub(container: dict[str, Any], op: str, path: PatchPath, value: Any, 
         _apply_to_values(container, op, path, value, rules)
     elif not isinstance(parent, dict):
         raise InvalidPath(
-            f"'{key}' is not a complex attribute, so path '{path.text}' cannot be used; "
-            f"use path '{path.attr}' instead."
+            f"'{key}' is not a complex attribute, so path '{path.text}' cannot be used; use path '{path.attr}' instead."
         )
     elif op == "remove":
         _delete(parent, path.sub)
@@ -231,22 +240,24 @@ def _apply_sub(container: dict[str, Any], op: str, path: PatchPath, value: Any, 
 
 def _apply_to_values(container: dict[str, Any], op: str, path: PatchPath, value: Any, rules: _Rules) -> None:
     """`attr[filter]`, `attr[filter].sub`, or `attr.sub` on a multi-valued attribute."""
-    key = _find_key(container, path.attr)
-    items = None if key is None else container[key]
+    found = _find_key(container, path.attr)
+    items = None if found is None else container[found]
     if items is None:
         if op == "remove":
             return
-        key, items = key or path.attr, []
+        items = []
+    key = found or path.attr
     if not isinstance(items, list):
         raise InvalidPath(f"'{key}' is not multi-valued, so path '{path.text}' cannot select values.")
     if path.sub is None and op != "remove" and not isinstance(value, Mapping):
         raise InvalidValue(f"Path '{path.text}' selects complex values; 'value' must be an object.")
     selected = [item for item in items if isinstance(item, dict) and _selects(path, item)]
-    if op == "remove" and path.sub is None:
-        items = [item for item in items if not any(item is s for s in selected)]
-    elif op == "remove":
-        for item in selected:
-            _delete(item, path.sub)
+    if op == "remove":
+        if path.sub is None:
+            items = [item for item in items if not any(item is s for s in selected)]
+        else:
+            for item in selected:
+                _delete(item, path.sub)
     else:
         if not selected:
             selected = [_new_value(path)]
@@ -260,6 +271,7 @@ def _apply_to_values(container: dict[str, Any], op: str, path: PatchPath, value:
 
 def _selects(path: PatchPath, item: Mapping[str, Any]) -> bool:
     """Does the value filter select `item`? Case-exactness as for `attr.sub` (members.value)."""
+
     def case_exact(dotted: str) -> bool:
         return f"{path.attr_key}.{dotted}" in DEFAULT_CASE_EXACT
 

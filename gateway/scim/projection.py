@@ -160,9 +160,7 @@ def _without_core_urn(path: str) -> str:
 def _extension_key(resource: Mapping[str, Any], path: str) -> str | None:
     """The lower-cased URN key of `resource` that `path` names or starts with; the longest wins."""
     matches = [
-        key.lower()
-        for key in resource
-        if ":" in key and (path == key.lower() or path.startswith(key.lower() + ":"))
+        key.lower() for key in resource if ":" in key and (path == key.lower() or path.startswith(key.lower() + ":"))
     ]
     return max(matches, key=len, default=None)
 

@@ -25,9 +25,11 @@ async def open_store(settings: StoreSettings) -> SqlStore:
 
         try:
             return await PostgresStore.open(
-                settings.dsn or "", readers=settings.connections, writers=settings.connections,
+                settings.dsn or "",
+                readers=settings.connections,
+                writers=settings.connections,
                 migrate=settings.migrate_at_start,
-            )  # fmt: skip
+            )
         except psycopg.Error as exc:
             raise StoreNotReady(f"cannot open the store {Location.of(settings)}: {exc}") from exc
     migrate = migrate_sqlite if settings.migrate_at_start else _check_sqlite_schema

@@ -13,7 +13,5 @@ class PostgresStore(SqlStore):
     db: PostgresDatabase
 
     @classmethod
-    async def open(
-        cls, dsn: str, *, readers: int = 4, writers: int = 4, migrate: bool = True
-    ) -> PostgresStore:
+    async def open(cls, dsn: str, *, readers: int = 4, writers: int = 4, migrate: bool = True) -> PostgresStore:
         return cls(await PostgresDatabase.open(dsn, readers=readers, writers=writers, migrate=migrate))

@@ -12,8 +12,15 @@ from __future__ import annotations
 from gateway.db.dialect import Connection, Database, serialize_on
 from gateway.store.base import IdpRecord, SwitchFlip, TokenLimitReached, TokenRecord
 from gateway.store.token_api_sql import (
-    ERROR_CHARS, FLIP_COLUMNS, claim_flips, count_tokens, flip_of, record_flip, remove_idp, revoke_token,
-)  # fmt: skip
+    ERROR_CHARS,
+    FLIP_COLUMNS,
+    claim_flips,
+    count_tokens,
+    flip_of,
+    record_flip,
+    remove_idp,
+    revoke_token,
+)
 
 _TOKEN_COLUMNS = "id, team, hash, created_at, description, name, idp, last_used_at"
 _TOKEN_FIELDS = tuple(name.strip() for name in _TOKEN_COLUMNS.split(","))
@@ -42,11 +49,9 @@ class SqlStore:
 
     async def find_token(self, token_hash: str) -> TokenRecord | None:
         row = await self.db.read(
-            lambda conn: conn.execute(
-                f"SELECT {_TOKEN_COLUMNS} FROM tokens WHERE hash = ?", (token_hash,)
-            ).fetchone()
+            lambda conn: conn.execute(f"SELECT {_TOKEN_COLUMNS} FROM tokens WHERE hash = ?", (token_hash,)).fetchone()
         )
-        return None if row is None else TokenRecord(**dict(zip(_TOKEN_FIELDS, row)))
+        return None if row is None else TokenRecord(**dict(zip(_TOKEN_FIELDS, row, strict=True)))
 
     async def list_tokens(self, team: str) -> list[TokenRecord]:
         rows = await self.db.read(
@@ -55,7 +60,7 @@ class SqlStore:
                 (team,),
             ).fetchall()
         )
-        return [TokenRecord(**dict(zip(_TOKEN_FIELDS, row))) for row in rows]
+        return [TokenRecord(**dict(zip(_TOKEN_FIELDS, row, strict=True))) for row in rows]
 
     async def revoke_token(self, team: str, token_id: str) -> bool:
         revoked = await self.db.write(lambda conn: revoke_token(conn, team, token_id))
@@ -64,17 +69,15 @@ class SqlStore:
 
     async def touch_token(self, token_id: str, when: str) -> None:
         await self.db.write(
-            lambda conn: conn.execute(
-                "UPDATE tokens SET last_used_at = ? WHERE id = ?", (when, token_id)
-            )
+            lambda conn: conn.execute("UPDATE tokens SET last_used_at = ? WHERE id = ?", (when, token_id))
         )
 
     async def rename_token(self, team: str, token_id: str, name: str) -> bool:
         renamed = await self.db.write(
-            lambda conn: conn.execute(
-                "UPDATE tokens SET name = ? WHERE team = ? AND id = ?", (name, team, token_id)
-            ).rowcount
-            > 0
+            lambda conn: (
+                conn.execute("UPDATE tokens SET name = ? WHERE team = ? AND id = ?", (name, team, token_id)).rowcount
+                > 0
+            )
         )
         await self.tokens_changed()
         return renamed
@@ -84,12 +87,13 @@ class SqlStore:
 
     async def add_idp(self, record: IdpRecord) -> bool:
         return await self.db.write(
-            lambda conn: conn.execute(
-                "INSERT INTO idps (id, team, description, created_at) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT DO NOTHING",
-                (record.id, record.team, record.description, record.created_at),
-            ).rowcount
-            > 0
+            lambda conn: (
+                conn.execute(
+                    "INSERT INTO idps (id, team, description, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                    (record.id, record.team, record.description, record.created_at),
+                ).rowcount
+                > 0
+            )
         )
 
     async def list_idps(self, team: str) -> list[IdpRecord]:
@@ -151,8 +155,16 @@ def _add_token(conn: Connection, record: TokenRecord, max_per_team: int) -> None
         )
     conn.execute(
         f"INSERT INTO tokens ({_TOKEN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (record.id, record.team, record.hash, record.created_at, record.description,
-         record.name, record.idp, record.last_used_at),  # fmt: skip
+        (
+            record.id,
+            record.team,
+            record.hash,
+            record.created_at,
+            record.description,
+            record.name,
+            record.idp,
+            record.last_used_at,
+        ),
     )
     if count == 0:  # the team's first token: the SSO-invite switch flips off, in this transaction
         record_flip(conn, record.team, sso_invites_enabled=False)

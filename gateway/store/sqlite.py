@@ -29,9 +29,12 @@ class SqliteStore(SqlStore):
 
     @classmethod
     async def open(
-        cls, path: str, *, busy_timeout_ms: int = 5000,
+        cls,
+        path: str,
+        *,
+        busy_timeout_ms: int = 5000,
         migrate: Callable[[sqlite3.Connection], object] = migrate_sqlite,
-    ) -> SqliteStore:  # fmt: skip
+    ) -> SqliteStore:
         """The database, then its token epoch (made with the database file's owner and mode)."""
         db = await SqliteDatabase.open(path, busy_timeout_ms=busy_timeout_ms, migrate=migrate)
         try:

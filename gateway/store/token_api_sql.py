@@ -15,7 +15,6 @@ from __future__ import annotations
 from typing import Any
 
 from gateway.clock import now_text
-
 from gateway.db.dialect import Connection, serialize_on
 from gateway.store.base import IdpInUse, SwitchFlip
 
@@ -75,6 +74,10 @@ def claim_flips(conn: Connection, now: float, until: float, limit: int) -> list[
 
 def flip_of(row: Any) -> SwitchFlip:
     return SwitchFlip(
-        seq=int(row[0]), team=row[1], sso_invites_enabled=bool(row[2]), changed_at=row[3],
-        attempts=int(row[4]), delivered_at=row[5],
-    )  # fmt: skip
+        seq=int(row[0]),
+        team=row[1],
+        sso_invites_enabled=bool(row[2]),
+        changed_at=row[3],
+        attempts=int(row[4]),
+        delivered_at=row[5],
+    )

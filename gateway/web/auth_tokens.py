@@ -67,10 +67,11 @@ def caller(request: web.Request) -> str:
     """The user id nginz vouches for in `Z-User`, from a trusted proxy only."""
     if not from_trusted_proxy(request):
         raise WireError(
-            403, "untrusted-proxy",
+            403,
+            "untrusted-proxy",
             "The token API is served through nginz only: this request did not come from an address "
             "in trusted_proxies, so its Z-User header is not believed.",
-        )  # fmt: skip
+        )
     user = request.headers.get("Z-User")
     if user is None:
         raise WireError(400, "client-error", "[header] 'Z-User' required")

@@ -75,18 +75,19 @@ async def patch_group(request: web.Request) -> web.Response:
     projection = query_projection(request)
     wants_body = bool(projection[0] or projection[1])
     group = await request.app[GROUPS].patch(
-        request[TOKEN], request[RESOURCE_ID], body, if_match=request.headers.get("If-Match"),
+        request[TOKEN],
+        request[RESOURCE_ID],
+        body,
+        if_match=request.headers.get("If-Match"),
         include_members=wants_body and include_members(projection),
-    )  # fmt: skip
+    )
     if not wants_body:
         return web.Response(status=204, headers={"ETag": group.version})
     return scim_response(_projected(request, group, projection), headers={"ETag": group.version})
 
 
 async def delete_group(request: web.Request) -> web.Response:
-    await request.app[GROUPS].delete(
-        request[TOKEN], request[RESOURCE_ID], if_match=request.headers.get("If-Match")
-    )
+    await request.app[GROUPS].delete(request[TOKEN], request[RESOURCE_ID], if_match=request.headers.get("If-Match"))
     return web.Response(status=204)
 
 
@@ -103,7 +104,7 @@ async def list_groups(request: web.Request) -> web.Response:
         start_index=int_param(query, "startIndex", 1),
         count=min(max(count, 0), limits.max_page_size),
         include_members=include_members(projection),
-    )  # fmt: skip
+    )
     page, start = await request.app[GROUPS].search(request[TOKEN], search)
     resources = [_projected(request, group, projection) for group in page.groups]
     return scim_response(list_response(resources, total=page.total, start_index=start))

@@ -18,9 +18,9 @@ async def status(request: web.Request) -> web.Response:
     results = {}
     for name, component in (("store", request.app[STORE]), ("backend", request.app[BACKEND])):
         try:
-            await asyncio.wait_for(component.check(), CHECK_TIMEOUT_SECONDS)  # type: ignore[attr-defined]
+            await asyncio.wait_for(component.check(), CHECK_TIMEOUT_SECONDS)  # type: ignore[attr-defined]  # Store and Backend both have check()
             results[name] = "ok"
-        except Exception as exc:  # any failure means "not ready", whatever its kind
+        except Exception as exc:  # noqa: BLE001 - any failure means "not ready", whatever its kind
             log.warning("health_check_failed", component=name, error=type(exc).__name__)
             results[name] = "unavailable"
     ok = all(v == "ok" for v in results.values())

@@ -19,15 +19,13 @@ async def read_json(request: web.Request) -> Any:
     media_type = request.content_type.lower()
     if media_type not in ACCEPTED_TYPES:
         raise UnsupportedMediaType(
-            f"Content-Type {media_type or '(none)'} is not supported; send application/scim+json "
-            "or application/json"
+            f"Content-Type {media_type or '(none)'} is not supported; send application/scim+json or application/json"
         )
     try:
         raw = await request.read()
     except web.HTTPRequestEntityTooLarge:
         raise PayloadTooLarge(
-            f"The request body is larger than the limit of {request.client_max_size} bytes "
-            "(limits.max_body_bytes)"
+            f"The request body is larger than the limit of {request.client_max_size} bytes (limits.max_body_bytes)"
         ) from None
     try:
         return orjson.loads(raw)
@@ -38,15 +36,11 @@ async def read_json(request: web.Request) -> Any:
         raise InvalidSyntax("The request body is JSON nested too deeply") from None
 
 
-def scim_response(
-    body: Any, *, status: int = 200, headers: dict[str, str] | None = None
-) -> web.Response:
+def scim_response(body: Any, *, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
     return serialised_response(orjson.dumps(body), status=status, headers=headers)
 
 
-def serialised_response(
-    body: bytes, *, status: int = 200, headers: dict[str, str] | None = None
-) -> web.Response:
+def serialised_response(body: bytes, *, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
     """A SCIM JSON response whose body is serialised already."""
     return web.Response(body=body, status=status, headers={"Content-Type": SCIM_JSON, **(headers or {})})
 

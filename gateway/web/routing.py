@@ -50,9 +50,7 @@ class ScimRouter:
 
     def add(self, resource: str, *, with_id: bool, needs_token: bool, **methods: Handler) -> None:
         self._names[resource.lower()] = resource
-        self._routes[(resource, with_id)] = Route(
-            {m.upper(): h for m, h in methods.items()}, needs_token
-        )
+        self._routes[(resource, with_id)] = Route({m.upper(): h for m, h in methods.items()}, needs_token)
 
     def parse(self, path: str) -> ScimPath | None:
         segments = [s for s in path.split("/") if s]
@@ -75,9 +73,7 @@ class ScimRouter:
 
     async def dispatch(self, request: web.Request) -> web.StreamResponse:
         scim_path = self.parse(request.path)
-        route = None if scim_path is None else self._routes.get(
-            (scim_path.resource, scim_path.resource_id is not None)
-        )
+        route = None if scim_path is None else self._routes.get((scim_path.resource, scim_path.resource_id is not None))
         if scim_path is None or route is None:
             raise NotFound(f"There is no SCIM resource at {request.path}; the base URL is /scim/v2")
         handler = route.methods.get(request.method)

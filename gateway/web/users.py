@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from aiohttp import web
 
 from gateway.backend.wire_user import WireUser
@@ -79,9 +81,7 @@ async def patch_user(request: web.Request) -> web.Response:
 
 
 async def delete_user(request: web.Request) -> web.Response:
-    await request.app[USERS].delete(
-        request[TOKEN], request[RESOURCE_ID], if_match=request.headers.get("If-Match")
-    )
+    await request.app[USERS].delete(request[TOKEN], request[RESOURCE_ID], if_match=request.headers.get("If-Match"))
     return web.Response(status=204)
 
 
@@ -96,7 +96,7 @@ async def list_users(request: web.Request) -> web.Response:
         descending=query.get("sortOrder", "ascending").lower() == "descending",
         start_index=int_param(query, "startIndex", 1),
         count=min(max(count, 0), limits.max_page_size),
-    )  # fmt: skip
+    )
     projection = query_projection(request)
     if not any(projection):  # whole users: the backend's stored documents, if it keeps them
         body = await request.app[USERS].search_page(request[TOKEN], search, base_url=request[BASE_URL])
@@ -107,7 +107,7 @@ async def list_users(request: web.Request) -> web.Response:
     return scim_response(list_response(resources, total=page.total, start_index=start))
 
 
-def int_param(query: "web.MultiDictProxy[str]", name: str, default: int) -> int:  # type: ignore[name-defined]
+def int_param(query: Mapping[str, str], name: str, default: int) -> int:
     raw = query.get(name)
     if raw is None or raw == "":
         return default

@@ -87,9 +87,14 @@ class BrigBackend:
         return await self._groups.create_group(team, new)
 
     async def edit_group(
-        self, team: str, group_id: str, edits: Sequence[GroupEdit], *,
-        expected_version: str | None = None, include_members: bool = False,
-    ) -> WireGroup:  # fmt: skip
+        self,
+        team: str,
+        group_id: str,
+        edits: Sequence[GroupEdit],
+        *,
+        expected_version: str | None = None,
+        include_members: bool = False,
+    ) -> WireGroup:
         return await self._groups.edit_group(
             team, group_id, edits, expected_version=expected_version, include_members=include_members
         )

@@ -14,7 +14,6 @@ caller decides what a failed write means).
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -92,9 +91,13 @@ class BrigClient:
         for start in range(0, len(ids), IDS_PER_LOOKUP):
             chunk = ",".join(ids[start : start + IDS_PER_LOOKUP])
             _, body = await self._call(
-                "GET", self._brig, "/i/users", params={"ids": chunk, "includePendingInvitations": pending},
-                read=True, what="read users",
-            )  # fmt: skip
+                "GET",
+                self._brig,
+                "/i/users",
+                params={"ids": chunk, "includePendingInvitations": pending},
+                read=True,
+                what="read users",
+            )
             found.extend(u for u in body if isinstance(u, dict))
         return found
 
@@ -106,7 +109,9 @@ class BrigClient:
         return status == 200
 
     async def create_spar_user(self, body: Mapping[str, Any]) -> dict[str, Any]:
-        _, user = await self._call("POST", self._brig, "/i/users/spar", payload=body, expect=(200, 201), what="create a SAML user")
+        _, user = await self._call(
+            "POST", self._brig, "/i/users/spar", payload=body, expect=(200, 201), what="create a SAML user"
+        )
         return user
 
     async def create_invitation(self, team: str, body: Mapping[str, Any]) -> dict[str, Any]:
@@ -117,7 +122,9 @@ class BrigClient:
 
     async def put_user_field(self, user_id: str, field: str, body: Mapping[str, Any]) -> None:
         """`PUT /i/users/:uid/<field>` (name, handle, managed-by, sso-id, rich-info, locale, status)."""
-        await self._call("PUT", self._brig, f"/i/users/{user_id}/{field}", payload=body, expect=(200, 204), what=f"set {field}")
+        await self._call(
+            "PUT", self._brig, f"/i/users/{user_id}/{field}", payload=body, expect=(200, 204), what=f"set {field}"
+        )
 
     async def get_rich_info(self, user_id: str) -> Any | None:
         status, body = await self._call(
@@ -127,18 +134,29 @@ class BrigClient:
 
     async def delete_user(self, user_id: str) -> int:
         """`DELETE /i/users/:uid`: 202 deleted, 200 already deleted, 404 no such user."""
-        status, _ = await self._call("DELETE", self._brig, f"/i/users/{user_id}", expect=(200, 202, 404), what="delete a user")
+        status, _ = await self._call(
+            "DELETE", self._brig, f"/i/users/{user_id}", expect=(200, 202, 404), what="delete a user"
+        )
         return status
 
     async def put_email(self, user_id: str, email: str, *, send_activation: bool) -> None:
         """`PUT /i/self/email` for the user (Z-User), activated at once or by mail."""
         activation = "send_activation_email" if send_activation else "auto_activate"
-        params = {"activation": activation, "validate": str(send_activation).lower(),
-                  "activate": str(not send_activation).lower()}  # fmt: skip
+        params = {
+            "activation": activation,
+            "validate": str(send_activation).lower(),
+            "activate": str(not send_activation).lower(),
+        }
         await self._call(
-            "PUT", self._brig, "/i/self/email", params=params, payload={"email": email},
-            headers={"Z-User": user_id}, expect=(200, 202, 204), what="set the email",
-        )  # fmt: skip
+            "PUT",
+            self._brig,
+            "/i/self/email",
+            params=params,
+            payload={"email": email},
+            headers={"Z-User": user_id},
+            expect=(200, 202, 204),
+            what="set the email",
+        )
 
     async def reauthenticate(self, user_id: str, body: Mapping[str, Any]) -> tuple[int, str | None]:
         """
@@ -146,9 +164,14 @@ class BrigClient:
         action}; (200, None) when accepted, else (403 or 404, brig's label). The body is never logged.
         """
         status, answer = await self._call(
-            "GET", self._brig, f"/i/users/{user_id}/reauthenticate", payload=body, expect=(200, 403, 404),
-            read=True, what="re-authenticate a team admin",
-        )  # fmt: skip
+            "GET",
+            self._brig,
+            f"/i/users/{user_id}/reauthenticate",
+            payload=body,
+            expect=(200, 403, 404),
+            read=True,
+            what="re-authenticate a team admin",
+        )
         label = answer.get("label") if isinstance(answer, dict) else None
         return status, None if status == 200 else (label if isinstance(label, str) else None)
 
@@ -156,8 +179,12 @@ class BrigClient:
 
     async def create_user_group(self, team: str, name: str, members: Sequence[str]) -> dict[str, Any]:
         """`POST /i/user-groups/full`: a user group managed by SCIM; brig chooses its id."""
-        body = {"managed_by": "scim", "team_id": team, "creator_user_id": None,
-                "new_group": {"name": name, "members": list(members)}}  # fmt: skip
+        body = {
+            "managed_by": "scim",
+            "team_id": team,
+            "creator_user_id": None,
+            "new_group": {"name": name, "members": list(members)},
+        }
         _, group = await self._call(
             "POST", self._brig, "/i/user-groups/full", payload=body, expect=(200, 201), what="create a user group"
         )
@@ -166,9 +193,13 @@ class BrigClient:
     async def get_user_group(self, team: str, group_id: str) -> dict[str, Any] | None:
         """`GET /i/user-groups/:tid/:gid/false`: the group with its members; None when brig has none."""
         status, group = await self._call(
-            "GET", self._brig, f"/i/user-groups/{team}/{group_id}/false", expect=(200, 404), read=True,
+            "GET",
+            self._brig,
+            f"/i/user-groups/{team}/{group_id}/false",
+            expect=(200, 404),
+            read=True,
             what="read a user group",
-        )  # fmt: skip
+        )
         return group if status == 200 and isinstance(group, dict) else None  # brig answers 200 `null`
 
     async def put_user_group(self, team: str, group_id: str, name: str, members: Sequence[str]) -> bool:
@@ -182,9 +213,12 @@ class BrigClient:
     async def delete_user_group(self, team: str, group_id: str) -> bool:
         """`DELETE /i/user-groups/:tid/:gid/managed/scim`: True when deleted, False when brig had none."""
         status, _ = await self._call(
-            "DELETE", self._brig, f"/i/user-groups/{team}/{group_id}/managed/scim", expect=(200, 204, 404),
+            "DELETE",
+            self._brig,
+            f"/i/user-groups/{team}/{group_id}/managed/scim",
+            expect=(200, 204, 404),
             what="delete a user group",
-        )  # fmt: skip
+        )
         return status != 404
 
     # --- galley ------------------------------------------------------------------------------
@@ -192,23 +226,33 @@ class BrigClient:
     async def get_member_permissions(self, team: str, user_id: str) -> int | None:
         """The member's `self` permission bits; None when not a member of the team."""
         status, body = await self._call(
-            "GET", self._galley, f"/i/teams/{team}/members/{user_id}", expect=(200, 404), read=True,
+            "GET",
+            self._galley,
+            f"/i/teams/{team}/members/{user_id}",
+            expect=(200, 404),
+            read=True,
             what="read the team role",
-        )  # fmt: skip
+        )
         return int(body["permissions"]["self"]) if status == 200 else None
 
     async def put_member_permissions(self, team: str, user_id: str, perms: Mapping[str, int]) -> None:
         await self._call(
-            "PUT", self._galley, f"/i/teams/{team}/members", payload={"user": user_id, "permissions": perms},
+            "PUT",
+            self._galley,
+            f"/i/teams/{team}/members",
+            payload={"user": user_id, "permissions": perms},
             what="set the team role",
-        )  # fmt: skip
+        )
 
     async def validate_saml_emails(self, team: str) -> bool:
         """Whether new emails need the user's confirmation (validateSAMLemails enabled)."""
         _, body = await self._call(
-            "GET", self._galley, f"/i/teams/{team}/features/validateSAMLemails", read=True,
+            "GET",
+            self._galley,
+            f"/i/teams/{team}/features/validateSAMLemails",
+            read=True,
             what="read the email validation setting",
-        )  # fmt: skip
+        )
         return isinstance(body, dict) and body.get("status") == "enabled"
 
     async def check(self) -> None:
@@ -218,16 +262,26 @@ class BrigClient:
     # --- one call -------------------------------------------------------------------------
 
     async def _call(
-        self, method: str, base: str, path: str, *, what: str, payload: Any = None,
-        params: Mapping[str, str] | None = None, headers: Mapping[str, str] | None = None,
-        expect: Iterable[int] = (200,), read: bool = False,
-    ) -> tuple[int, Any]:  # fmt: skip
+        self,
+        method: str,
+        base: str,
+        path: str,
+        *,
+        what: str,
+        payload: Any = None,
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        expect: Iterable[int] = (200,),
+        read: bool = False,
+    ) -> tuple[int, Any]:
         """(status, JSON body or None); `read` marks an idempotent call, retried once on a connection error."""
         service = "galley" if base == self._galley and base != self._brig else "brig"
         call = f"{service} {method} {path}"
         for attempt in (1, 2):
             try:
-                async with self._session.request(method, base + path, json=payload, params=params, headers=headers) as answer:
+                async with self._session.request(
+                    method, base + path, json=payload, params=params, headers=headers
+                ) as answer:
                     status = answer.status
                     data = await answer.read()
                 break
@@ -235,8 +289,10 @@ class BrigClient:
                 error: ScimError = self._unavailable(
                     503, f"cannot connect to {service} for {call} ({what}) within {self._settings.connect_timeout} s"
                 )
-            except asyncio.TimeoutError:
-                raise self._unavailable(504, f"{call} ({what}) did not answer within {self._settings.call_timeout} s") from None
+            except TimeoutError:
+                raise self._unavailable(
+                    504, f"{call} ({what}) did not answer within {self._settings.call_timeout} s"
+                ) from None
             except aiohttp.ClientConnectorError as exc:
                 error = self._unavailable(503, f"cannot connect to {service} for {call} ({what}): {exc.os_error}")
             except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError, aiohttp.ClientPayloadError) as exc:

@@ -21,9 +21,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from gateway.backend.sql.groups import (
-    GROUP_COLUMNS, MIRROR_TABLES, group_version, groups_of_users, member_ids as _member_ids, row_to_group,
-    search_groups, team_ids_among,
-)  # fmt: skip
+    GROUP_COLUMNS,
+    MIRROR_TABLES,
+    group_version,
+    groups_of_users,
+    row_to_group,
+    search_groups,
+    team_ids_among,
+)
+from gateway.backend.sql.groups import (
+    member_ids as _member_ids,
+)
 from gateway.backend.wire_group import GroupPage, GroupQuery, WireGroup
 from gateway.backend.wire_user import WireUser
 from gateway.clock import now_text
@@ -82,9 +90,7 @@ def classify(conn: Connection, team: str, ids: Collection[str]) -> tuple[set[str
 def external_id_taken(conn: Connection, team: str, external_id: str | None, group_id: str | None) -> bool:
     if external_id is None:
         return False
-    row = conn.execute(
-        "SELECT id FROM brig_groups WHERE team = ? AND external_id = ?", (team, external_id)
-    ).fetchone()
+    row = conn.execute("SELECT id FROM brig_groups WHERE team = ? AND external_id = ?", (team, external_id)).fetchone()
     return row is not None and row[0] != group_id
 
 
@@ -93,8 +99,15 @@ def insert_group(conn: Connection, group: WireGroup) -> None:
     try:
         conn.execute(
             f"INSERT INTO brig_groups ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, 1, ?)",
-            (group.id, group.team, group.display_name, group.external_id, group.created,
-             group.last_modified, group.member_count),  # fmt: skip
+            (
+                group.id,
+                group.team,
+                group.display_name,
+                group.external_id,
+                group.created,
+                group.last_modified,
+                group.member_count,
+            ),
         )
     except conn.dialect.integrity_error:
         raise Uniqueness(f"externalId {group.external_id!r} is already taken by another group") from None
@@ -107,9 +120,15 @@ def insert_group(conn: Connection, group: WireGroup) -> None:
 
 
 def commit_edit(
-    conn: Connection, row: Row, *, name: str, external_id: str | None, added: Collection[str],
-    removed: Collection[str], now: str,
-) -> WireGroup:  # fmt: skip
+    conn: Connection,
+    row: Row,
+    *,
+    name: str,
+    external_id: str | None,
+    added: Collection[str],
+    removed: Collection[str],
+    now: str,
+) -> WireGroup:
     """
     Store a change planned on `row` (Stale when the revision moved since): name, externalId and
     the member rows added and removed, each one indexed row; the count moves by the difference.
@@ -130,18 +149,27 @@ def commit_edit(
         "DELETE FROM brig_group_members WHERE group_id = ? AND user_id = ?", [(row.group.id, u) for u in removed]
     )
     return dataclasses.replace(
-        row.group, display_name=name, external_id=external_id, member_count=count, last_modified=now,
+        row.group,
+        display_name=name,
+        external_id=external_id,
+        member_count=count,
+        last_modified=now,
         version=group_version(row.revision + 1),
-    )  # fmt: skip
+    )
 
 
 def follow_brig(conn: Connection, row: Row, *, name: str, members: Collection[str], now: str) -> WireGroup:
     """The mirror made equal to what brig holds (name, members), as a change planned on `row`."""
     current, wanted = set(member_ids(conn, row.group.id)), set(members)
     group = commit_edit(
-        conn, row, name=name, external_id=row.group.external_id, added=wanted - current,
-        removed=current - wanted, now=now,
-    )  # fmt: skip
+        conn,
+        row,
+        name=name,
+        external_id=row.group.external_id,
+        added=wanted - current,
+        removed=current - wanted,
+        now=now,
+    )
     return dataclasses.replace(group, members=tuple(sorted(wanted)))
 
 
@@ -157,9 +185,12 @@ def forget_group(conn: Connection, team: str, group_id: str) -> bool:
 
 def remove_user_from_groups(conn: Connection, user_id: str) -> None:
     """A user brig no longer has leaves its groups, which count one member less and get a new version."""
-    group_ids = [row[0] for row in conn.execute(
-        "SELECT group_id FROM brig_group_members WHERE user_id = ? ORDER BY group_id", (user_id,)
-    ).fetchall()]  # fmt: skip
+    group_ids = [
+        row[0]
+        for row in conn.execute(
+            "SELECT group_id FROM brig_group_members WHERE user_id = ? ORDER BY group_id", (user_id,)
+        ).fetchall()
+    ]
     if not group_ids:
         return
     # lock the groups first, in one order, as commit_edit does (PostgreSQL: no deadlock with it)
@@ -176,9 +207,7 @@ def remove_user_from_groups(conn: Connection, user_id: str) -> None:
     )
 
 
-def search(
-    conn: Connection, team: str, where: str, params: list[object], order: str, query: GroupQuery
-) -> GroupPage:
+def search(conn: Connection, team: str, where: str, params: list[object], order: str, query: GroupQuery) -> GroupPage:
     """A page of the team's mirrored groups; the unfiltered total is one counter row."""
     return search_groups(conn, MIRROR_TABLES, team, where, params, order, query)
 

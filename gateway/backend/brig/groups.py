@@ -40,20 +40,28 @@ from typing import Any
 
 import structlog
 
+from gateway.backend.base import MemberRule
 from gateway.backend.brig import group_mirror as gs
 from gateway.backend.brig import user_mirror as state
-from gateway.backend.base import MemberRule
 from gateway.backend.brig.client import BrigClient, BrigRefused
-from gateway.backend.brig.mapping import status_of
 from gateway.backend.brig.locks import KeyedLocks
+from gateway.backend.brig.mapping import status_of
 from gateway.backend.brig.refusals import USER_GROUP_INVALID, refusals_mapped
+from gateway.backend.sql.filters import compile_filter, order_by
 from gateway.backend.sql.groups import GROUP_SORT_COLUMNS, MIRROR_TABLES, group_filter_table, group_version
 from gateway.backend.wire_group import (
-    AddMembers, GroupEdit, GroupPage, GroupQuery, NewGroup, RemoveMembers, ReplaceMembers, Rename,
-    SetExternalId, WireGroup,
+    AddMembers,
+    GroupEdit,
+    GroupPage,
+    GroupQuery,
+    NewGroup,
+    RemoveMembers,
+    Rename,
+    ReplaceMembers,
+    SetExternalId,
+    WireGroup,
 )
 from gateway.clock import format_time, now_text
-from gateway.backend.sql.filters import compile_filter, order_by
 from gateway.db.dialect import Database
 from gateway.scim.errors import NotFound, PreconditionFailed, ScimError, ServiceUnavailable, Uniqueness
 
@@ -128,7 +136,7 @@ class BrigGroups:
                 name, members = _content(brig_group)
                 try:
                     group = await self._db.write(
-                        lambda conn: gs.follow_brig(conn, row, name=name, members=members, now=now_text())
+                        lambda conn: gs.follow_brig(conn, row, name=name, members=members, now=now_text())  # noqa: B023 - awaited in this iteration
                     )
                 except gs.Stale:
                     continue  # another process wrote meanwhile: compare again
@@ -142,8 +150,14 @@ class BrigGroups:
     async def search_groups(self, team: str, query: GroupQuery) -> GroupPage:
         """From the mirror alone; a page without members reads no membership row."""
         dialect = self._db.dialect
-        where, params = ("", []) if query.filter is None else compile_filter(
-            query.filter, _GROUP_FILTERS, dialect  # type: ignore[arg-type]
+        where, params = (
+            ("", [])
+            if query.filter is None
+            else compile_filter(
+                query.filter,
+                _GROUP_FILTERS,
+                dialect,
+            )
         )
         order = order_by(
             query.sort_by, query.descending, columns=GROUP_SORT_COLUMNS, dialect=dialect, resource="groups"
@@ -163,10 +177,16 @@ class BrigGroups:
         group_id = _group_id(created)
         moment = _wire_time(created.get("createdAt")) or now_text()
         group = WireGroup(
-            id=group_id, team=team, display_name=fields.display_name, external_id=fields.external_id,
-            created=moment, last_modified=moment, version=group_version(1), member_count=len(members),
+            id=group_id,
+            team=team,
+            display_name=fields.display_name,
+            external_id=fields.external_id,
+            created=moment,
+            last_modified=moment,
+            version=group_version(1),
+            member_count=len(members),
             members=tuple(sorted(members)),
-        )  # fmt: skip
+        )
         try:
             await self._db.write(lambda conn: gs.insert_group(conn, group))
         except BaseException:  # the externalId was taken meanwhile (or the database failed): undo
@@ -176,9 +196,14 @@ class BrigGroups:
 
     @refusals_mapped
     async def edit_group(
-        self, team: str, group_id: str, edits: Sequence[GroupEdit], *,
-        expected_version: str | None = None, include_members: bool = False,
-    ) -> WireGroup:  # fmt: skip
+        self,
+        team: str,
+        group_id: str,
+        edits: Sequence[GroupEdit],
+        *,
+        expected_version: str | None = None,
+        include_members: bool = False,
+    ) -> WireGroup:
         async with self._locks.hold(_lock_key(group_id)):
             sent = False  # brig may hold a list the mirror does not: check (or send) again before returning
             try:
@@ -250,9 +275,14 @@ class BrigGroups:
         try:
             return await self._db.write(
                 lambda conn: gs.commit_edit(
-                    conn, row, name=plan.name, external_id=plan.external_id, added=plan.added,
-                    removed=plan.removed, now=now_text(),
-                )  # fmt: skip
+                    conn,
+                    row,
+                    name=plan.name,
+                    external_id=plan.external_id,
+                    added=plan.added,
+                    removed=plan.removed,
+                    now=now_text(),
+                )
             )
         except gs.Stale:
             return None
@@ -281,7 +311,9 @@ class BrigGroups:
             current = set(await self._db.read(lambda conn: gs.member_ids(conn, group_id)))
         else:
             current = await self._db.read(lambda conn: gs.members_among(conn, group_id, named))
-        adding = [i for e in edits if isinstance(e, (AddMembers, ReplaceMembers)) for i in e.user_ids if i not in current]
+        adding = [
+            i for e in edits if isinstance(e, (AddMembers, ReplaceMembers)) for i in e.user_ids if i not in current
+        ]
         kept = set(await self._members_to_store(team, list(dict.fromkeys(adding))))
         skipped = set(adding) - kept  # the team's groups
         name, external_id, members = row.group.display_name, row.group.external_id, set(current)
@@ -301,9 +333,12 @@ class BrigGroups:
         ):
             raise Uniqueness(f"externalId {external_id!r} is already taken by another group")
         return Plan(
-            name=name, external_id=external_id, added=frozenset(members - current),
-            removed=frozenset(current - members), members=tuple(sorted(members)) if whole else None,
-        )  # fmt: skip
+            name=name,
+            external_id=external_id,
+            added=frozenset(members - current),
+            removed=frozenset(current - members),
+            members=tuple(sorted(members)) if whole else None,
+        )
 
     async def _whole_list(self, row: gs.Row, plan: Plan) -> tuple[str, ...]:
         """The member list after `plan`, whole, as Wire's PUT needs it (read from the mirror)."""
@@ -336,7 +371,7 @@ class BrigGroups:
     async def _forget_users(self, user_ids: Sequence[str]) -> None:
         """Users brig let go: out of the mirror, their externalIds freed, out of their groups."""
         if user_ids:
-            await self._db.write(lambda conn: [state.forget(conn, user_id) for user_id in user_ids])
+            await self._db.write(lambda conn: _forget_all(conn, user_ids))
             log.info("users_vanished_from_brig", user_ids=list(user_ids))
 
     async def _delete_leftover(self, team: str, group_id: str) -> None:
@@ -355,6 +390,11 @@ class BrigGroups:
                 await self._brig.put_user_group(team, group_id, row.group.display_name, members)
         except ScimError:
             log.warning("group_restore_failed", group_id=group_id, team=team)
+
+
+def _forget_all(conn: Any, user_ids: Sequence[str]) -> None:
+    for user_id in user_ids:
+        state.forget(conn, user_id)
 
 
 def _lock_key(group_id: str) -> str:
@@ -388,4 +428,3 @@ def _wire_time(text: Any) -> str | None:
         return format_time(datetime.fromisoformat(text.replace("Z", "+00:00")))
     except ValueError:
         return None
-

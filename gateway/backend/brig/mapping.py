@@ -14,17 +14,26 @@ from typing import Any
 
 from gateway.backend.user_attributes import BRIG_FIELDS
 from gateway.backend.wire_user import (
-    RICH_INFO_LIST_URN, RICH_INFO_MAP_URN, NewUser, RichInfo, Role, Status, UserFields, WireUser, content_of,
-    content_version, fields_of,
-)  # fmt: skip
+    RICH_INFO_LIST_URN,
+    RICH_INFO_MAP_URN,
+    NewUser,
+    RichInfo,
+    Role,
+    Status,
+    UserFields,
+    WireUser,
+    content_of,
+    content_version,
+    fields_of,
+)
 
-ROLE_PERMISSIONS: dict[str, int] = {"owner": 8191, "admin": 5951, "member": 1587, "partner": 1025}
+ROLE_PERMISSIONS: dict[Role, int] = {"owner": 8191, "admin": 5951, "member": 1587, "partner": 1025}
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _SAML_NS = "urn:oasis:names:tc:SAML:2.0:assertion"
 _NAME_ID = re.compile(r"<(?:\w+:)?NameID\b[^>]*>(.*?)</(?:\w+:)?NameID>", re.DOTALL)
 
 
-def permissions(role: str) -> dict[str, int]:
+def permissions(role: Role) -> dict[str, int]:
     bits = ROLE_PERMISSIONS[role]
     return {"self": bits, "copy": bits}
 
@@ -33,7 +42,7 @@ def role_of(bits: int) -> Role:
     """galley's `permissionsRole`: the role with exactly these bits; other masks read as member."""
     for role, role_bits in ROLE_PERMISSIONS.items():
         if bits == role_bits:
-            return role  # type: ignore[return-value]
+            return role
     return "member"
 
 
@@ -77,7 +86,10 @@ def spar_user_body(team: str, new: NewUser) -> dict[str, Any]:
         "newUserSparTeamId": team,
         "newUserSparManagedBy": "scim",
         "newUserSparHandle": f.handle,
-        "newUserSparRichInfo": {RICH_INFO_MAP_URN: dict(f.rich_info), RICH_INFO_LIST_URN: {"richInfo": rich_info_body(f.rich_info)}},
+        "newUserSparRichInfo": {
+            RICH_INFO_MAP_URN: dict(f.rich_info),
+            RICH_INFO_LIST_URN: {"richInfo": rich_info_body(f.rich_info)},
+        },
         "newUserSparLocale": f.locale,
         "newUserSparRole": f.role,
     }
@@ -87,9 +99,14 @@ def invitation_body(team: str, new: NewUser) -> dict[str, Any]:
     """NewUserScimInvitation: a pending user with the invitation's id (the email is required)."""
     f = new.fields
     return {
-        "team_id": team, "user_id": new.id, "external_id": f.external_id, "locale": f.locale,
-        "name": f.display_name, "email": f.email, "role": f.role,
-    }  # fmt: skip
+        "team_id": team,
+        "user_id": new.id,
+        "external_id": f.external_id,
+        "locale": f.locale,
+        "name": f.display_name,
+        "email": f.email,
+        "role": f.role,
+    }
 
 
 def rich_info_body(rich_info: RichInfo) -> dict[str, Any]:
@@ -110,7 +127,7 @@ def status_of(user: Mapping[str, Any]) -> Status | None:
     if status == "deleted" or user.get("deleted"):
         return None
     if status in ("suspended", "pending-invitation"):
-        return status  # type: ignore[return-value]
+        return status
     return "active"  # active and ephemeral
 
 
@@ -121,7 +138,7 @@ def email_of(user: Mapping[str, Any]) -> str | None:
 
 def with_content(user: WireUser, fields: UserFields, status: Status) -> WireUser:
     """`user` carrying `fields` and `status`, with the version of that content."""
-    updated = dataclasses.replace(user, status=status, **content_of(fields))  # type: ignore[arg-type]
+    updated = dataclasses.replace(user, status=status, **content_of(fields))
     return dataclasses.replace(updated, version=version_of(updated))
 
 
@@ -142,16 +159,20 @@ def brig_puts(current: WireUser, wanted: WireUser, *, skip: tuple[str, ...] = ()
 
 
 def read_back(
-    mirror: WireUser, brig_user: Mapping[str, Any], *, status: Status,
-    rich_info: RichInfo | None = None, role: Role | None = None,
-) -> WireUser:  # fmt: skip
+    mirror: WireUser,
+    brig_user: Mapping[str, Any],
+    *,
+    status: Status,
+    rich_info: RichInfo | None = None,
+    role: Role | None = None,
+) -> WireUser:
     """
     The user as brig (and galley) say it is now, over the gateway's mirror row: brig wins for
     what it holds; the mirror supplies what only the gateway keeps (email type, kept attributes,
     SCIM times) and, in list pages, the role and rich info (not read per user).
     """
     email = email_of(brig_user)
-    plain = {  # the table's plain brig fields: brig's value when it has one
+    plain: dict[str, Any] = {  # the table's plain brig fields: brig's value when it has one
         field: brig.read(value) if brig.read else value
         for field, brig in BRIG_FIELDS
         if (value := brig_user.get(brig.key))

@@ -32,16 +32,26 @@ from typing import Any, NoReturn
 
 import structlog
 
-from gateway.backend.brig import group_mirror, user_mirror as state
+from gateway.backend.brig import group_mirror
+from gateway.backend.brig import user_mirror as state
 from gateway.backend.brig.client import BrigClient, BrigRefused
 from gateway.backend.brig.locks import KeyedLocks
 from gateway.backend.brig.mapping import (
-    brig_puts, invitation_body, permissions, read_back, rich_info_body, rich_info_of,
-    role_of, spar_user_body, sso_id, status_of, with_content,
-)  # fmt: skip
+    brig_puts,
+    invitation_body,
+    permissions,
+    read_back,
+    rich_info_body,
+    rich_info_of,
+    role_of,
+    spar_user_body,
+    sso_id,
+    status_of,
+    with_content,
+)
 from gateway.backend.brig.refusals import HANDLE_EXISTS, refusals_mapped
 from gateway.backend.sql.filters import compile_filter, order_by
-from gateway.backend.wire_user import NewUser, Page, UserFields, UserQuery, WireUser, fields_of, next_status
+from gateway.backend.wire_user import NewUser, Page, Status, UserFields, UserQuery, WireUser, fields_of, next_status
 from gateway.clock import now_text
 from gateway.db.dialect import Database
 from gateway.scim.errors import NotFound, PreconditionFailed, ScimError, Uniqueness
@@ -83,7 +93,7 @@ class BrigUsers:
     @refusals_mapped
     async def search_users(self, team: str, query: UserQuery) -> Page:
         dialect = self._db.dialect  # the store's: SQLite or PostgreSQL
-        where, params = ("", []) if query.filter is None else compile_filter(query.filter, dialect=dialect)  # type: ignore[arg-type]
+        where, params = ("", []) if query.filter is None else compile_filter(query.filter, dialect=dialect)
         order = order_by(query.sort_by, query.descending, dialect=dialect)
         for attempt in (1, 2):  # a second pass when brig's answers changed what the filter sees
             total, rows = await self._db.read(
@@ -100,7 +110,9 @@ class BrigUsers:
                 if brig_user is None:
                     gone.append(row.id)
                 else:
-                    pairs.append((row, read_back(row, brig_user, status=status_of(brig_user))))  # type: ignore[arg-type]
+                    status = status_of(brig_user)
+                    assert status is not None  # _live checked it
+                    pairs.append((row, read_back(row, brig_user, status=status)))
             users = await self._keep(pairs, forget=gone)
             drifted = gone or any(old.version != new.version for old, new in pairs)
             if not drifted or attempt == 2:  # else the mirror changed under the filter: once more
@@ -110,10 +122,13 @@ class BrigUsers:
     async def _keep(self, pairs: Iterable[tuple[WireUser, WireUser]], *, forget: Iterable[str] = ()) -> list[WireUser]:
         """Refresh the mirror rows brig changed (lastModified: now) and forget vanished users."""
         now = now_text()
-        users = [new if new.version == old.version else dataclasses.replace(new, last_modified=now) for old, new in pairs]
-        changed = [user for (old, _), user in zip(pairs, users) if user.version != old.version]
+        users = [
+            new if new.version == old.version else dataclasses.replace(new, last_modified=now) for old, new in pairs
+        ]
+        changed = [user for (old, _), user in zip(pairs, users, strict=True) if user.version != old.version]
         gone = list(forget)
         if changed or gone:
+
             def work(conn: Any) -> None:
                 for user_id in gone:
                     state.forget(conn, user_id)
@@ -152,7 +167,7 @@ class BrigUsers:
         f = new.fields
         if new.idp is not None:
             await self._brig.create_spar_user(spar_user_body(team, new))
-            status = "active"
+            status: Status = "active"
             if not f.active:
                 await self._brig.put_user_field(new.id, "status", {"status": "suspended"})
                 status = "suspended"
@@ -166,11 +181,23 @@ class BrigUsers:
             status = "pending-invitation"
         now = now_text()
         blank = WireUser(
-            id=new.id, team=team, handle="", display_name="", external_id="", email=None, email_type=None,
-            status="active", role="member", locale="", idp=new.idp, rich_info=(), extra="{}",
-            created=now, last_modified=now,
-        )  # fmt: skip
-        return with_content(blank, f, status)  # type: ignore[arg-type]
+            id=new.id,
+            team=team,
+            handle="",
+            display_name="",
+            external_id="",
+            email=None,
+            email_type=None,
+            status="active",
+            role="member",
+            locale="",
+            idp=new.idp,
+            rich_info=(),
+            extra="{}",
+            created=now,
+            last_modified=now,
+        )
+        return with_content(blank, f, status)
 
     async def _undo_create(self, team: str, external_id: str, user_id: str) -> None:
         """Delete what a failed create left in brig; if brig fails too, mark the claim abandoned."""
@@ -298,7 +325,9 @@ class BrigUsers:
             if current.status != "pending-invitation":
                 return current
             await self._brig.put_user_field(user_id, "status", {"status": "active"})
-            accepted = dataclasses.replace(with_content(current, fields_of(current), "active"), last_modified=now_text())
+            accepted = dataclasses.replace(
+                with_content(current, fields_of(current), "active"), last_modified=now_text()
+            )
             await self._db.write(lambda conn: state.save(conn, accepted))
             return accepted
 

@@ -4,8 +4,9 @@ or PostgreSQL: one unit of work per operation serves both, see gateway/db/dialec
 
 Each member is one row of `group_members` (PRIMARY KEY (group_id, user_id) WITHOUT ROWID, plus an
 index on user_id), so adding or removing one member is one indexed insert or delete (and, by the
-schema's triggers, one update of the member's `users.member_of`) and never reads the member list. `groups.member_count` and `teams.group_count` keep the counts, and
-`groups.revision` the version (a weak ETag: a content hash would need the whole member list).
+schema's triggers, one update of the member's `users.member_of`) and never reads the member list.
+`groups.member_count` and `teams.group_count` keep the counts, and `groups.revision` the version
+(a weak ETag: a content hash would need the whole member list).
 A list page without members reads no membership row; with members, one batched query.
 
 Which ids may be members is the `MemberRule` the backend was given (gateway/backend/base.py;
@@ -29,11 +30,23 @@ from typing import Any
 
 from gateway.backend.base import MemberRule
 from gateway.backend.sql.groups import (
-    EMBEDDED_TABLES, GROUP_COLUMNS, group_version, member_ids, row_to_group, team_ids_among,
-)  # fmt: skip
+    EMBEDDED_TABLES,
+    GROUP_COLUMNS,
+    group_version,
+    member_ids,
+    row_to_group,
+    team_ids_among,
+)
 from gateway.backend.wire_group import (
-    AddMembers, GroupEdit, NewGroup, RemoveMembers, ReplaceMembers, Rename, SetExternalId, WireGroup,
-)  # fmt: skip
+    AddMembers,
+    GroupEdit,
+    NewGroup,
+    RemoveMembers,
+    Rename,
+    ReplaceMembers,
+    SetExternalId,
+    WireGroup,
+)
 from gateway.clock import now_text
 from gateway.db.dialect import Connection
 from gateway.scim.errors import NotFound, PreconditionFailed, Uniqueness
@@ -49,9 +62,7 @@ def select_row(conn: Connection, team: str, group_id: str, *, lock: bool = False
     ).fetchone()
 
 
-def select_group(
-    conn: Connection, team: str, group_id: str, include_members: bool
-) -> WireGroup | None:
+def select_group(conn: Connection, team: str, group_id: str, include_members: bool) -> WireGroup | None:
     row = select_row(conn, team, group_id)
     if row is None:
         return None
@@ -75,9 +86,7 @@ def _members_to_store(conn: Connection, team: str, user_ids: Sequence[str], rule
 def _check_external_id(conn: Connection, team: str, external_id: str | None, group_id: str) -> None:
     if external_id is None:
         return
-    row = conn.execute(
-        "SELECT id FROM groups WHERE team = ? AND external_id = ?", (team, external_id)
-    ).fetchone()
+    row = conn.execute("SELECT id FROM groups WHERE team = ? AND external_id = ?", (team, external_id)).fetchone()
     if row is not None and row[0] != group_id:
         raise Uniqueness(f"externalId {external_id!r} is already taken by another group")
 
@@ -121,9 +130,7 @@ def _lock_members(conn: Connection, edits: Sequence[GroupEdit], group_id: str) -
 
 
 def insert_group(conn: Connection, team: str, new: NewGroup, rule: MemberRule) -> WireGroup:
-    conn.execute(
-        "INSERT INTO teams (id, created_at) VALUES (?, ?) ON CONFLICT DO NOTHING", (team, now_text())
-    )
+    conn.execute("INSERT INTO teams (id, created_at) VALUES (?, ?) ON CONFLICT DO NOTHING", (team, now_text()))
     _check_external_id(conn, team, new.fields.external_id, new.id)
     members = _members_to_store(conn, team, new.members, rule)
     now = now_text()
@@ -137,16 +144,27 @@ def insert_group(conn: Connection, team: str, new: NewGroup, rule: MemberRule) -
     _add_members(conn, new.id, members)
     conn.execute("UPDATE teams SET group_count = group_count + 1 WHERE id = ?", (team,))
     return WireGroup(
-        id=new.id, team=team, display_name=new.fields.display_name,
-        external_id=new.fields.external_id, created=now, last_modified=now, version=group_version(1),
-        member_count=len(members), members=tuple(sorted(members)),
-    )  # fmt: skip
+        id=new.id,
+        team=team,
+        display_name=new.fields.display_name,
+        external_id=new.fields.external_id,
+        created=now,
+        last_modified=now,
+        version=group_version(1),
+        member_count=len(members),
+        members=tuple(sorted(members)),
+    )
 
 
 def edit_group(
-    conn: Connection, team: str, group_id: str, edits: Sequence[GroupEdit], rule: MemberRule,
-    expected_version: str | None, include_members: bool,
-) -> WireGroup:  # fmt: skip
+    conn: Connection,
+    team: str,
+    group_id: str,
+    edits: Sequence[GroupEdit],
+    rule: MemberRule,
+    expected_version: str | None,
+    include_members: bool,
+) -> WireGroup:
     """
     The edits in one transaction, checked against `expected_version` (If-Match) on the row
     locked for them: the one comparison of it, made where no other writer can move it.
@@ -186,18 +204,25 @@ def edit_group(
         except conn.dialect.integrity_error:  # a racing writer in another process
             raise Uniqueness(f"externalId {external_id!r} is already taken by another group") from None
         current = dataclasses.replace(
-            current, display_name=name, external_id=external_id, member_count=count,
-            last_modified=now, version=group_version(revision),
-        )  # fmt: skip
+            current,
+            display_name=name,
+            external_id=external_id,
+            member_count=count,
+            last_modified=now,
+            version=group_version(revision),
+        )
     if include_members:
         current = dataclasses.replace(current, members=member_ids(conn, _TABLES, group_id))
     return current
 
 
 def _edit_members(
-    conn: Connection, team: str, group_id: str, edit: AddMembers | RemoveMembers | ReplaceMembers,
+    conn: Connection,
+    team: str,
+    group_id: str,
+    edit: AddMembers | RemoveMembers | ReplaceMembers,
     rule: MemberRule,
-) -> tuple[int, int]:  # fmt: skip
+) -> tuple[int, int]:
     """Apply one member edit; returns (rows added, rows removed)."""
     if isinstance(edit, RemoveMembers):
         return 0, _remove_members(conn, group_id, edit.user_ids)

@@ -6,7 +6,7 @@ does to its groups. Group writes are in groups.py.
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import TypeVar, overload
 
 from gateway.backend.sql.groups import EMBEDDED_TABLES, groups_of_user, groups_of_users
 from gateway.backend.wire_user import Page, WireUser
@@ -15,6 +15,11 @@ from gateway.db.dialect import Connection
 
 T = TypeVar("T")
 
+
+@overload
+def with_groups(conn: Connection, user: WireUser) -> WireUser: ...
+@overload
+def with_groups(conn: Connection, user: WireUser | None) -> WireUser | None: ...
 
 
 def with_groups(conn: Connection, user: WireUser | None) -> WireUser | None:
@@ -45,8 +50,7 @@ def remove_user_from_groups(conn: Connection, user_id: str) -> None:
     if not group_ids:
         return
     conn.executemany(
-        "UPDATE groups SET member_count = member_count - 1, revision = revision + 1, last_modified = ? "
-        "WHERE id = ?",
+        "UPDATE groups SET member_count = member_count - 1, revision = revision + 1, last_modified = ? WHERE id = ?",
         [(now_text(), group_id) for group_id in group_ids],
     )
 

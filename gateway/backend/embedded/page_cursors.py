@@ -2,7 +2,7 @@
 Where the previous page ended, so that the next page does not pay for SQL `OFFSET`.
 
 Okta imports a team by asking for startIndex=1, 101, 201, … in order. With `LIMIT ? OFFSET ?`
-page k walks k×100 index entries; at a million users the deep pages cost a second each. When a
+page k walks kx100 index entries; at a million users the deep pages cost a second each. When a
 page in the default order (by creation) ends at offset N with the row `seq` S, we remember
 (query, N) → S; a request for offset N then reads `seq > S LIMIT ?`, which costs the same at any
 depth. A page whose start is not remembered falls back to OFFSET.

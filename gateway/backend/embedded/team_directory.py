@@ -71,17 +71,14 @@ class EmbeddedTeamDirectory:
 
     async def remove_member(self, team: str, user_id: str) -> bool:
         return await self._db.write(
-            lambda conn: conn.execute(
-                "DELETE FROM team_members WHERE team = ? AND id = ?", (team, user_id)
-            ).rowcount
-            > 0
+            lambda conn: (
+                conn.execute("DELETE FROM team_members WHERE team = ? AND id = ?", (team, user_id)).rowcount > 0
+            )
         )
 
 
 def _member_row(conn: Connection, user_id: str) -> Any:
-    return conn.execute(
-        "SELECT id, team, email, role, password FROM team_members WHERE id = ?", (user_id,)
-    ).fetchone()
+    return conn.execute("SELECT id, team, email, role, password FROM team_members WHERE id = ?", (user_id,)).fetchone()
 
 
 def _insert_member(conn: Connection, member: Member, hashed: str) -> None:

@@ -14,19 +14,24 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from gateway.backend.user_attributes import FILTERS, SORTS, Column, Sort
 from gateway.clock import format_time
 from gateway.db.dialect import SQLITE, Dialect
 from gateway.scim.errors import InvalidFilter
-from gateway.scim.schemas import USER_URN
 from gateway.scim.filter.ast import And, AttrPath, Compare, Filter, Not, Or, Present, ValuePath
+from gateway.scim.schemas import USER_URN
+
 
 def order_by(
-    sort_by: str | None, descending: bool, *, columns: Mapping[str, Sort] = SORTS,
-    dialect: Dialect = SQLITE, resource: str = "users",
-) -> str:  # fmt: skip
+    sort_by: str | None,
+    descending: bool,
+    *,
+    columns: Mapping[str, Sort] = SORTS,
+    dialect: Dialect = SQLITE,
+    resource: str = "users",
+) -> str:
     """
     The ORDER BY terms of a search: the `sortBy` column (if any), then `seq` (creation order),
     each DESC when descending. InvalidFilter, listing the sortable attributes, for another one.
@@ -56,23 +61,16 @@ _LIKE = {"co": ("%", "%"), "sw": ("", "%"), "ew": ("%", "")}
 _ORDER = {"gt": ">", "ge": ">=", "lt": "<", "le": "<="}
 
 
-def compile_filter(
-    f: Filter, table: Table = USER_TABLE, dialect: Dialect = SQLITE
-) -> tuple[str, list[object]]:
+def compile_filter(f: Filter, table: Table = USER_TABLE, dialect: Dialect = SQLITE) -> tuple[str, list[object]]:
     """Return (`where` SQL, parameters) for `f` over `table`'s columns, in `dialect`'s SQL."""
     params: list[object] = []
     return _compile(f, params, prefix=None, table=table, dialect=dialect), params
 
 
-def _compile(
-    f: Filter, params: list[object], *, prefix: str | None, table: Table, dialect: Dialect
-) -> str:
+def _compile(f: Filter, params: list[object], *, prefix: str | None, table: Table, dialect: Dialect) -> str:
     if isinstance(f, (And, Or)):
         joiner = " AND " if isinstance(f, And) else " OR "
-        parts = (
-            _compile(side, params, prefix=prefix, table=table, dialect=dialect)
-            for side in (f.left, f.right)
-        )
+        parts = (_compile(side, params, prefix=prefix, table=table, dialect=dialect) for side in (f.left, f.right))
         return f"({joiner.join(parts)})"
     if isinstance(f, Not):
         inner = _compile(f.expr, params, prefix=prefix, table=table, dialect=dialect)
@@ -99,13 +97,12 @@ def _compile(
 def _column(path: AttrPath, prefix: str | None, table: Table, dialect: Dialect) -> Column:
     if path.uri is not None and path.uri != table.core_urn:
         raise InvalidFilter(
-            f"Filtering on attributes of schema '{path.uri}' is not supported; "
-            f"use core {table.resource} attributes"
+            f"Filtering on attributes of schema '{path.uri}' is not supported; use core {table.resource} attributes"
         )
     key = path.dotted if prefix is None else f"{prefix}.{path.dotted}"
     column = table.columns.get(key)
     if column is None:
-        allowed = ", ".join(sorted({k.split('.')[0] for k in table.columns} | {"meta.created"}))
+        allowed = ", ".join(sorted({k.split(".")[0] for k in table.columns} | {"meta.created"}))
         raise InvalidFilter(f"Cannot filter on '{key}'; filterable attributes: {allowed}")
     if column.json_path is not None:
         return dataclasses.replace(column, sql=dialect.json_member(column.sql, column.json_path), json_path=None)
@@ -118,9 +115,7 @@ def _compare(f: Compare, column: Column, params: list[object], dialect: Dialect)
         return _compare_boolean(f, column, params)
     if column.kind == "exists":
         if f.op not in ("eq", "ne") or not isinstance(value, str):
-            raise InvalidFilter(
-                f"'{f.path.dotted}' can only be compared with 'eq' or 'ne' and a quoted value"
-            )
+            raise InvalidFilter(f"'{f.path.dotted}' can only be compared with 'eq' or 'ne' and a quoted value")
         params.append(value)
         return f"({column.sql})" if f.op == "eq" else f"(NOT {column.sql})"
     if value is None:
@@ -163,9 +158,7 @@ def _compare_boolean(f: Compare, column: Column, params: list[object]) -> str:
     if isinstance(value, str) and value.lower() in ("true", "false"):
         value = value.lower() == "true"
     if not isinstance(value, bool) or f.op not in ("eq", "ne"):
-        raise InvalidFilter(
-            f"'{f.path.dotted}' is a boolean; use 'eq true', 'eq false', 'ne true' or 'ne false'"
-        )
+        raise InvalidFilter(f"'{f.path.dotted}' is a boolean; use 'eq true', 'eq false', 'ne true' or 'ne false'")
     params.append(value)  # a bool: SQLite stores it as 1 or 0, PostgreSQL compares booleans
     return f"({column.sql} {'=' if f.op == 'eq' else '!='} ?)"
 
@@ -183,5 +176,5 @@ def _normalise_datetime(value: str, attr: str) -> str:
             f"'{attr}' needs an ISO 8601 date-time such as \"2026-01-31T12:00:00Z\", got {value!r}"
         ) from None
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
+        parsed = parsed.replace(tzinfo=UTC)
     return format_time(parsed)

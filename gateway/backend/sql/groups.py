@@ -38,28 +38,30 @@ MIRROR_TABLES = GroupTables(
     "brig_groups", "brig_group_members", "brig_users", "SELECT group_count FROM brig_group_counts WHERE team = ?"
 )
 
-GROUP_SORT_COLUMNS = MappingProxyType({
-    "displayname": Sort("display_name", "displayName", folded=True),
-    "meta.created": Sort("created_at", "meta.created"),
-    "meta.lastmodified": Sort("last_modified", "meta.lastModified"),
-})  # fmt: skip
+GROUP_SORT_COLUMNS = MappingProxyType(
+    {
+        "displayname": Sort("display_name", "displayName", folded=True),
+        "meta.created": Sort("created_at", "meta.created"),
+        "meta.lastmodified": Sort("last_modified", "meta.lastModified"),
+    }
+)
 
 
 def group_filter_table(tables: GroupTables) -> Table:
     """The attributes a group filter may name, over `tables`."""
-    is_member = (
-        f"EXISTS (SELECT 1 FROM {tables.members} m WHERE m.group_id = {tables.groups}.id AND m.user_id = ?)"
-    )
+    is_member = f"EXISTS (SELECT 1 FROM {tables.members} m WHERE m.group_id = {tables.groups}.id AND m.user_id = ?)"
     return Table(
-        MappingProxyType({
-            "id": Column("id", case_exact=True),
-            "displayname": Column("display_name"),
-            "externalid": Column("external_id", case_exact=True),
-            "members": Column(is_member, kind="exists", present="member_count > 0"),
-            "members.value": Column(is_member, kind="exists", present="member_count > 0"),
-            "meta.created": Column("created_at", kind="datetime", case_exact=True),
-            "meta.lastmodified": Column("last_modified", kind="datetime", case_exact=True),
-        }),  # fmt: skip
+        MappingProxyType(
+            {
+                "id": Column("id", case_exact=True),
+                "displayname": Column("display_name"),
+                "externalid": Column("external_id", case_exact=True),
+                "members": Column(is_member, kind="exists", present="member_count > 0"),
+                "members.value": Column(is_member, kind="exists", present="member_count > 0"),
+                "meta.created": Column("created_at", kind="datetime", case_exact=True),
+                "meta.lastmodified": Column("last_modified", kind="datetime", case_exact=True),
+            }
+        ),
         GROUP_URN.lower(),
         "Group",
     )
@@ -74,10 +76,16 @@ def row_to_group(row: Sequence[Any], members: tuple[str, ...] | None = None) -> 
     """A row of GROUP_COLUMNS as a group."""
     gid, team, display_name, external_id, created, last_modified, revision, member_count = row
     return WireGroup(
-        id=gid, team=team, display_name=display_name, external_id=external_id, created=created,
-        last_modified=last_modified, version=group_version(revision), member_count=member_count,
+        id=gid,
+        team=team,
+        display_name=display_name,
+        external_id=external_id,
+        created=created,
+        last_modified=last_modified,
+        version=group_version(revision),
+        member_count=member_count,
         members=members,
-    )  # fmt: skip
+    )
 
 
 def member_ids(conn: Connection, tables: GroupTables, group_id: str) -> tuple[str, ...]:
@@ -144,9 +152,13 @@ def groups_of_users(
 
 
 def team_ids_among(
-    conn: Connection, table: Literal["users", "groups", "brig_users", "brig_groups"], team: str,
-    ids: Collection[str], *, suffix: str = "",
-) -> set[str]:  # fmt: skip
+    conn: Connection,
+    table: Literal["users", "groups", "brig_users", "brig_groups"],
+    team: str,
+    ids: Collection[str],
+    *,
+    suffix: str = "",
+) -> set[str]:
     """
     Which of `ids` are rows of `table` (users, groups or their brig mirrors) in `team`: one probe
     of the unique id index per id, the team compared here. Not `WHERE team = ? AND id IN (...)`:

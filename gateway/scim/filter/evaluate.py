@@ -14,7 +14,7 @@ of the wrong type simply do not match.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, assert_never
 
 from gateway.scim.filter.ast import And, AttrPath, Compare, Filter, Not, Or, Present, Value, ValuePath
 
@@ -35,7 +35,7 @@ CaseExact = Callable[[str], bool]
 
 
 def matches(
-    resource: Mapping[str, Any],
+    resource: object,
     f: Filter,
     *,
     case_exact: CaseExact = DEFAULT_CASE_EXACT.__contains__,
@@ -64,7 +64,7 @@ def _evaluate(node: Mapping[str, Any], f: Filter, prefix: str, case_exact: CaseE
             isinstance(element, Mapping) and _evaluate(element, f.filter, inner_prefix, case_exact)
             for element in _values(node, f.path)
         )
-    return False
+    assert_never(f)
 
 
 # -- attribute lookup ---------------------------------------------------------------------------

@@ -72,7 +72,7 @@ def tokenize(text: str) -> list[Token]:
         if ch.isspace():
             i += 1
         elif ch in _BRACKETS:
-            tokens.append(Token(ch, ch, i))  # type: ignore[arg-type]
+            tokens.append(Token(ch, ch, i))  # type: ignore[arg-type]  # ch is one of _BRACKETS, a Kind
             i += 1
         elif ch == '"':
             token = _string_token(text, i)
