@@ -68,9 +68,25 @@ def _copy_table(source: Connection, target: Connection, table: str) -> int:
     insert = f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
     rows = 0
     while batch := cursor.fetchmany(BATCH_ROWS):
+        _refuse_nul(table, names, batch)
         target.executemany(insert, [tuple(row) for row in batch])
         rows += len(batch)
     return rows
+
+
+def _refuse_nul(table: str, names: Sequence[str], batch: Sequence[Sequence[object]]) -> None:
+    """
+    PostgreSQL text cannot hold NUL, which an older release let into SQLite (the gateway refuses
+    it since): name the value to mend instead of failing deep in the driver.
+    """
+    key = names.index("id") if "id" in names else 0
+    for row in batch:
+        for name, value in zip(names, row, strict=True):
+            if isinstance(value, str) and "\x00" in value:
+                raise CopyRefused(
+                    f"{table}.{name} of row {row[key]} holds a NUL character, which PostgreSQL cannot store; "
+                    "remove it in the source (e.g. with the SCIM API: PUT the user or group again) and copy again"
+                )
 
 
 def _count(conn: Connection, table: str) -> int:

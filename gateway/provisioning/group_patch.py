@@ -24,12 +24,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from gateway.backend.wire_group import AddMembers, GroupEdit, RemoveMembers, Rename, ReplaceMembers, SetExternalId
+from gateway.provisioning.rules import MAX_EXTERNAL_ID_BYTES, storable
 from gateway.scim.errors import InvalidPath, InvalidValue, Mutability, ScimError
 from gateway.scim.filter.ast import Compare, Filter, Or
 from gateway.scim.patch import PatchOp
 from gateway.scim.patch_path import PatchPath, is_core_urn, pathless_paths
 
-MAX_DISPLAY_NAME = 4000
+MAX_DISPLAY_NAME = 4000  # characters, as Wire's UserGroupName (Range 1 4000); see docs/limits.md
 _READ_ONLY = frozenset({"id", "meta", "schemas"})
 
 
@@ -70,7 +71,7 @@ def validate_display_name(value: Any) -> str:
         raise InvalidValue(
             f"displayName has {len(value)} characters; a Wire user group name has at most {MAX_DISPLAY_NAME}"
         )
-    return value
+    return storable(value, where="displayName")
 
 
 def validate_external_id(value: Any) -> str | None:
@@ -79,7 +80,7 @@ def validate_external_id(value: Any) -> str | None:
         return None
     if not isinstance(value, str) or not value:
         raise InvalidValue("externalId must be a non-empty string, or null to remove it")
-    return value
+    return storable(value, where="externalId", max_bytes=MAX_EXTERNAL_ID_BYTES)  # as a user's
 
 
 def member_ids(value: Any) -> tuple[str, ...]:
@@ -96,7 +97,7 @@ def member_ids(value: Any) -> tuple[str, ...]:
                 f"members[{index}] needs a 'value' holding the id of a user, e.g. "
                 '{"value": "2819c223-7f76-453a-919d-413861904646"}'
             )
-        ids.append(canonical_id(raw))
+        ids.append(canonical_id(storable(raw, where=f"members[{index}].value", max_bytes=MAX_EXTERNAL_ID_BYTES)))
     return tuple(dict.fromkeys(ids))
 
 

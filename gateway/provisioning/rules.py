@@ -19,9 +19,18 @@ from gateway.backend.wire_user import Role, UserFields
 from gateway.provisioning.languages import ISO_639_1
 from gateway.provisioning.rich_info import parse_rich_info
 from gateway.scim.errors import InvalidSyntax, InvalidValue
+from gateway.scim.text import is_email, unstorable
 
 HANDLE = re.compile(r"[a-z0-9_.-]{2,256}")
-EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+# Indexed text must fit a PostgreSQL btree entry (about 2,700 bytes, with the team beside it), on
+# every store alike (docs/limits.md). spar sets no length of its own on an externalId (a SAML
+# NameID or an email address); ours is lower: 768 bytes hold 768 ASCII characters, or 256 of any
+# script even after the brig mirror case-folds it for `brig_saml_refs` (at most 3x in bytes).
+MAX_EXTERNAL_ID_BYTES = 768
+# The same bound for the primary email, which is indexed too. RFC 5321 allows 254 octets, but the
+# gateway accepted longer addresses before (a 256-character handle @example.com), so this only
+# keeps the index safe; brig checks an address its own way on the brig backend.
+MAX_EMAIL_BYTES = 768
 ROLES: tuple[Role, ...] = ("owner", "admin", "member", "partner")
 RESERVED_HANDLES = frozenset(
     "account admin administrator all android anna avs backend bot cs design dev developer "
@@ -52,7 +61,7 @@ def validate_user(body: Any, *, idp: str | None, rules: UserRules) -> ValidUser:
     attrs = lower_keys(body, where="the User")
     external_id = _external_id(attrs.get("externalid"))
     email, email_type = _email(attrs.get("emails"))
-    if email is None and EMAIL.fullmatch(external_id):
+    if email is None and is_email(external_id):
         email = external_id
     if idp is None and email is None:
         raise InvalidValue(
@@ -62,6 +71,9 @@ def validate_user(body: Any, *, idp: str | None, rules: UserRules) -> ValidUser:
     handle = validate_handle(attrs.get("username"))
     display_name = _display_name(attrs.get("displayname"), email or external_id)
     rich_info = parse_rich_info(attrs, limit=rules.rich_info_limit)
+    for field_type, field_value in rich_info:
+        storable(field_type, where="a rich info field name")
+        storable(field_value, where=f"the rich info field {field_type!r}")
     locale = _language(attrs.get("preferredlanguage"), rules.default_locale)
     role = _role(attrs.get("roles"))
     fields = UserFields(
@@ -115,6 +127,21 @@ def _external_id(value: Any) -> str:
         raise InvalidValue("externalId is required (the SAML NameID, or the email address)")
     if not isinstance(value, str):
         raise InvalidValue("externalId must be a string")
+    return storable(value, where="externalId", max_bytes=MAX_EXTERNAL_ID_BYTES)
+
+
+def storable(value: str, *, where: str, max_bytes: int | None = None) -> str:
+    """`value` when every store can hold and index it; else InvalidValue saying what to fix."""
+    problem = unstorable(value)
+    if problem is not None:
+        raise InvalidValue(f"{where} contains {problem}; remove it")
+    if max_bytes is not None and len(value) > max_bytes // 4:  # shorter ones cannot be too long
+        size = len(value.encode())
+        if size > max_bytes:
+            raise InvalidValue(
+                f"{where} is {size} bytes long in UTF-8; at most {max_bytes} bytes are accepted "
+                f"({max_bytes} ASCII characters, fewer of other scripts)"
+            )
     return value
 
 
@@ -126,10 +153,12 @@ def _email(value: Any) -> tuple[str | None, str | None]:
     entries = [lower_keys(e, where="an emails entry") for e in value]
     chosen = next((e for e in entries if parse_bool(e.get("primary"), default=False)), entries[0])
     address = chosen.get("value")
-    if not isinstance(address, str) or not EMAIL.fullmatch(address):
+    if isinstance(address, str):
+        storable(address, where="emails.value", max_bytes=MAX_EMAIL_BYTES)
+    if not isinstance(address, str) or not is_email(address):
         raise InvalidValue(f"emails: {address!r} is not a valid email address")
     kind = chosen.get("type")
-    return address, kind if isinstance(kind, str) else None
+    return address, storable(kind, where="emails.type") if isinstance(kind, str) else None
 
 
 def _display_name(value: Any, fallback: str) -> str:
@@ -138,7 +167,7 @@ def _display_name(value: Any, fallback: str) -> str:
     if not isinstance(value, str) or not 1 <= len(value) <= 128:
         length = len(value) if isinstance(value, str) else "not a string"
         raise InvalidValue(f"displayName must be 1 to 128 characters (got {length})")
-    return value
+    return storable(value, where="displayName")
 
 
 def _language(value: Any, default: str) -> str:
@@ -197,4 +226,20 @@ def _kept(attrs: Mapping[str, Any], kept: Sequence[str]) -> str:
             if not value:
                 continue
         out[attr] = value
+    _storable_json(out, where="the kept attributes")
     return json.dumps(out, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def _storable_json(value: Any, *, where: str) -> None:
+    """Every string in a kept JSON value, keys too (PostgreSQL's jsonb cannot hold \\u0000)."""
+    pending = [(value, where)]
+    while pending:
+        item, path = pending.pop()
+        if isinstance(item, str):
+            storable(item, where=path)
+        elif isinstance(item, Mapping):
+            for key, inner in item.items():
+                storable(str(key), where=f"an attribute name in {path}")
+                pending.append((inner, f"{path}.{key}" if path != where else str(key)))
+        elif isinstance(item, list):
+            pending.extend((inner, path) for inner in item)

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from gateway.scim.errors import InvalidPath, InvalidValue, ScimError
 from gateway.scim.filter.ast import Filter
-from gateway.scim.filter.grammar import parse_filter
+from gateway.scim.filter.grammar import parse_filter, refuse_unstorable
 from gateway.scim.schemas import GROUP_URN, USER_URN
 
 ENTERPRISE_USER_URN = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
@@ -148,7 +148,7 @@ def _closing_bracket(path: str, rest: str, start: int) -> int:
 
 def _parse_value_filter(path: str, text: str) -> Filter:
     try:
-        return parse_filter(text)
+        return refuse_unstorable(parse_filter(text))  # a filter on members or emails of any store
     except ScimError as exc:
         raise InvalidPath(f"Path '{path}' has an invalid value filter [{text}]: {exc.detail}") from exc
 

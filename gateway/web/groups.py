@@ -18,7 +18,7 @@ from gateway.scim.projection import project
 from gateway.scim.schemas import GROUP_URN, list_response
 from gateway.web.json_io import not_modified, read_json, scim_response
 from gateway.web.keys import BASE_URL, CONFIG, GROUPS, RESOURCE_ID, TOKEN
-from gateway.web.users import Projection, int_param, query_projection
+from gateway.web.users import Projection, filter_param, int_param, query_projection
 
 
 def include_members(projection: Projection) -> bool:
@@ -98,7 +98,7 @@ async def list_groups(request: web.Request) -> web.Response:
     count = int_param(query, "count", limits.default_page_size)
     sort_by = query.get("sortBy")
     search = GroupSearch(
-        filter=query.get("filter") or None,
+        filter=filter_param(query),
         sort_by=_sort_path(sort_by) if sort_by else None,
         descending=query.get("sortOrder", "ascending").lower() == "descending",
         start_index=int_param(query, "startIndex", 1),

@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from gateway.scim.errors import InvalidSyntax, PayloadTooLarge, ScimError, UnsupportedMediaType
+from gateway.scim.errors import InvalidSyntax, InvalidValue, PayloadTooLarge, ScimError, UnsupportedMediaType
 
 SCIM_JSON = "application/scim+json; charset=utf-8"
 ACCEPTED_TYPES = ("application/scim+json", "application/json")
@@ -31,6 +31,11 @@ async def read_json(request: web.Request) -> Any:
         return orjson.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         where = f" at line {exc.lineno}, column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
+        if "surrogate in string" in str(exc):  # orjson refuses "\ud800": no character, no store could hold it
+            raise InvalidValue(
+                f"The request body has a lone UTF-16 surrogate escape (such as \\ud800){where}: a string "
+                "value must hold whole characters (a surrogate pair, or the character itself)"
+            ) from None
         raise InvalidSyntax(f"The request body is not valid JSON{where}") from None
     except RecursionError:
         raise InvalidSyntax("The request body is JSON nested too deeply") from None

@@ -12,6 +12,7 @@ from gateway.provisioning.render_groups import render_user_groups
 from gateway.provisioning.users import SearchRequest
 from gateway.provisioning.wire_schemas import USER_EXTENSION_URNS
 from gateway.scim.errors import InvalidValue
+from gateway.scim.filter.grammar import parse_filter, refuse_unstorable
 from gateway.scim.projection import parse_attribute_list, project
 from gateway.scim.schemas import USER_URN, list_response
 from gateway.web.json_io import not_modified, read_json, scim_response, serialised_response
@@ -91,7 +92,7 @@ async def list_users(request: web.Request) -> web.Response:
     count = int_param(query, "count", limits.default_page_size)
     sort_by = query.get("sortBy")
     search = SearchRequest(
-        filter=query.get("filter") or None,
+        filter=filter_param(query),
         sort_by=_sort_path(sort_by) if sort_by else None,
         descending=query.get("sortOrder", "ascending").lower() == "descending",
         start_index=int_param(query, "startIndex", 1),
@@ -107,14 +108,30 @@ async def list_users(request: web.Request) -> web.Response:
     return scim_response(list_response(resources, total=page.total, start_index=start))
 
 
+# startIndex and count are clamped into [-MAX_INT, MAX_INT] (RFC 7644 §3.4.2.4: a startIndex below
+# 1 counts as 1, one past the results gives an empty page): a database integer holds them all.
+MAX_INT = 2**31
+
+
 def int_param(query: Mapping[str, str], name: str, default: int) -> int:
     raw = query.get(name)
     if raw is None or raw == "":
         return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise InvalidValue(f"{name} must be a whole number, got {raw!r}") from None
+    text = raw.strip()
+    digits = text.removeprefix("-").removeprefix("+")
+    if not digits.isascii() or not digits.isdigit():  # int() would also take "1_000" and Arabic digits
+        raise InvalidValue(f"{name} must be a whole number, got {raw[:40]!r}")
+    significant = digits.lstrip("0") or "0"
+    number = int(significant[:11])  # 11 digits are past MAX_INT: no need to read 4,300 more
+    return max(-MAX_INT, min(MAX_INT, -number if text.startswith("-") else number))
+
+
+def filter_param(query: Mapping[str, str]) -> str | None:
+    """The `filter` parameter; 400 here already for a value no store can compare (NUL)."""
+    text = query.get("filter") or None
+    if text is not None:
+        refuse_unstorable(parse_filter(text))
+    return text
 
 
 def _sort_path(text: str) -> str:

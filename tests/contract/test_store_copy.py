@@ -6,6 +6,7 @@ the copy serves as the gateway's store afterwards. Skipped without a PostgreSQL 
 
 from __future__ import annotations
 
+import sqlite3
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -134,6 +135,23 @@ def test_copy_into_a_database_with_state_is_refused(
 
     assert (1, before) == (code, _rows(Location.parse(dsn)))
     assert "the target already holds state: teams (2 rows)" in capsys.readouterr().err
+
+
+def test_a_nul_written_by_an_older_release_refuses_the_copy_naming_the_row(
+    sqlite_state: tuple[Path, str], dsn: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """PostgreSQL text cannot hold NUL: the copy exits 1 naming table, column and row, not a traceback."""
+    path, _ = sqlite_state
+    conn = sqlite3.connect(path)
+    with conn:
+        (user_id,) = conn.execute("SELECT id FROM users WHERE handle = 'user0007'").fetchone()
+        conn.execute("UPDATE users SET display_name = ? WHERE id = ?", ("U\x007", user_id))
+    conn.close()
+
+    code = main(["store", "copy", "--from", f"sqlite:{path}", "--to", dsn])
+
+    assert (1, {}) == (code, {t: r for t, r in _rows(Location.parse(dsn)).items() if r})
+    assert f"users.display_name of row {user_id} holds a NUL character" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(

@@ -26,9 +26,9 @@ from gateway.backend.wire_user import (
     content_version,
     fields_of,
 )
+from gateway.scim.text import is_email
 
 ROLE_PERMISSIONS: dict[Role, int] = {"owner": 8191, "admin": 5951, "member": 1587, "partner": 1025}
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _SAML_NS = "urn:oasis:names:tc:SAML:2.0:assertion"
 _NAME_ID = re.compile(r"<(?:\w+:)?NameID\b[^>]*>(.*?)</(?:\w+:)?NameID>", re.DOTALL)
 
@@ -53,7 +53,7 @@ def sso_id(external_id: str, idp: str | None) -> dict[str, str]:
     """
     if idp is None:
         return {"scim_external_id": external_id}
-    kind = "emailAddress" if _EMAIL.fullmatch(external_id) else "unspecified"
+    kind = "emailAddress" if is_email(external_id) else "unspecified"
     return {
         "tenant": f'<Issuer xmlns="{_SAML_NS}">{html.escape(idp, quote=False)}</Issuer>',
         "subject": (

@@ -46,11 +46,26 @@ from gateway.scim.filter.tokens import (
     split_attr_path,
     tokenize,
 )
+from gateway.scim.text import unstorable
 
-__all__ = ["MAX_DEPTH", "MAX_TERMS", "parse_attr_path", "parse_filter", "render_filter"]
+__all__ = [
+    "MAX_DEPTH",
+    "MAX_NESTING",
+    "MAX_TERMS",
+    "parse_attr_path",
+    "parse_filter",
+    "refuse_unstorable",
+    "render_filter",
+]
 
-MAX_DEPTH = 32  # nested "(", "not (" and "[" groups
-MAX_TERMS = 100  # comparisons in one filter; keeps the AST shallow enough to recurse over
+# Both stores compile a filter into one SQL expression, nested as the parsed tree is; SQLite's
+# parser gives up ("parser stack overflow", a 500) at about 88 comparisons joined by `or`, or 18
+# nested `not (...)`, fewer of both together. Entra and Okta send one comparison, or two joined by
+# `and` (docs/clients.md); these limits stay far above that and far below SQLite's (docs/limits.md;
+# tests/api/test_hardening_values.py runs the worst filter they allow on both stores).
+MAX_DEPTH = 32  # nested "(", "not (" and "[" groups as written, needed or not: bounds the parser
+MAX_TERMS = 50  # comparisons in one filter
+MAX_NESTING = 5  # levels of the parsed tree: "not (...)", "[...]", and an and/or group right of and/or
 
 _OPERATORS = "(eq, ne, co, sw, ew, gt, ge, lt, le, pr)"
 _BARE_VALUE_OPS = frozenset({"eq", "ne", "co", "sw", "ew"})
@@ -63,7 +78,7 @@ _VALUE_HINT = 'a value (a "double-quoted" string, a number, true, false or null)
 # pattern it costs a microsecond instead of the tokenizer's and parser's 30; anything else takes
 # the full parser, which gives the same AST (test_filter_grammar.py checks that they agree).
 _SIMPLE_COMPARISON = re.compile(
-    r' *([A-Za-z$][A-Za-z0-9_$-]*) +(eq|ne|co|sw|ew|gt|ge|lt|le) +"([^"\\\x00-\x1f]*)" *',
+    r' *([A-Za-z$][A-Za-z0-9_$-]*) +(eq|ne|co|sw|ew|gt|ge|lt|le) +"([^"\\\x00-\x1f\ud800-\udfff]*)" *',
     re.IGNORECASE | re.ASCII,  # without ASCII, IGNORECASE lets "ſ" match "s" and "K" match "k"  # noqa: RUF003 - the long s is the point
 )
 
@@ -142,6 +157,11 @@ class _Parser:
             raise invalid(token.pos, "this ']' has no matching '['")
         if token.kind != "end":
             raise invalid(token.pos, self.expected("'and', 'or' or the end of the filter", token))
+        if _nesting(result) > MAX_NESTING:
+            raise InvalidFilter(
+                f"Invalid filter: it nests more than {MAX_NESTING} levels of 'not (...)', '[...]' and "
+                "parenthesised 'and'/'or' groups; write it with fewer levels"
+            )
         return result
 
     def expected(self, what: str, token: Token) -> str:
@@ -276,6 +296,44 @@ class _Parser:
     @staticmethod
     def bare_word_ok(word: str) -> bool:
         return word.lower() not in _KEYWORDS and not word.startswith("'")
+
+
+def _nesting(f: Filter) -> int:
+    """
+    The levels SQL nests `f` in: `not`, a value filter, and an and/or right of an and/or. A chain
+    (`a or b or c`, left-associative) stays at one level; its length is bounded by MAX_TERMS.
+    """
+    if isinstance(f, Not):
+        return 1 + _nesting(f.expr)
+    if isinstance(f, ValuePath):
+        return 1 + _nesting(f.filter)
+    if isinstance(f, (And, Or)):
+        right = _nesting(f.right) + (1 if isinstance(f.right, (And, Or)) else 0)
+        return max(_nesting(f.left), right)
+    return 0
+
+
+def refuse_unstorable(f: Filter) -> Filter:
+    """
+    `f` when no value holds what no store can (a NUL: PostgreSQL's text cannot; a lone
+    surrogate), else InvalidFilter. Apart from parse_filter, which reads any JSON string.
+    """
+    pending = [f]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, (And, Or)):
+            pending.extend((node.left, node.right))
+        elif isinstance(node, Not):
+            pending.append(node.expr)
+        elif isinstance(node, ValuePath):
+            pending.append(node.filter)
+        elif isinstance(node, Compare) and isinstance(node.value, str):
+            problem = unstorable(node.value)
+            if problem is not None:
+                raise InvalidFilter(
+                    f"Invalid filter: the value compared with '{node.path.dotted}' contains {problem}; remove it"
+                )
+    return f
 
 
 # -- rendering ----------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ _NAME_CHAR = re.compile(r"[A-Za-z0-9_$-]")
 _URN = re.compile(r"urn:[^\s:()\[\]\"][^\s()\[\]\"]*", re.IGNORECASE)
 _NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?P<frac>\.[0-9]+)?(?P<exp>[eE][+-]?[0-9]+)?")
 _SNIPPET_LIMIT = 40
+_SURROGATE = re.compile("[\ud800-\udfff]")  # no character: cannot be encoded to UTF-8 for a store
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +66,9 @@ def invalid(pos: int, message: str) -> InvalidFilter:
 
 def tokenize(text: str) -> list[Token]:
     """Split `text` into tokens, always ending with an "end" token; raises InvalidFilter."""
+    surrogate = _SURROGATE.search(text)
+    if surrogate is not None:
+        raise invalid(surrogate.start(), _surrogate_message(surrogate.group()))
     tokens: list[Token] = []
     i = 0
     while i < len(text):
@@ -106,7 +110,14 @@ def _string_token(text: str, start: int) -> Token:
         pos = getattr(exc, "pos", 0)
         message = getattr(exc, "msg", "malformed string")
         raise invalid(start + pos, f"invalid JSON string: {message}") from None
+    surrogate = _SURROGATE.search(value)
+    if surrogate is not None:
+        raise invalid(start, _surrogate_message(surrogate.group()) + " in this string")
     return Token("string", raw, start, value)
+
+
+def _surrogate_message(char: str) -> str:
+    return f"a lone UTF-16 surrogate (\\u{ord(char):04x}) is no character; send the character itself"
 
 
 def literal_value(word: str) -> tuple[bool, str | int | float | bool | None]:
