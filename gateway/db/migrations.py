@@ -234,6 +234,39 @@ SQLITE_MIGRATIONS: tuple[str, ...] = (
         WHERE id = OLD.user_id;
     END
     """,
+    # 7: the brig backend's cross-process safety (gateway/backend/brig/locks.py,
+    # group_creates.py). `brig_leases`: one row per user or group being written, held by one
+    # process until `expires_at` (renewed while held), so that writers of one user on several
+    # gateway processes take turns. `brig_group_creates`: a group create sent to brig whose
+    # answer has not been recorded yet (`pending`), or was lost and not yet settled
+    # (`unsettled`): what the next create of that name looks up in brig.
+    """
+    CREATE TABLE brig_leases (
+        lease_key TEXT PRIMARY KEY,
+        holder TEXT NOT NULL,
+        expires_at REAL NOT NULL
+    );
+
+    CREATE TABLE brig_group_creates (
+        id TEXT PRIMARY KEY,
+        team TEXT NOT NULL,
+        display_name TEXT NOT NULL,
+        members TEXT NOT NULL,
+        state TEXT NOT NULL,
+        started_at REAL NOT NULL
+    );
+    CREATE INDEX brig_group_creates_by_team ON brig_group_creates (team)
+    """,
+    # 8: group names as long as Wire's (4,000 characters). A PostgreSQL btree entry holds about
+    # 2,700 bytes, so there (POSTGRES_OVERRIDES in migrations_postgres.py) the names' indexes
+    # become hash indexes: equality filters still use them, sorting by name reads the team's
+    # groups. On SQLite, which has no such limit, the indexes are made again as they were.
+    """
+    DROP INDEX groups_by_display_name;
+    CREATE INDEX groups_by_display_name ON groups (team, display_name COLLATE NOCASE);
+    DROP INDEX brig_groups_by_display_name;
+    CREATE INDEX brig_groups_by_display_name ON brig_groups (team, display_name COLLATE NOCASE)
+    """,
 )
 
 # Every table of the latest schema that holds an installation's state, in an order that inserts
@@ -256,6 +289,8 @@ STATE_TABLES: tuple[str, ...] = (
     "brig_group_members",
     "brig_group_counts",
     "user_documents_refreshed",
+    "brig_leases",
+    "brig_group_creates",
 )
 
 

@@ -5,7 +5,8 @@ in its own database (user_mirror.py, group_mirror.py).
 
 `BrigBackend` is the `Backend` (gateway/backend/base.py): the user flows are users.py's
 `BrigUsers`, the group flows groups.py's `BrigGroups`; both share one client (one connection
-pool), the database and one set of per-key locks. Group members follow the `MemberRule` given
+pool), the database and one set of per-key write sections, exclusive across the gateway processes
+sharing the database (locks.py). Group members follow the `MemberRule` given
 (gateway/backend/base.py); brig's refusals leave every method as SCIM errors (refusals.py).
 """
 
@@ -16,7 +17,7 @@ from collections.abc import Sequence
 from gateway.backend.base import MemberRule
 from gateway.backend.brig.client import BrigClient, BrigSettings
 from gateway.backend.brig.groups import BrigGroups
-from gateway.backend.brig.locks import KeyedLocks
+from gateway.backend.brig.locks import WriteLocks
 from gateway.backend.brig.refusals import refusals_mapped
 from gateway.backend.brig.users import CALLS_PER_CREATE, BrigUsers
 from gateway.backend.wire_group import GroupEdit, GroupPage, GroupQuery, NewGroup, WireGroup
@@ -29,9 +30,9 @@ class BrigBackend:
 
     def __init__(self, client: BrigClient, db: Database, *, stale_after: float, group_members: MemberRule) -> None:
         self._brig = client
-        locks = KeyedLocks()
+        locks = WriteLocks(db)  # per user and per group, across the processes on `db`
         self._users = BrigUsers(client, db, locks, stale_after=stale_after)
-        self._groups = BrigGroups(client, db, locks, group_members)
+        self._groups = BrigGroups(client, db, locks, group_members, stale_after=stale_after)
 
     @classmethod
     async def open(cls, settings: BrigSettings, db: Database, *, group_members: MemberRule) -> BrigBackend:

@@ -190,6 +190,22 @@ class BrigClient:
         )
         return group
 
+    async def list_user_groups(self, team: str, name_contains: str, start: int, count: int) -> tuple[list[Any], int]:
+        """
+        `GET /i/user-groups/:tid?nameContains=&managedBy=scim&startIndex=&count=`: (a page of the
+        team's SCIM user groups whose name contains `name_contains`, how many match); `startIndex`
+        is 0-based (docs/wire.md §6.4).
+        """
+        params = {"nameContains": name_contains, "managedBy": "scim", "startIndex": str(start), "count": str(count)}
+        _, body = await self._call(
+            "GET", self._brig, f"/i/user-groups/{team}", params=params, read=True, what="list user groups"
+        )
+        page = body.get("page") if isinstance(body, dict) else None
+        total = body.get("total") if isinstance(body, dict) else None
+        if not isinstance(page, list) or not isinstance(total, int):
+            raise ScimError("brig answered the user-group list without a page and a total", status=502)
+        return page, total
+
     async def get_user_group(self, team: str, group_id: str) -> dict[str, Any] | None:
         """`GET /i/user-groups/:tid/:gid/false`: the group with its members; None when brig has none."""
         status, group = await self._call(

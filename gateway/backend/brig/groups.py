@@ -19,8 +19,9 @@ What costs what (docs/backend-calls.md, "Groups"):
   that brig still has, managed by SCIM, in that team, and the ids of the team's groups (skipped).
 
 Changes go to brig first, then to the mirror conditionally on the revision they were planned on.
-Within a process one lock per group orders them; across processes a writer that finds the
-revision moved plans again and sends brig the merged list, so concurrent writers converge;
+One write section per group (locks.py, a lease in the database) orders them across the gateway
+processes; should one still find the revision moved, it plans again and sends brig the merged
+list, so concurrent writers converge;
 unless it was given the version to write on (If-Match, or the version a PATCH's member filter was
 resolved on): then it answers PreconditionFailed and the caller, which planned on that version,
 decides (see EDIT_ATTEMPTS). A change that fails after its PUT went out (an error, a lost
@@ -41,10 +42,12 @@ from typing import Any
 import structlog
 
 from gateway.backend.base import MemberRule
+from gateway.backend.brig import group_creates as creates
 from gateway.backend.brig import group_mirror as gs
 from gateway.backend.brig import user_mirror as state
 from gateway.backend.brig.client import BrigClient, BrigRefused
-from gateway.backend.brig.locks import KeyedLocks
+from gateway.backend.brig.group_creates import GroupCreates
+from gateway.backend.brig.locks import WriteLocks
 from gateway.backend.brig.mapping import status_of
 from gateway.backend.brig.refusals import USER_GROUP_INVALID, refusals_mapped
 from gateway.backend.sql.filters import compile_filter, order_by
@@ -101,8 +104,11 @@ class Plan:
 class BrigGroups:
     """The group methods of the brig backend; see the module docstring."""
 
-    def __init__(self, client: BrigClient, db: Database, locks: KeyedLocks, group_members: MemberRule) -> None:
+    def __init__(
+        self, client: BrigClient, db: Database, locks: WriteLocks, group_members: MemberRule, *, stale_after: float
+    ) -> None:
         self._brig = client
+        self._creates = GroupCreates(client, db, stale_after=stale_after)
         self._db = db
         self._locks = locks
         self._group_members = group_members
@@ -168,12 +174,15 @@ class BrigGroups:
 
     @refusals_mapped
     async def create_group(self, team: str, new: NewGroup) -> WireGroup:
-        """brig creates the group (and chooses its id), then the mirror records it."""
+        """
+        brig creates the group (and chooses its id), then the mirror records it; a create whose
+        answer was lost adopts the group it made (group_creates.py).
+        """
         fields = new.fields
         if await self._db.read(lambda conn: gs.external_id_taken(conn, team, fields.external_id, None)):
             raise Uniqueness(f"externalId {fields.external_id!r} is already taken by another group")
         members = await self._members_to_store(team, new.members)
-        created = await self._brig.create_user_group(team, fields.display_name, members)
+        created, note = await self._creates.create(team, fields.display_name, members)  # a lost answer too
         group_id = _group_id(created)
         moment = _wire_time(created.get("createdAt")) or now_text()
         group = WireGroup(
@@ -188,9 +197,9 @@ class BrigGroups:
             members=tuple(sorted(members)),
         )
         try:
-            await self._db.write(lambda conn: gs.insert_group(conn, group))
+            await self._db.write(lambda conn: creates.record(conn, group, note))
         except BaseException:  # the externalId was taken meanwhile (or the database failed): undo
-            await asyncio.shield(self._delete_leftover(team, group_id))
+            await asyncio.shield(self._creates.abandon(team, group_id, note))
             raise
         return group
 
@@ -373,13 +382,6 @@ class BrigGroups:
         if user_ids:
             await self._db.write(lambda conn: _forget_all(conn, user_ids))
             log.info("users_vanished_from_brig", user_ids=list(user_ids))
-
-    async def _delete_leftover(self, team: str, group_id: str) -> None:
-        """Delete a group brig made but the mirror could not record (a failure here is only logged)."""
-        try:
-            await self._brig.delete_user_group(team, group_id)
-        except ScimError:
-            log.warning("group_create_left_over", group_id=group_id, team=team)
 
     async def _restore(self, team: str, group_id: str) -> None:
         """Send brig the mirror's name and members again after a change failed half-way."""

@@ -4,7 +4,9 @@ of work for the store's database (SQLite or PostgreSQL: portable SQL, `conn.dial
 
 - `brig_external_ids`: (team, externalId) -> user, with spar's creation marker: `creating` while
   a POST is under way, `abandoned` when it failed and the brig account may be left over (the next
-  POST of that externalId deletes it first), `created` once done;
+  POST of that externalId deletes it first), `created` once done; and `moving` for the new
+  externalId of a user whose change is under way, held beside the old one until brig holds either
+  (external_id_moves.py);
 - `brig_users`: the searchable mirror of each SCIM user (what filters, sorting and paging need,
   the SCIM times and the attributes only the gateway keeps);
 - `brig_saml_refs`: (IdP, case-folded NameID) of SAML users.
@@ -103,9 +105,52 @@ def rekey(conn: Connection, team: str, user_id: str, old: str, new: str, now_ts:
         raise Uniqueness(f"externalId {new!r} is already taken by another user") from None
 
 
+def hold_move(conn: Connection, team: str, user_id: str, new: str, now_ts: float) -> None:
+    """
+    Claim `new` as `moving` for `user_id`, beside its present entry (which stays until brig holds
+    `new`); Uniqueness when another user holds it. An entry of the user's own is taken over.
+    """
+    try:
+        conn.execute(
+            "INSERT INTO brig_external_ids (team, external_id, user_id, state, claimed_at) "
+            "VALUES (?, ?, ?, 'moving', ?)",
+            (team, new, user_id, now_ts),
+        )
+    except conn.dialect.integrity_error:
+        taken = conn.execute(
+            "UPDATE brig_external_ids SET state = 'moving', claimed_at = ? "
+            "WHERE team = ? AND external_id = ? AND user_id = ?",
+            (now_ts, team, new, user_id),
+        ).rowcount
+        if taken != 1:
+            raise Uniqueness(f"externalId {new!r} is already taken by another user") from None
+
+
+def finish_move(conn: Connection, team: str, user_id: str, new: str) -> None:
+    """brig holds `new`: the user's `moving` entry becomes `created` and its other entries go."""
+    moved = conn.execute(
+        "UPDATE brig_external_ids SET state = 'created' "
+        "WHERE team = ? AND external_id = ? AND user_id = ? AND state = 'moving'",
+        (team, new, user_id),
+    ).rowcount
+    if moved == 1:
+        conn.execute(
+            "DELETE FROM brig_external_ids WHERE team = ? AND user_id = ? AND external_id <> ?", (team, user_id, new)
+        )
+
+
+def drop_move(conn: Connection, team: str, user_id: str, new: str) -> None:
+    """brig did not take `new`: the user's `moving` entry goes (its present one stays)."""
+    conn.execute(
+        "DELETE FROM brig_external_ids WHERE team = ? AND external_id = ? AND user_id = ? AND state = 'moving'",
+        (team, new, user_id),
+    )
+
+
 def save(conn: Connection, user: WireUser) -> None:
     """Write the mirror row of an existing user (and its SAML ref)."""
     conn.execute(_UPDATE, (*updated_values(user), user.id))
+    finish_move(conn, user.team, user.id, user.external_id)  # brig holds the externalId a move claimed
     # brig's SSO id is the truth: an externalId changed behind the gateway moves the index entry
     # too, unless another user holds the new one (then the next POST or PUT sorts it out).
     conn.execute(

@@ -14,8 +14,10 @@ API (client.py); the gateway keeps spar's SCIM state beside them (user_mirror.py
   when brig has let go (as spar's `deleteScimUser`).
 - Team members not created through the gateway (no mirror row) are left alone: invisible to SCIM
   reads, never taken over, never deleted (docs/backend-calls.md, "Users not created by SCIM").
-- Users serialise per user within a process (the version check and the writes are not one
-  transaction in brig); several gateway processes on one brig rely on brig's own checks.
+- Writes of one user take turns across every gateway process on the database (locks.py's
+  `WriteLocks`: the version check and brig's writes are not one transaction anywhere).
+- A new externalId is claimed beside the old one until brig's side is known, so that a failed
+  or lost `sso-id` write leaves the index as brig holds it (external_id_moves.py).
 - Groups are Wire user groups managed by SCIM, with a mirror in the gateway's database
   (groups.py); a user read carries the user's groups from that mirror (no brig call).
 - brig's refusals (client.py's `BrigRefused`) become SCIM errors where the public methods return
@@ -32,10 +34,11 @@ from typing import Any, NoReturn
 
 import structlog
 
+from gateway.backend.brig import external_id_moves as moves
 from gateway.backend.brig import group_mirror
 from gateway.backend.brig import user_mirror as state
 from gateway.backend.brig.client import BrigClient, BrigRefused
-from gateway.backend.brig.locks import KeyedLocks
+from gateway.backend.brig.locks import WriteLocks
 from gateway.backend.brig.mapping import (
     brig_puts,
     invitation_body,
@@ -49,7 +52,7 @@ from gateway.backend.brig.mapping import (
     status_of,
     with_content,
 )
-from gateway.backend.brig.refusals import HANDLE_EXISTS, refusals_mapped
+from gateway.backend.brig.refusals import refusals_mapped
 from gateway.backend.sql.filters import compile_filter, order_by
 from gateway.backend.wire_user import NewUser, Page, Status, UserFields, UserQuery, WireUser, fields_of, next_status
 from gateway.clock import now_text
@@ -64,7 +67,7 @@ CALLS_PER_CREATE = 6  # the most brig/galley calls one create makes: bounds how 
 class BrigUsers:
     """The user methods of the brig backend (backend.py); see the module docstring."""
 
-    def __init__(self, client: BrigClient, db: Database, locks: KeyedLocks, *, stale_after: float) -> None:
+    def __init__(self, client: BrigClient, db: Database, locks: WriteLocks, *, stale_after: float) -> None:
         self._brig = client
         self._db = db
         self._locks = locks
@@ -209,14 +212,17 @@ class BrigUsers:
             return
         await self._db.write(lambda conn: state.release(conn, team, external_id, user_id))
 
-    async def _free_external_id(self, team: str, external_id: str) -> None:
+    async def _free_external_id(self, team: str, external_id: str, *, mover: str | None = None) -> None:
         """
-        Uniqueness when a live user holds `external_id` or a create of it is under way; else
-        clean what holds it: a vanished user's entry, or an abandoned create (its brig leftover
-        deleted first).
+        Uniqueness when a live user holds `external_id` or a create of it (or a move to it) is
+        under way; else clean what holds it: a vanished user's entry, an abandoned create (its
+        brig leftover deleted first), or a failed move. The `mover`'s own claim is its to retake.
         """
         claim = await self._db.read(lambda conn: state.get_claim(conn, team, external_id))
-        if claim is None:
+        if claim is None or claim.user_id == mover:
+            return
+        if claim.state == "moving":
+            await moves.check_moving(self._brig, self._db, team, external_id, claim, stale_after=self._stale_after)
             return
         if claim.state == "created":
             live = [u for u in await self._brig.get_users([claim.user_id]) if status_of(u) is not None]
@@ -268,29 +274,44 @@ class BrigUsers:
             return updated
 
     async def _write_changes(self, team: str, current: WireUser, wanted: WireUser) -> None:
-        """Per changed field, as spar (`updateValidScimUser`); conflicts are checked before anything is written."""
+        """
+        Per changed field, as spar (`updateValidScimUser`); conflicts are checked before anything
+        is written. A new externalId is claimed `moving` beside the old one until brig's side is
+        known (external_id_moves.py): the mirror's `save` finishes the move, a failure settles it.
+        """
         uid = current.id
-        new_external_id = wanted.external_id != current.external_id
-        if new_external_id:
-            await self._free_external_id(team, wanted.external_id)
+        if wanted.external_id == current.external_id:
+            await self._check_handle(current, wanted)
+            await self._write_fields(team, current, wanted, None)
+            return
+        await self._free_external_id(team, wanted.external_id, mover=uid)
+        await self._check_handle(current, wanted)
+        await self._db.write(lambda conn: state.hold_move(conn, team, uid, wanted.external_id, time.time()))
+        sso = moves.SsoWrite()
+        try:
+            await self._write_fields(team, current, wanted, sso)
+        except BaseException:
+            await asyncio.shield(moves.settle(self._brig, self._db, team, uid, wanted.external_id, sso))
+            raise
+
+    async def _check_handle(self, current: WireUser, wanted: WireUser) -> None:
         if wanted.handle != current.handle and await self._brig.handle_taken(wanted.handle):
             raise Uniqueness(f"userName {wanted.handle!r} is already taken")
-        if new_external_id:
-            await self._db.write(
-                lambda conn: state.rekey(conn, team, uid, current.external_id, wanted.external_id, time.time())
-            )
-        try:  # the handle first: its conflict is the one brig may still report
-            if wanted.handle != current.handle:
-                await self._brig.put_user_field(uid, "handle", {"handle": wanted.handle})
-        except BrigRefused as refused:
-            if refused.label == HANDLE_EXISTS and new_external_id:  # put the index back: nothing changed
-                await self._db.write(
-                    lambda conn: state.rekey(conn, team, uid, wanted.external_id, current.external_id, time.time())
-                )
-            raise
+
+    async def _write_fields(self, team: str, current: WireUser, wanted: WireUser, sso: moves.SsoWrite | None) -> None:
+        """brig's writes, the handle first: its conflict is the one brig may still report."""
+        uid = current.id
+        if wanted.handle != current.handle:
+            await self._brig.put_user_field(uid, "handle", {"handle": wanted.handle})
+        if sso is not None:
+            sso.state = "sent"
+            try:
+                await self._brig.put_user_field(uid, "sso-id", sso_id(wanted.external_id, current.idp))
+            except BrigRefused:
+                sso.state = "unsent"  # brig answered no: it still holds the old one
+                raise
+            sso.state = "done"
         puts: list[tuple[str, Mapping[str, Any]]] = []
-        if new_external_id:
-            puts.append(("sso-id", sso_id(wanted.external_id, current.idp)))
         if wanted.rich_info != current.rich_info:
             puts.append(("rich-info", {"rich_info": rich_info_body(wanted.rich_info)}))
         puts += brig_puts(current, wanted, skip=("handle",))  # the table's plain fields: name, locale, ...
