@@ -42,6 +42,22 @@ class Listen:
     host: str = _opt("127.0.0.1", "address to listen on (0.0.0.0 for all interfaces)")
     port: int = _opt(8080, "TCP port of the SCIM API", min=1, max=65535)
     workers: int = _opt(1, "worker processes sharing the port (SO_REUSEPORT)", min=1, max=64)
+    header_timeout_seconds: float = _opt(
+        10.0, "a new connection must send its request head within this (else closed)", min=0.1, max=3600
+    )
+    keepalive_timeout_seconds: float = _opt(
+        75.0,
+        "an idle keep-alive connection is closed after this (above the proxy's: nginx keeps 60 s)",
+        min=0.1,
+        max=3600,
+    )
+    max_connections: int = _opt(
+        1000,
+        "open connections per process (at most the descriptor limit less 128); past it the oldest "
+        "that has not sent a request is closed, else the new one",
+        min=8,
+        max=1000000,
+    )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -129,6 +145,9 @@ class Limits:
     rich_info_chars: int = _opt(5000, "total characters of rich-info fields per user (413 above)", min=0)
     default_page_size: int = _opt(100, "users per list page when count is absent", min=1)
     max_page_size: int = _opt(1000, "largest count honoured on a list page", min=1)
+    auth_failures_per_minute: int = _opt(
+        30, "failed authentications per client address and minute before 429 (per process; 0: off)", min=0
+    )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -4,10 +4,14 @@ requests finish within `shutdown_grace_seconds`, and close the store.
 
 With `listen.workers` > 1 the parent starts that many worker processes on one port
 (SO_REUSEPORT: the kernel spreads connections) and forwards SIGTERM/SIGINT to them.
+
+Connections go through gateway/web/connections.py (head deadline, connection cap, SCIM error pages
+for what aiohttp's parser rejects) rather than aiohttp's run_app, which offers neither.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -18,7 +22,8 @@ from aiohttp import web
 
 from gateway.app import create_app
 from gateway.config import Config
-from gateway.logconfig import configure_logging
+from gateway.logconfig import configure_logging, install_loop_exception_handler
+from gateway.web.connections import ConnectionLimits, GatewaySite
 
 log = structlog.get_logger()
 
@@ -29,7 +34,7 @@ def serve(config: Config) -> int:
     configure_logging(level=config.log.level, format=config.log.format)
     if config.listen.workers > 1 and not os.environ.get(WORKER_ENV):
         return _supervise(config)
-    reuse_port = config.listen.workers > 1
+    limits = ConnectionLimits.of(config.listen)
     log.info(
         "starting",
         host=config.listen.host,
@@ -37,19 +42,38 @@ def serve(config: Config) -> int:
         pid=os.getpid(),
         store=config.store.kind,
         backend=config.backend.kind,
+        max_connections=limits.max_connections,
     )
-    web.run_app(
-        create_app(config),
-        host=config.listen.host,
-        port=config.listen.port,
-        reuse_port=reuse_port,
-        shutdown_timeout=config.shutdown_grace_seconds,
-        access_log=None,  # our middleware writes one structured line per request
-        print=None,
-        handle_signals=True,
-    )
+    asyncio.run(_serve(config, limits))
     log.info("stopped", pid=os.getpid())
     return 0
+
+
+async def _serve(config: Config, limits: ConnectionLimits) -> None:
+    """Serve until SIGTERM/SIGINT; then stop accepting, let requests finish, run the cleanups."""
+    loop = asyncio.get_running_loop()
+    install_loop_exception_handler(loop)
+    stop = asyncio.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    runner = web.AppRunner(create_app(config), access_log=None, shutdown_timeout=config.shutdown_grace_seconds)
+    await runner.setup()
+    try:
+        site = GatewaySite(
+            runner,
+            limits,
+            host=config.listen.host,
+            port=config.listen.port,
+            reuse_port=config.listen.workers > 1,
+            backlog=BACKLOG,
+        )
+        await site.start()
+        await stop.wait()
+    finally:
+        await runner.cleanup()
+
+
+BACKLOG = 128  # aiohttp's default: connections the kernel queues before the gateway accepts them
 
 
 def _supervise(config: Config) -> int:

@@ -12,8 +12,9 @@ resource: its errors are Wire's {"code", "label", "message"} (gateway/provisioni
 The unversioned path is version 0 (as spar reads it). The caller is the `Z-User` nginz sets after
 checking the user's access token; it is believed only from an address in `trusted_proxies`: from
 anywhere else the call is refused with 403 `untrusted-proxy` whatever the headers say. A trusted
-request without `Z-User` gets Wire's 400 `client-error`. The rules themselves are
-gateway/provisioning/token_api.py's.
+request without `Z-User` gets Wire's 400 `client-error`. Wrong passwords count against the client
+address (gateway/web/throttle.py): past the limit, POST is 429 `too-many-requests` without a
+password check. The rules themselves are gateway/provisioning/token_api.py's.
 """
 
 from __future__ import annotations
@@ -27,8 +28,8 @@ from aiohttp import web
 
 from gateway.provisioning.token_api import V8, TokenApi, parse_create, parse_rename
 from gateway.provisioning.wire_errors import WireError
-from gateway.web.keys import TOKEN_API, WIRE_API
-from gateway.web.routing import from_trusted_proxy
+from gateway.web.keys import AUTH_FAILURES, TOKEN_API, WIRE_API
+from gateway.web.routing import client_address, from_trusted_proxy
 
 PATHS = (
     "/scim/auth-tokens",
@@ -37,6 +38,9 @@ PATHS = (
     "/{version:v[0-9]{1,4}}/scim/auth-tokens/{id}",
 )
 JSON_TYPES = ("application/json",)
+# Refusals of the re-authentication (a wrong or missing password, a wrong second factor): they
+# count against the client address, and past limits.auth_failures_per_minute creating is 429.
+PASSWORD_FAILURES = frozenset({"access-denied", "code-authentication-failed"})
 
 Operation = Callable[[web.Request, TokenApi, str, int], Awaitable[web.StreamResponse]]
 
@@ -80,7 +84,21 @@ def caller(request: web.Request) -> str:
 
 async def _create(request: web.Request, api: TokenApi, user: str, version: int) -> web.StreamResponse:
     body = parse_create(await _json_body(request), version=version)
-    return web.json_response(await api.create(user, body, version=version))
+    failures, address = request.app[AUTH_FAILURES], client_address(request)
+    retry_after = failures.retry_after(address)
+    if retry_after is not None:  # no password is checked, right or wrong
+        raise WireError(
+            429,
+            "too-many-requests",
+            f"Too many failed re-authentications from this address; retry in {retry_after} s",
+            headers={"Retry-After": str(retry_after)},
+        )
+    try:
+        return web.json_response(await api.create(user, body, version=version))
+    except WireError as exc:
+        if exc.label in PASSWORD_FAILURES:
+            failures.failed(address)
+        raise
 
 
 async def _list(request: web.Request, api: TokenApi, user: str, version: int) -> web.StreamResponse:

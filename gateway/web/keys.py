@@ -11,6 +11,7 @@ from gateway.provisioning.token_api import TokenApi
 from gateway.provisioning.tokens import TokenService
 from gateway.provisioning.users import UserService
 from gateway.store.base import Store, TokenRecord
+from gateway.web.throttle import FailureThrottle
 
 CONFIG = web.AppKey("config", Config)
 USERS = web.AppKey("users", UserService)
@@ -20,6 +21,7 @@ TOKEN_API = web.AppKey("token_api", TokenApi)  # Wire's /scim/auth-tokens, over 
 IDPS = web.AppKey("idps", IdpRegistry)
 STORE = web.AppKey[Store]("store")
 BACKEND = web.AppKey[object]("backend")  # a gateway.backend.base.Backend
+AUTH_FAILURES = web.AppKey("auth_failures", FailureThrottle)  # failed authentications per client address
 
 TOKEN = web.RequestKey("token", TokenRecord)
 REQUEST_ID = web.RequestKey("request_id", str)

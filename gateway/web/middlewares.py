@@ -5,7 +5,10 @@ on Wire's own APIs (the token API, `/i/...` routes: a WireError, or a request ma
 as Wire's body {"code", "label", "message"} with Content-Type application/json.
 
 The access line never carries a body, a query string or a header value: the token API's bodies
-hold passwords and its answers tokens.
+hold passwords and its answers tokens. A body that cannot be decoded is the client's error (400
+invalidSyntax; 415 for a Content-Encoding other than gzip and deflate), and a client that leaves
+mid-request gets status 499 in the access line (nginx's "client closed request"), not a 500.
+Requests aiohttp's parser rejects never get here: gateway/web/connections.py answers those.
 """
 
 from __future__ import annotations
@@ -17,12 +20,15 @@ import structlog
 from aiohttp import web
 
 from gateway.provisioning.wire_errors import WireError, wire_error_of
-from gateway.scim.errors import ScimError
+from gateway.scim.errors import InvalidSyntax, ScimError, UnsupportedMediaType
 from gateway.web.json_io import error_response
 from gateway.web.keys import REQUEST_ID, TOKEN, WIRE_API
 from gateway.web.routing import Handler
 
 log = structlog.get_logger()
+
+CONTENT_ENCODINGS = frozenset({"gzip", "deflate", "identity"})  # what aiohttp always decodes
+CLIENT_CLOSED_REQUEST = 499
 
 
 @web.middleware
@@ -33,7 +39,15 @@ async def handle_request(request: web.Request, handler: Handler) -> web.StreamRe
     structlog.contextvars.clear_contextvars()
     structlog.contextvars.bind_contextvars(request_id=request_id)
     try:
+        _check_content_encoding(request)
         response = await handler(request)
+    except web.RequestPayloadError:  # a corrupt gzip or deflate body, a broken chunked encoding
+        response = _wire_or_scim(
+            request, InvalidSyntax("The request body could not be read: it is not validly encoded")
+        )
+    except ConnectionError:
+        log.info("client_disconnected", method=request.method, path=request.path)
+        response = web.Response(status=CLIENT_CLOSED_REQUEST)  # for the access line: nobody reads it
     except WireError as exc:
         response = wire_error_response(exc)
     except ScimError as exc:
@@ -57,6 +71,13 @@ async def handle_request(request: web.Request, handler: Handler) -> web.StreamRe
         token_id=token.id if token else None,
     )
     return response
+
+
+def _check_content_encoding(request: web.Request) -> None:
+    """415 for a body aiohttp would hand over undecoded (br, zstd without their packages, x-gzip, ...)."""
+    encoding = request.headers.get("Content-Encoding", "").strip().lower()
+    if encoding and encoding not in CONTENT_ENCODINGS:
+        raise UnsupportedMediaType("Content-Encoding not supported; send the body uncompressed, gzip or deflate")
 
 
 def _request_id(request: web.Request) -> str:

@@ -20,8 +20,9 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from gateway.scim.errors import NotFound, ScimError
-from gateway.web.keys import BASE_URL, CONFIG, RESOURCE_ID, TOKEN, TOKENS
+from gateway.scim.errors import NotFound, ScimError, Unauthorized
+from gateway.store.base import TokenRecord
+from gateway.web.keys import AUTH_FAILURES, BASE_URL, CONFIG, RESOURCE_ID, TOKEN, TOKENS
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -88,10 +89,53 @@ class ScimRouter:
                     headers={"Allow": allowed},
                 )
         if route.needs_token:
-            request[TOKEN] = await request.app[TOKENS].verify(request.headers.get("Authorization"))
+            request[TOKEN] = await authenticate(request)
         request[BASE_URL] = origin(request) + scim_path.base
         request[RESOURCE_ID] = scim_path.resource_id or ""
         return await handler(request)
+
+
+async def authenticate(request: web.Request) -> TokenRecord:
+    """
+    The request's token. A failure counts against the client address; past the limit the answer
+    is 429 instead of 401. A valid token is served from a throttled address all the same: tokens
+    are 256 random bits, so throttling guards the logs and the store, not the secret, and one
+    broken IdP must not lock out others behind the same egress address.
+    """
+    try:
+        return await request.app[TOKENS].verify(request.headers.get("Authorization"))
+    except Unauthorized:
+        failures, address = request.app[AUTH_FAILURES], client_address(request)
+        retry_after = failures.retry_after(address)
+        if retry_after is not None:
+            raise ScimError(
+                f"Too many failed authentications from this address; retry in {retry_after} s",
+                status=429,
+                headers={"Retry-After": str(retry_after)},
+            ) from None
+        failures.failed(address)
+        raise
+
+
+def client_address(request: web.Request) -> str:
+    """
+    The client's address: the peer's, or behind trusted proxies the last X-Forwarded-For entry
+    that is not one of them (each proxy appends the address it saw; those left of it are the
+    client's word).
+    """
+    remote = request.remote or ""
+    if not from_trusted_proxy(request):
+        return remote
+    networks = _networks(request.app[CONFIG].trusted_proxies)
+    hops = [hop.strip() for hop in ",".join(request.headers.getall("X-Forwarded-For", [])).split(",")]
+    for hop in reversed([hop for hop in hops if hop]):
+        try:
+            address = ipaddress.ip_address(hop)
+        except ValueError:
+            return hop[:64]
+        if not any(address in network for network in networks):
+            return hop
+    return remote
 
 
 def origin(request: web.Request) -> str:
