@@ -35,9 +35,11 @@ from gateway.store.base import Store
 from gateway.store.opening import open_store
 from gateway.web import discovery, groups, health, search, team_status, users
 from gateway.web.auth_tokens import add_auth_token_routes
-from gateway.web.keys import BACKEND, CONFIG, GROUPS, IDPS, STORE, TOKEN_API, TOKENS, USERS
+from gateway.web.keys import AUTH_FAILURES, BACKEND, CONFIG, GROUPS, IDPS, STORE, TOKEN_API, TOKENS, USERS
 from gateway.web.middlewares import handle_request
+from gateway.web.openapi import add_openapi_route
 from gateway.web.routing import ScimRouter
+from gateway.web.throttle import FailureThrottle
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +136,7 @@ def scim_router() -> ScimRouter:
 def create_app(config: Config, *, open_state: OpenState = open_state) -> web.Application:
     app = web.Application(middlewares=[handle_request], client_max_size=config.limits.max_body_bytes)
     app[CONFIG] = config
+    app[AUTH_FAILURES] = FailureThrottle(config.limits.auth_failures_per_minute)
 
     async def state_context(app: web.Application) -> AsyncIterator[None]:
         async with open_state(config) as state:
@@ -164,5 +167,7 @@ def create_app(config: Config, *, open_state: OpenState = open_state) -> web.App
     app.router.add_get("/i/status", health.status)
     app.router.add_get(team_status.PATH, team_status.scim_status, allow_head=False)
     add_auth_token_routes(app.router)  # Wire's token API: before the SCIM catch-all
-    app.router.add_route("*", "/{tail:.*}", scim_router().dispatch)
+    add_openapi_route(app.router)  # GET /i/openapi.json: before the SCIM catch-all
+    # [\s\S]: any character, a newline too (an id with %0A must reach the SCIM router, not a bare 404)
+    app.router.add_route("*", r"/{tail:[\s\S]*}", scim_router().dispatch)
     return app
