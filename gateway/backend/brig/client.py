@@ -194,7 +194,10 @@ class BrigClient:
         """
         `GET /i/user-groups/:tid?nameContains=&managedBy=scim&startIndex=&count=`: (a page of the
         team's SCIM user groups whose name contains `name_contains`, how many match); `startIndex`
-        is 0-based (docs/wire.md §6.4).
+        is 0-based. wire-server: route `i-get-groups` (GetGroupsInternal,
+        libs/wire-api/src/Wire/API/Routes/Internal/Brig.hs), answer `UserGroupPage_ UserGroup`
+        {"page", "total"} (libs/wire-api/src/Wire/API/UserGroup/Pagination.hs); spar calls it the
+        same way (getGroupsInternal, libs/wire-subsystems/src/Wire/BrigAPIAccess/Rpc.hs).
         """
         params = {"nameContains": name_contains, "managedBy": "scim", "startIndex": str(start), "count": str(count)}
         _, body = await self._call(

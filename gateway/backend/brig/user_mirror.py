@@ -88,42 +88,21 @@ def record_created(conn: Connection, user: WireUser) -> None:
     set_claim_state(conn, user.team, user.external_id, user.id, "created")
 
 
-def rekey(conn: Connection, team: str, user_id: str, old: str, new: str, now_ts: float) -> None:
-    """Move the user's externalId entry from `old` to `new`; Uniqueness when `new` is held."""
-    if old == new:
-        return
-    conn.execute(
-        "DELETE FROM brig_external_ids WHERE team = ? AND external_id = ? AND user_id = ?", (team, old, user_id)
-    )
-    try:
-        conn.execute(
-            "INSERT INTO brig_external_ids (team, external_id, user_id, state, claimed_at) "
-            "VALUES (?, ?, ?, 'created', ?)",
-            (team, new, user_id, now_ts),
-        )
-    except conn.dialect.integrity_error:
-        raise Uniqueness(f"externalId {new!r} is already taken by another user") from None
-
-
 def hold_move(conn: Connection, team: str, user_id: str, new: str, now_ts: float) -> None:
     """
     Claim `new` as `moving` for `user_id`, beside its present entry (which stays until brig holds
     `new`); Uniqueness when another user holds it. An entry of the user's own is taken over.
     """
-    try:
-        conn.execute(
-            "INSERT INTO brig_external_ids (team, external_id, user_id, state, claimed_at) "
-            "VALUES (?, ?, ?, 'moving', ?)",
-            (team, new, user_id, now_ts),
-        )
-    except conn.dialect.integrity_error:
-        taken = conn.execute(
-            "UPDATE brig_external_ids SET state = 'moving', claimed_at = ? "
-            "WHERE team = ? AND external_id = ? AND user_id = ?",
-            (now_ts, team, new, user_id),
-        ).rowcount
-        if taken != 1:
-            raise Uniqueness(f"externalId {new!r} is already taken by another user") from None
+    # One statement: on PostgreSQL a failed INSERT would abort the transaction for the fallback.
+    held = conn.execute(
+        "INSERT INTO brig_external_ids (team, external_id, user_id, state, claimed_at) "
+        "VALUES (?, ?, ?, 'moving', ?) "
+        "ON CONFLICT (team, external_id) DO UPDATE SET state = 'moving', claimed_at = excluded.claimed_at "
+        "WHERE brig_external_ids.user_id = excluded.user_id RETURNING user_id",
+        (team, new, user_id, now_ts),
+    ).fetchone()
+    if held is None:
+        raise Uniqueness(f"externalId {new!r} is already taken by another user")
 
 
 def finish_move(conn: Connection, team: str, user_id: str, new: str) -> None:
