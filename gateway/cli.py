@@ -93,6 +93,29 @@ def _parser() -> argparse.ArgumentParser:
         "--password", required=True, help="the member's password (at least 6 characters; stored as scrypt)"
     )
     member.set_defaults(run=_brig_lite_add_member)
+    accept_help = (
+        "Accept a SCIM invitee's invitation in brig-lite, as its sign-up does in Wire: active, email claimed, "
+        "team member with the invited role. Not a Wire route."
+    )
+    lite_accept = lite_actions.add_parser("accept", help=accept_help, description=accept_help)
+    lite_accept.add_argument(
+        "--config", metavar="FILE", default=argparse.SUPPRESS, help="YAML config (default: ./config.yaml if present)"
+    )
+    lite_accept.add_argument("--user", required=True, help="the invitee's user id (UUID)")
+    lite_accept.add_argument("--name", help="display name the invitee registers (default: keep SCIM's)")
+    lite_accept.add_argument("--locale", help="locale the invitee registers, e.g. de or de-DE (default: keep)")
+    lite_accept.set_defaults(run=_brig_lite_accept)
+    idp_help = "Add an IdP of a team to brig-lite (served as spar's GET /i/identity-providers/:tid); print its id."
+    lite_idp = lite_actions.add_parser("add-idp", help=idp_help, description=idp_help)
+    lite_idp.add_argument(
+        "--config", metavar="FILE", default=argparse.SUPPRESS, help="YAML config (default: ./config.yaml if present)"
+    )
+    lite_idp.add_argument("--team", required=True, help="team id (UUID)")
+    lite_idp.add_argument(
+        "--issuer", required=True, help="the IdP's metadata issuer, a URI (e.g. https://idp.example.com/)"
+    )
+    lite_idp.add_argument("--id", dest="idp_id", help="the IdP id (UUID; default: a new one)")
+    lite_idp.set_defaults(run=_brig_lite_add_idp)
 
     accept = command(
         "accept-invitation",
@@ -205,6 +228,34 @@ def _brig_lite_add_member(config: Config, args: argparse.Namespace) -> int:
         print(f"scim-gateway: {exc.message}", file=sys.stderr)
         return 1
     print(user_id)
+    return 0
+
+
+def _brig_lite_accept(config: Config, args: argparse.Namespace) -> int:
+    from gateway.brig_lite.app import accept_invitation
+    from gateway.brig_lite.wire_json import WireError
+
+    user = uuid_arg(args.user, "--user")
+    try:
+        asyncio.run(accept_invitation(config.brig_lite, user=user, name=args.name, locale=args.locale))
+    except WireError as exc:
+        print(f"scim-gateway: {exc.message}", file=sys.stderr)
+        return 1
+    print(f"accepted: {user}")
+    return 0
+
+
+def _brig_lite_add_idp(config: Config, args: argparse.Namespace) -> int:
+    from gateway.brig_lite.app import add_idp
+    from gateway.brig_lite.wire_json import WireError
+
+    team = uuid_arg(args.team, "--team")
+    idp_id = None if args.idp_id is None else uuid_arg(args.idp_id, "--id")
+    try:
+        print(asyncio.run(add_idp(config.brig_lite, team=team, issuer=args.issuer, idp_id=idp_id)))
+    except WireError as exc:
+        print(f"scim-gateway: {exc.message}", file=sys.stderr)
+        return 1
     return 0
 
 

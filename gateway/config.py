@@ -131,7 +131,11 @@ class BrigLite:
         1814400.0, "pending invitations older than this vanish, as in Wire (21 days)", min=0
     )
     validate_saml_emails: bool = _opt(False, "the validateSAMLemails team feature: true sends activation")
-    unique_emails: bool = _opt(False, "refuse an email another user holds (409 email-exists), as Wire")
+    # Ignored since brig-lite keeps brig's email keys (always unique, 409 key-exists); kept so that
+    # older configs load. Its help text stays until config.yaml's comment changes with it.
+    unique_emails: bool = _opt(
+        False, "ignored, kept so that older configs load: email keys are always unique, as in Wire (409 key-exists)"
+    )
     faults: tuple[FaultRule, ...] = _opt(
         (), "injected faults for tests: [{route, rate, status, label, delay_ms, after, times}]"
     )

@@ -4,7 +4,7 @@ Fault injection, for tests: rules from the config (`brig_lite.faults`) or set at
 "METHOD /path" by fnmatch; the first matching rule that fires (its `times` not used up, the dice
 under its `rate`) waits `delay_ms`, then answers `status` with Wire's error body (with `label`): before the work,
 or, with `after`, once the work is done (a lost response). Status 0 drops the connection instead.
-`/i/_faults` and `/i/status` are never faulted.
+brig-lite's control routes (`/i/_faults`, `/i/_brig-lite/...`) and `/i/status` are never faulted.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ class FaultInjector:
 
     def pick(self, method: str, path: str) -> FaultRule | None:
         """The rule that fires for this request, if any (counted as fired)."""
-        if path in (CONTROL_PATH, "/i/status"):
+        if path.startswith("/i/_") or path == "/i/status":
             return None
         key = f"{method} {path}"
         for index, rule in enumerate(self.rules):

@@ -9,8 +9,10 @@ calls in libs/wire-subsystems/src/Wire/BrigAPIAccess/Rpc.hs), over user_groups.p
     PUT    /i/user-groups                         {"team_id", "group_id", "name", "members"}
     DELETE /i/user-groups/:tid/:gid/managed/:managedBy
 
-Successes answer 200, as servant's Post/Get/Put/Delete do. Wire's internal API has no route that
-adds or removes one member: the member list is only ever replaced whole (PUT).
+Routes by their `Named` label in libs/wire-api/src/Wire/API/Routes/Internal/Brig.hs, handlers
+in services/brig/src/Brig/API/Internal.hs; the rules are user_groups.py's. Successes answer 200,
+as servant's Post/Get/Put/Delete do. Wire's internal API has no route that adds or removes one
+member: the member list is only ever replaced whole (PUT).
 """
 
 from __future__ import annotations
@@ -57,7 +59,10 @@ def _natural(text: str | None, default: int, what: str) -> int:
 
 
 async def create_group(request: web.Request) -> web.Response:
-    """A group with its members, managed by `managed_by` (spar sends "scim" and no creator)."""
+    """
+    Named "i-create-group-full", createGroupInternalH: CreateGroupInternalRequest -> UserGroup, managed
+    by `managed_by` (spar sends "scim" and no creator).
+    """
     body = await read_body(request)
     team = parse_uuid(body.get("team_id"), "team_id")
     managed_by = _managed_by(body.get("managed_by"))
@@ -76,7 +81,7 @@ async def create_group(request: web.Request) -> web.Response:
 
 
 async def get_group(request: web.Request) -> web.Response:
-    """200 with the group, or 200 `null` when the team has no such group (brig's `Maybe UserGroup`)."""
+    """Named "i-get-group", getGroupInternalH: 200 with the group, or 200 `null` (`Maybe UserGroup`)."""
     team = parse_uuid(request.match_info["tid"], "team id")
     group_id = parse_uuid(request.match_info["gid"], "group id")
     channels = request.match_info["channels"]
@@ -87,10 +92,15 @@ async def get_group(request: web.Request) -> web.Response:
 
 
 async def list_groups(request: web.Request) -> web.Response:
-    """A page of the team's groups and how many match (`startIndex` 0-based)."""
+    """
+    Named "i-get-groups", getGroupsInternalH: a page of the team's groups and how many match;
+    `startIndex` (0-based) is a required query parameter (400 without it).
+    """
     team = parse_uuid(request.match_info["tid"], "team id")
     query = request.query
     managed_by = None if query.get("managedBy") is None else _managed_by(query["managedBy"])
+    if query.get("startIndex") is None:
+        raise WireError(400, "bad-request", "Query parameter startIndex is required")
     start = _natural(query.get("startIndex"), 0, "startIndex")
     count = min(_natural(query.get("count"), DEFAULT_COUNT, "count"), MAX_COUNT)
     page, total = await _state(request).read(
@@ -107,17 +117,29 @@ async def list_groups(request: web.Request) -> web.Response:
 
 
 async def update_group(request: web.Request) -> web.Response:
-    """The name and the whole member list; `null` or absent leaves either as it is."""
+    """
+    Named "i-update-group", updateGroupInternalH (UGI resetUserGroupInternal): UpdateGroupInternalRequest;
+    the name, then the whole member list, each in a write of its own as in brig (a refused member
+    list leaves the rename done); `null` or absent leaves either as it is.
+    """
     body = await read_body(request)
     team = parse_uuid(body.get("team_id"), "team_id")
     group_id = parse_uuid(body.get("group_id"), "group_id")
     name = None if body.get("name") is None else ug.check_name(body["name"])
-    members = None if body.get("members") is None else ug.check_members(body["members"])
-    await _state(request).write(lambda conn, _, __: ug.update_group(conn, team, group_id, name=name, members=members))
+    members = None if body.get("members") is None else ug.check_members(body["members"], dedupe=False)
+    state = _state(request)
+    if name is not None:
+        await state.write(lambda conn, _, __: ug.rename_group(conn, team, group_id, name))
+    if members is not None:
+        await state.write(lambda conn, _, __: ug.replace_members(conn, team, group_id, members))
     return web.Response(status=200)
 
 
 async def delete_group(request: web.Request) -> web.Response:
+    """
+    Named "i-delete-group-managed", deleteGroupManagedInternalH: 200, also for an unknown group;
+    403 `user-group-managed-by-mismatch`.
+    """
     team = parse_uuid(request.match_info["tid"], "team id")
     group_id = parse_uuid(request.match_info["gid"], "group id")
     managed_by = _managed_by(request.match_info["managed_by"])

@@ -29,7 +29,7 @@ class BrigLiteState:
     @property
     def limits(self) -> Limits:
         s = self.settings
-        return Limits(max_team_size=s.max_team_size, unique_emails=s.unique_emails, rich_info_chars=s.rich_info_chars)
+        return Limits(max_team_size=s.max_team_size, rich_info_chars=s.rich_info_chars)
 
     async def read(self, fn: Callable[[sqlite3.Connection, float], T]) -> T:
         """`fn(connection, now_ts)` on the reader."""
@@ -37,7 +37,7 @@ class BrigLiteState:
         return await self.db.read(lambda conn: fn(conn, now_ts))
 
     async def write(self, fn: Callable[[sqlite3.Connection, float, str], T]) -> T:
-        """`fn(connection, now_ts, now)` in one transaction, after expired invitations are purged."""
+        """`fn(connection, now_ts, now)` in one transaction, after accounts.purge_expired."""
         now_ts, now = time.time(), now_text()
 
         def work(conn: sqlite3.Connection) -> T:

@@ -2,11 +2,18 @@
 brig's user groups as SQL on one connection, as accounts.py does for accounts: each function is
 one unit of work for SqliteDatabase.read/write and raises WireError with brig's status and label
 (libs/wire-api/src/Wire/API/Error/Brig.hs): 404 `user-group-not-found`, 403
-`user-group-managed-by-mismatch`, 400 `user-group-invalid`.
+`user-group-managed-by-mismatch`, 400 `user-group-invalid` (UserGroupMemberIsNotInTheSameTeam).
 
-A member must belong to the group's team (galley's `team_members`, which a deleted account has
-left), as brig's `createGroupFull` and `updateUsers` check; whether the user is managed by SCIM is
-spar's check (the gateway's), not brig's. A deleted user leaves its groups (accounts.py).
+The rules are those of libs/wire-subsystems/src/Wire/UserGroupSubsystem/Interpreter.hs (UGI):
+- create (createUserGroupFullImpl, guardMembersInTeam) checks brig's user profiles: every member
+  must be a user of the group's team that is not a pending invitee (getLocalUserProfiles leaves
+  those out); a deleted user's tombstone still has its team and passes;
+- update (resetUserGroupInternal) renames first (updateGroupNoAccessControl: 404 for an unknown
+  group), then checks every member against galley's team members (updateUsersNoAccessControl:
+  pending invitees and deleted users are none) and replaces the member list; no managed-by check;
+- delete managed (deleteGroupManagedImpl): an unknown group is fine (idempotent), another
+  manager is 403.
+A deleted user leaves its groups (accounts.py, removeUserFromAllGroups).
 """
 
 from __future__ import annotations
@@ -33,8 +40,8 @@ def check_name(name: object) -> str:
     return name
 
 
-def check_members(value: object) -> tuple[str, ...]:
-    """A JSON list of user ids (UUIDs), duplicates dropped, in their first order."""
+def check_members(value: object, *, dedupe: bool = True) -> tuple[str, ...]:
+    """A JSON list of user ids (UUIDs), in their first order; duplicates dropped unless `dedupe` is False."""
     if not isinstance(value, list):
         raise WireError(400, "bad-request", "members must be a list of user ids")
     ids: list[str] = []
@@ -43,14 +50,14 @@ def check_members(value: object) -> tuple[str, ...]:
             ids.append(str(uuid.UUID(str(item))))
         except ValueError:
             raise WireError(400, "bad-request", "members must be a list of user ids") from None
-    return tuple(dict.fromkeys(ids))
+    return tuple(dict.fromkeys(ids)) if dedupe else tuple(ids)
 
 
 def create_group(
     conn: sqlite3.Connection, *, team: str, name: str, managed_by: str, members: Sequence[str], now: str
 ) -> UserGroup:
-    """`POST /i/user-groups/full`: a new group (brig chooses its id) with its members."""
-    _check_in_team(conn, team, members)
+    """`POST /i/user-groups/full`: a new group (brig chooses its id) with its members (UGI createUserGroupFullImpl)."""
+    _check_profiles_in_team(conn, team, members)
     group = UserGroup(
         id=str(uuid.uuid4()),
         team=team,
@@ -110,35 +117,32 @@ def list_groups(
     return [_group(row, members[row[0]]) for row in rows], total
 
 
-def update_group(
-    conn: sqlite3.Connection, team: str, group_id: str, *, name: str | None, members: Sequence[str] | None
-) -> None:
+def rename_group(conn: sqlite3.Connection, team: str, group_id: str, name: str) -> None:
+    """The rename of `PUT /i/user-groups` (UGI updateGroupNoAccessControl): 404 for an unknown group."""
+    _existing(conn, team, group_id)
+    conn.execute("UPDATE user_groups SET name = ? WHERE id = ?", (name, group_id))
+
+
+def replace_members(conn: sqlite3.Connection, team: str, group_id: str, members: Sequence[str]) -> None:
     """
-    `PUT /i/user-groups`: the name and the whole member list (None: unchanged) of a group managed
-    by SCIM (the only caller is spar).
+    The member list of `PUT /i/user-groups` (UGI updateUsersNoAccessControl): 404 for an unknown
+    group, 400 `user-group-invalid` unless every id is a galley member of the team; a duplicate id
+    hits the store's primary key, a 500 in brig.
     """
-    _scim_group(conn, team, group_id)
-    if name is not None:
-        conn.execute("UPDATE user_groups SET name = ? WHERE id = ?", (name, group_id))
-    if members is None:
-        return
+    _existing(conn, team, group_id)
     _check_in_team(conn, team, members)
-    wanted = set(members)
-    current = set(_members_of(conn, [group_id])[group_id])
-    conn.executemany(
-        "DELETE FROM user_group_members WHERE group_id = ? AND user = ?",
-        [(group_id, user) for user in sorted(current - wanted)],
-    )
-    conn.executemany(
-        "INSERT INTO user_group_members (group_id, user) VALUES (?, ?)",
-        [(group_id, user) for user in sorted(wanted - current)],
-    )
+    if len(set(members)) != len(members):
+        raise WireError(500, "server-error", "Server Error")
+    conn.execute("DELETE FROM user_group_members WHERE group_id = ?", (group_id,))
+    conn.executemany("INSERT INTO user_group_members (group_id, user) VALUES (?, ?)", [(group_id, m) for m in members])
 
 
 def delete_group(conn: sqlite3.Connection, team: str, group_id: str, managed_by: str) -> None:
-    """`DELETE /i/user-groups/:tid/:gid/managed/<managed_by>`: 404 unknown, 403 managed otherwise."""
-    group = _existing(conn, team, group_id)
-    if group[3] != managed_by:
+    """`DELETE /i/user-groups/:tid/:gid/managed/<managed_by>` (UGI deleteGroupManagedImpl): unknown is fine; 403."""
+    row = conn.execute("SELECT managed_by FROM user_groups WHERE id = ? AND team = ?", (group_id, team)).fetchone()
+    if row is None:
+        return
+    if row[0] != managed_by:
         raise WireError(*MANAGED_BY_MISMATCH)
     conn.execute("DELETE FROM user_group_members WHERE group_id = ?", (group_id,))
     conn.execute("DELETE FROM user_groups WHERE id = ?", (group_id,))
@@ -154,13 +158,25 @@ def _existing(conn: sqlite3.Connection, team: str, group_id: str) -> tuple[str, 
     return row
 
 
-def _scim_group(conn: sqlite3.Connection, team: str, group_id: str) -> None:
-    if _existing(conn, team, group_id)[3] != "scim":
-        raise WireError(*MANAGED_BY_MISMATCH)
+def _check_profiles_in_team(conn: sqlite3.Connection, team: str, members: Sequence[str]) -> None:
+    """400 `user-group-invalid` unless every id is a user of `team` with a profile (not pending; tombstones pass)."""
+    found: set[str] = set()
+    for start in range(0, len(members), _CHUNK):
+        chunk = list(members[start : start + _CHUNK])
+        found.update(
+            row[0]
+            for row in conn.execute(
+                f"SELECT id FROM accounts WHERE team = ? AND status != 'pending-invitation' "
+                f"AND id IN ({', '.join('?' * len(chunk))})",
+                [team, *chunk],
+            )
+        )
+    if any(member not in found for member in members):
+        raise WireError(*NOT_IN_TEAM)
 
 
 def _check_in_team(conn: sqlite3.Connection, team: str, members: Sequence[str]) -> None:
-    """400 `user-group-invalid` unless every id is a member of `team`."""
+    """400 `user-group-invalid` unless every id is a galley member of `team`."""
     found: set[str] = set()
     for start in range(0, len(members), _CHUNK):
         chunk = list(members[start : start + _CHUNK])

@@ -6,6 +6,7 @@ info in both URN forms, team permission bitmasks, and the error body {"code", "l
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -20,6 +21,15 @@ ROLE_PERMISSIONS: dict[str, int] = {"owner": 8191, "admin": 5951, "member": 1587
 PERMISSION_ROLES: dict[int, str] = {bits: role for role, bits in ROLE_PERMISSIONS.items()}
 
 STATUSES = ("active", "suspended", "deleted", "ephemeral", "pending-invitation")
+
+# libs/wire-api/src/Wire/API/Locale.hs, parseLocale: `parseOnly localeParser` without endOfInput, so
+# whatever follows a valid prefix is dropped (`de_DE` -> `de`, `en-US-x` -> `en-US`). An
+# approximation: any two lower-case letters stand for an ISO 639-1 code, two upper-case ones for
+# an ISO 3166 country.
+_LOCALE = re.compile(r"([a-z]{2})(?:-([A-Z]{2}))?")
+
+# libs/wire-subsystems/src/Wire/UserKeyStore.hs, mkEmailKey: these domains keep their `+suffix`.
+TRUSTED_EMAIL_DOMAINS = frozenset({"wearezeta.com", "wire.com", "simulator.amazonses.com"})
 
 
 class WireError(Exception):
@@ -120,16 +130,6 @@ def permissions_json(bits: int) -> dict[str, int]:
     return {"self": bits, "copy": bits}
 
 
-def parse_permissions(value: Any) -> int:
-    """The `self` bits of a galley Permissions object; `self` and `copy` must be equal."""
-    if not isinstance(value, Mapping):
-        raise WireError(400, "bad-request", 'permissions must be {"self": n, "copy": n}')
-    own, copy = value.get("self"), value.get("copy")
-    if not isinstance(own, int) or not isinstance(copy, int) or own != copy:
-        raise WireError(400, "invalid-permissions", "self and copy permissions must be equal integers")
-    return own
-
-
 @dataclass(frozen=True, slots=True, kw_only=True)
 class UserGroup:
     """One brig user group, as brig-lite stores it; `members` sorted."""
@@ -178,3 +178,21 @@ def parse_uuid(value: Any, what: str) -> str:
         return str(uuid.UUID(str(value)))
     except ValueError:
         raise WireError(400, "bad-request", f"{what} must be a UUID") from None
+
+
+def parse_locale(value: Any) -> str:
+    """A Locale as brig reads it (leniently, see _LOCALE) and renders it; 400 `bad-request` otherwise."""
+    match = _LOCALE.match(value) if isinstance(value, str) else None
+    if match is None:
+        message = "Error in $: Invalid locale. Expected <ISO 639-1>(-<ISO 3166-1-alpha2>)? format"
+        raise WireError(400, "bad-request", message)
+    language, country = match.groups()
+    return language if country is None else f"{language}-{country}"
+
+
+def email_key(email: str) -> str:
+    """brig's EmailKey (UserKeyStore.hs, mkEmailKey): lower-cased, `+suffix` stripped outside trusted domains."""
+    local, _, domain = email.rpartition("@")
+    if domain.lower() not in TRUSTED_EMAIL_DOMAINS:
+        local = local.split("+", 1)[0]
+    return f"{local}@{domain}".lower()

@@ -1,7 +1,8 @@
 """
 brig-lite's user-group routes (docs/wire.md §6.4): the request bodies spar sends, brig's
-`UserGroup` shape, statuses and error labels (docs/backend-calls.md, "Groups", lists what is
-inferred rather than read in Wire's source).
+`UserGroup` shape, statuses and error labels, and the rules of
+libs/wire-subsystems/src/Wire/UserGroupSubsystem/Interpreter.hs (createUserGroupFullImpl,
+resetUserGroupInternal, deleteGroupManagedImpl).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from aiohttp.test_utils import TestClient
 
 from gateway.brig_lite.app import create_brig_lite_app
 from gateway.config import BrigLite
-from test_brig_lite import TEAM, json_of, spar_user, wire_error
+from test_brig_lite import TEAM, invitation, json_of, spar_user, wire_error
 
 OTHER_TEAM = "d2a1c0de-1111-4222-8333-944455556666"
 GROUP_KEYS = {"id", "name", "members", "managedBy", "createdAt"}
@@ -71,14 +72,22 @@ async def test_get_answers_null_for_an_unknown_or_foreign_group_and_channels_on_
     await wire_error(await lite.get(f"/i/user-groups/{TEAM}/{group['id']}/maybe"), 400, "bad-request")
 
 
-async def test_members_must_be_in_the_team(lite: TestClient) -> None:
-    """A member of another team, an unknown id or a deleted user is 400 `user-group-invalid`."""
+async def invitee(lite: TestClient) -> str:
+    body = invitation(f"{uuid.uuid4().hex[:8]}@example.com")
+    await json_of(await lite.post(f"/i/teams/{TEAM}/invitations", json=body), 200)
+    return str(body["user_id"])
+
+
+async def test_create_takes_users_of_the_team_with_a_profile(lite: TestClient) -> None:
+    """Create: another team's user, an unknown id or a pending invitee is 400 `user-group-invalid`; a deleted user passes."""
     [stranger] = await users(lite, 1, OTHER_TEAM)
     [gone] = await users(lite, 1)
     await lite.delete(f"/i/users/{gone}")
+    pending = await invitee(lite)
 
-    for member in (stranger, str(uuid.uuid4()), gone):
+    for member in (stranger, str(uuid.uuid4()), pending):
         await wire_error(await lite.post("/i/user-groups/full", json=full(members=[member])), 400, "user-group-invalid")
+    assert [gone] == (await create(lite, "With a tombstone", [gone]))["members"]
     await wire_error(await lite.post("/i/user-groups/full", json=full(name="x" * 4001)), 400, "bad-request")
 
 
@@ -97,19 +106,42 @@ async def test_put_replaces_the_name_and_the_whole_member_list(lite: TestClient)
     )
 
 
-async def test_put_refusals(lite: TestClient) -> None:
-    """PUT: 404 `user-group-not-found`, 403 `user-group-managed-by-mismatch`, 400 `user-group-invalid`."""
+async def test_put_checks_galley_membership(lite: TestClient) -> None:
+    """PUT members: another team's user, a pending invitee or a deleted user (no galley member) is 400 `user-group-invalid`."""
     [stranger] = await users(lite, 1, OTHER_TEAM)
+    [gone] = await users(lite, 1)
+    group = await create(lite, "A", [gone])
+    await lite.delete(f"/i/users/{gone}")
+    pending = await invitee(lite)
+
+    for member in (stranger, pending, gone):
+        put = {"team_id": TEAM, "group_id": group["id"], "name": None, "members": [member]}
+        await wire_error(await lite.put("/i/user-groups", json=put), 400, "user-group-invalid")
+    assert [] == (await fetch(lite, group["id"]))["members"]
+
+
+async def test_put_renames_before_it_checks_the_members(lite: TestClient) -> None:
+    """resetUserGroupInternal: the rename is done even when the member list is then refused."""
+    group = await create(lite, "Before")
+    put = {"team_id": TEAM, "group_id": group["id"], "name": "After", "members": [str(uuid.uuid4())]}
+
+    await wire_error(await lite.put("/i/user-groups", json=put), 400, "user-group-invalid")
+
+    assert "After" == (await fetch(lite, group["id"]))["name"]
+
+
+async def test_put_has_no_managed_by_check_and_404s_an_unknown_group(lite: TestClient) -> None:
+    """PUT updates a group managed by wire too; an unknown group is 404 `user-group-not-found`; duplicate ids 500."""
+    ids = await users(lite, 1)
     wire_group = await create(lite, managed_by="wire")
-    scim_group = await create(lite)
 
-    def put(group_id: str, members: list[str]) -> dict[str, Any]:
-        return {"team_id": TEAM, "group_id": group_id, "name": "X", "members": members}
-
-    await wire_error(await lite.put("/i/user-groups", json=put(str(uuid.uuid4()), [])), 404, "user-group-not-found")
-    await wire_error(await lite.put("/i/user-groups", json=put(wire_group["id"], [])), 403, "user-group-managed-by-mismatch")
-    await wire_error(await lite.put("/i/user-groups", json=put(scim_group["id"], [stranger])), 400, "user-group-invalid")
-    assert scim_group == await fetch(lite, scim_group["id"])
+    put = {"team_id": TEAM, "group_id": wire_group["id"], "name": "X", "members": ids}
+    assert 200 == (await lite.put("/i/user-groups", json=put)).status
+    assert ("X", ids) == ((got := await fetch(lite, wire_group["id"]))["name"], got["members"])
+    unknown = {**put, "group_id": str(uuid.uuid4())}
+    await wire_error(await lite.put("/i/user-groups", json=unknown), 404, "user-group-not-found")
+    await wire_error(await lite.put("/i/user-groups", json={**unknown, "name": None}), 404, "user-group-not-found")
+    await wire_error(await lite.put("/i/user-groups", json={**put, "members": ids * 2}), 500, "server-error")
 
 
 async def test_list_pages_filters_and_counts(lite: TestClient) -> None:
@@ -119,20 +151,22 @@ async def test_list_pages_filters_and_counts(lite: TestClient) -> None:
     await create(lite, "Sales Wire", managed_by="wire")
 
     page = await json_of(await lite.get(f"/i/user-groups/{TEAM}?nameContains=SALES&managedBy=scim&startIndex=1&count=5"), 200)
-    everything = await json_of(await lite.get(f"/i/user-groups/{TEAM}"), 200)
+    everything = await json_of(await lite.get(f"/i/user-groups/{TEAM}?startIndex=0"), 200)
 
     assert (2, ["Presales"]) == (page["total"], [g["name"] for g in page["page"]])
     assert 4 == everything["total"] == len(everything["page"])
     assert {"page", "total"} == set(page) and GROUP_KEYS == set(page["page"][0])
+    await wire_error(await lite.get(f"/i/user-groups/{TEAM}"), 400, "bad-request")  # startIndex is required
 
 
 async def test_delete_managed_by_scim(lite: TestClient) -> None:
-    """DELETE …/managed/scim: 200, then 404; a group managed by wire is 403 and stays."""
+    """DELETE …/managed/scim: 200, then 200 again (an unknown group is fine); a group managed by wire is 403 and stays."""
     scim_group = await create(lite)
     wire_group = await create(lite, managed_by="wire")
 
     assert 200 == (await lite.delete(f"/i/user-groups/{TEAM}/{scim_group['id']}/managed/scim")).status
-    await wire_error(await lite.delete(f"/i/user-groups/{TEAM}/{scim_group['id']}/managed/scim"), 404, "user-group-not-found")
+    assert 200 == (await lite.delete(f"/i/user-groups/{TEAM}/{scim_group['id']}/managed/scim")).status
+    assert 200 == (await lite.delete(f"/i/user-groups/{TEAM}/{uuid.uuid4()}/managed/scim")).status
     await wire_error(
         await lite.delete(f"/i/user-groups/{TEAM}/{wire_group['id']}/managed/scim"), 403, "user-group-managed-by-mismatch"
     )
