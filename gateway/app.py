@@ -33,7 +33,7 @@ from gateway.provisioning.tokens import TokenService
 from gateway.provisioning.users import UserService
 from gateway.store.base import Store
 from gateway.store.opening import open_store
-from gateway.web import discovery, groups, health, search, team_status, users
+from gateway.web import discovery, groups, health, metrics_route, search, team_status, users
 from gateway.web.auth_tokens import add_auth_token_routes
 from gateway.web.keys import AUTH_FAILURES, BACKEND, CONFIG, GROUPS, IDPS, STORE, TOKEN_API, TOKENS, USERS
 from gateway.web.middlewares import handle_request
@@ -164,7 +164,10 @@ def create_app(config: Config, *, open_state: OpenState = open_state) -> web.App
             await tokens.drain()
 
     app.cleanup_ctx.append(state_context)
-    app.router.add_get("/i/status", health.status)
+    app.router.add_get("/i/live", health.live)
+    app.router.add_get("/i/ready", health.ready)
+    app.router.add_get("/i/status", health.status)  # /i/ready's first name
+    app.router.add_get(metrics_route.PATH, metrics_route.scrape)
     app.router.add_get(team_status.PATH, team_status.scim_status, allow_head=False)
     add_auth_token_routes(app.router)  # Wire's token API: before the SCIM catch-all
     add_openapi_route(app.router)  # GET /i/openapi.json: before the SCIM catch-all

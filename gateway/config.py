@@ -58,6 +58,29 @@ class Listen:
         min=8,
         max=1000000,
     )
+    internal_port: int | None = _opt(
+        None,
+        "TCP port of a second listener for /i/... (probes, metrics, Wire's internal routes); the main "
+        "port then answers only /scim... (null: /i/... on the main port too)",
+        min=1,
+        max=65535,
+    )
+    trusted_proxies: tuple[str, ...] = _opt(
+        ("127.0.0.1/32", "::1/128"),
+        "CIDRs whose X-Forwarded-For or X-Real-IP gives the client address written in the logs "
+        "(the logs only: what the gateway believes is the top-level trusted_proxies)",
+    )
+
+    def __post_init__(self) -> None:
+        if self.internal_port is not None and self.internal_port == self.port:
+            raise ConfigError(f"listen.internal_port: {self.internal_port} is listen.port; choose another port")
+        for i, cidr in enumerate(self.trusted_proxies):
+            try:
+                ipaddress.ip_network(cidr, strict=False)
+            except ValueError:
+                raise ConfigError(
+                    f"listen.trusted_proxies[{i}]: {cidr!r} is not a CIDR such as 10.0.0.0/8 or ::1/128"
+                ) from None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -3,7 +3,12 @@
 requests finish within `shutdown_grace_seconds`, and close the store.
 
 With `listen.workers` > 1 the parent starts that many worker processes on one port
-(SO_REUSEPORT: the kernel spreads connections) and forwards SIGTERM/SIGINT to them.
+(SO_REUSEPORT: the kernel spreads connections) and forwards SIGTERM/SIGINT to them. It also gives
+them a fresh directory for their metrics (gateway/metrics.py: a scrape of any worker reports all
+of them) and removes it when they have stopped.
+
+With `listen.internal_port` set, every process also listens there: `/i/...` (probes, metrics) is
+answered only on that port, the rest only on `listen.port` (gateway/web/middlewares.py).
 
 Connections go through gateway/web/connections.py (head deadline, connection cap, SCIM error pages
 for what aiohttp's parser rejects) rather than aiohttp's run_app, which offers neither.
@@ -13,9 +18,12 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
+from collections.abc import Mapping
 
 import structlog
 from aiohttp import web
@@ -23,7 +31,9 @@ from aiohttp import web
 from gateway.app import create_app
 from gateway.config import Config
 from gateway.logconfig import configure_logging, install_loop_exception_handler
+from gateway.metrics import MULTIPROCESS_ENV
 from gateway.web.connections import ConnectionLimits, GatewaySite
+from gateway.web.middlewares import SERVES_ALL, SERVES_INTERNAL, SERVES_PUBLIC
 
 log = structlog.get_logger()
 
@@ -39,6 +49,7 @@ def serve(config: Config) -> int:
         "starting",
         host=config.listen.host,
         port=config.listen.port,
+        internal_port=config.listen.internal_port,
         pid=os.getpid(),
         store=config.store.kind,
         backend=config.backend.kind,
@@ -59,15 +70,21 @@ async def _serve(config: Config, limits: ConnectionLimits) -> None:
     runner = web.AppRunner(create_app(config), access_log=None, shutdown_timeout=config.shutdown_grace_seconds)
     await runner.setup()
     try:
-        site = GatewaySite(
-            runner,
-            limits,
-            host=config.listen.host,
-            port=config.listen.port,
-            reuse_port=config.listen.workers > 1,
-            backlog=BACKLOG,
-        )
-        await site.start()
+        internal_port = config.listen.internal_port
+        listeners = [(config.listen.port, SERVES_ALL if internal_port is None else SERVES_PUBLIC)]
+        if internal_port is not None:
+            listeners.append((internal_port, SERVES_INTERNAL))
+        for port, serves in listeners:
+            site = GatewaySite(
+                runner,
+                limits,
+                serves=serves,
+                host=config.listen.host,
+                port=port,
+                reuse_port=config.listen.workers > 1,
+                backlog=BACKLOG,
+            )
+            await site.start()
         await stop.wait()
     finally:
         await runner.cleanup()
@@ -78,16 +95,25 @@ BACKLOG = 128  # aiohttp's default: connections the kernel queues before the gat
 
 def _supervise(config: Config) -> int:
     """Start the workers with this process's arguments and wait; pass signals on."""
-    return run_workers(["gateway", *sys.argv[1:]], count=config.listen.workers, marker=WORKER_ENV)
+    metrics_dir = tempfile.mkdtemp(prefix="scim-gateway-metrics-")  # fresh: no values of an earlier run
+    try:
+        return run_workers(
+            ["gateway", *sys.argv[1:]],
+            count=config.listen.workers,
+            marker=WORKER_ENV,
+            env={MULTIPROCESS_ENV: metrics_dir},
+        )
+    finally:
+        shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
-def run_workers(module_argv: list[str], *, count: int, marker: str) -> int:
+def run_workers(module_argv: list[str], *, count: int, marker: str, env: Mapping[str, str] | None = None) -> int:
     """
     `python -m <module_argv>` `count` times, each with the environment variable `marker` set
-    (so that it serves instead of supervising); SIGTERM and SIGINT are passed on; waits for all
-    and returns the worst exit code. Also the benchmark's ceiling app's supervisor.
+    (so that it serves instead of supervising) and `env` added; SIGTERM and SIGINT are passed on;
+    waits for all and returns the worst exit code. Also the benchmark's ceiling app's supervisor.
     """
-    env = {**os.environ, marker: "1"}
+    env = {**os.environ, **(env or {}), marker: "1"}
     workers = [subprocess.Popen([sys.executable, "-m", *module_argv], env=env) for _ in range(count)]
 
     def forward(signum: int, _frame: object) -> None:

@@ -17,8 +17,11 @@ import asyncio
 import contextlib
 import queue
 import threading
+import time
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
+
+from gateway.metrics import observe_db_read, observe_db_write
 
 T = TypeVar("T")
 C = TypeVar("C")  # the connection type of a subclass
@@ -91,11 +94,19 @@ class ThreadedDatabase(Generic[C]):
 
     async def read(self, fn: Callable[[C], T]) -> T:
         """Run `fn(connection)` on a reader thread (autocommit: each statement sees the latest)."""
-        return await self._hop(self._reader, lambda conn: self._read(conn, fn))
+        started = time.perf_counter()
+        try:
+            return await self._hop(self._reader, lambda conn: self._read(conn, fn))
+        finally:
+            observe_db_read(time.perf_counter() - started)  # with the wait for the thread
 
     async def write(self, fn: Callable[[C], T]) -> T:
         """Run `fn(connection)` in one transaction on a writer thread; rolled back if it raises."""
-        return await self._hop(self._writer, lambda conn: self._transaction(conn, fn))
+        started = time.perf_counter()
+        try:
+            return await self._hop(self._writer, lambda conn: self._transaction(conn, fn))
+        finally:
+            observe_db_write(time.perf_counter() - started)
 
     async def close(self) -> None:
         if self._closed:

@@ -21,6 +21,8 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import structlog
 
@@ -43,6 +45,23 @@ def flip_body(flip: SwitchFlip) -> dict[str, object]:
         "changed_at": flip.changed_at,
         "event_id": flip.seq,
     }
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxBacklog:
+    """What waits in the outbox, all teams together (for `/i/metrics`)."""
+
+    entries: int
+    oldest_age_seconds: float  # 0 when nothing waits
+
+
+async def outbox_backlog(store: Store, *, now: Callable[[], float] = time.time) -> OutboxBacklog:
+    """The undelivered flips and the age of the oldest, in one query; with or without a webhook."""
+    entries, oldest = await store.switch_outbox_backlog()
+    if not entries or oldest is None:
+        return OutboxBacklog(entries, 0.0)
+    changed = datetime.strptime(oldest, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC).timestamp()
+    return OutboxBacklog(entries, max(0.0, now() - changed))
 
 
 class SsoSwitchDeliverer:

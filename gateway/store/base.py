@@ -126,6 +126,9 @@ class Store(Protocol):
     async def list_switch_flips(self, team: str) -> list[SwitchFlip]:
         """Every recorded flip of the team, delivered or not, in order."""
 
+    async def switch_outbox_backlog(self) -> tuple[int, str | None]:
+        """Undelivered flips, all teams: (how many, the oldest one's `changed_at` or None); one query."""
+
     async def check(self) -> None:
         """Raise if the store cannot serve requests."""
 

@@ -137,6 +137,14 @@ class SqlStore:
         )
         return [flip_of(row) for row in rows]
 
+    async def switch_outbox_backlog(self) -> tuple[int, str | None]:
+        row = await self.db.read(
+            lambda conn: conn.execute(
+                "SELECT count(*), min(changed_at) FROM sso_switch_outbox WHERE delivered_at IS NULL"
+            ).fetchone()
+        )
+        return int(row[0]), row[1]
+
     async def check(self) -> None:
         await self.db.read(lambda conn: conn.execute("SELECT 1").fetchone())
 

@@ -26,6 +26,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from gateway import metrics
 from gateway.provisioning.token_api import V8, TokenApi, parse_create, parse_rename
 from gateway.provisioning.wire_errors import WireError
 from gateway.web.keys import AUTH_FAILURES, TOKEN_API, WIRE_API
@@ -87,6 +88,7 @@ async def _create(request: web.Request, api: TokenApi, user: str, version: int) 
     failures, address = request.app[AUTH_FAILURES], client_address(request)
     retry_after = failures.retry_after(address)
     if retry_after is not None:  # no password is checked, right or wrong
+        metrics.throttled("token_api")
         raise WireError(
             429,
             "too-many-requests",
@@ -97,6 +99,7 @@ async def _create(request: web.Request, api: TokenApi, user: str, version: int) 
         return web.json_response(await api.create(user, body, version=version))
     except WireError as exc:
         if exc.label in PASSWORD_FAILURES:
+            metrics.auth_failed("token_api", exc.label)
             failures.failed(address)
         raise
 

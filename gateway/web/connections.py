@@ -23,6 +23,7 @@ from aiohttp.http_exceptions import BadHttpMessage, ContentEncodingError, LineTo
 from gateway.config import Listen
 from gateway.scim.errors import ScimError
 from gateway.web.json_io import error_response
+from gateway.web.middlewares import SERVES_ALL
 
 log = structlog.get_logger()
 
@@ -56,9 +57,10 @@ class ConnectionGuard:
     an accept error loop, and a real client that sends its request at once is still served.
     """
 
-    def __init__(self, server: web.Server, limits: ConnectionLimits) -> None:
+    def __init__(self, server: web.Server, limits: ConnectionLimits, *, serves: str = SERVES_ALL) -> None:
         self.server = server
         self.limits = limits
+        self.serves = serves
         self.open = 0
         self.waiting: dict[GatewayProtocol, None] = {}  # oldest first
         make_request = server.request_factory
@@ -100,6 +102,7 @@ class GatewayProtocol(web.RequestHandler):
             max_headers=MAX_HEADERS,
         )
         self._guard = guard
+        self.serves = guard.serves  # which paths this listener answers (gateway/web/middlewares.py)
         self._head_timer: asyncio.TimerHandle | None = None
         self._refused = False
 
@@ -162,6 +165,7 @@ class GatewayProtocol(web.RequestHandler):
         if request.writer.output_size > 0:
             raise ConnectionError("the response has begun; no error page can follow")
         response = error_response(ScimError(detail, status=status))
+        response.headers["Request-Id"] = request_id
         response.headers["X-Request-Id"] = request_id
         response.force_close()
         return response
@@ -200,11 +204,17 @@ def _refusal() -> bytes:
 
 
 class GatewaySite(web.TCPSite):
-    """aiohttp's TCPSite, serving through a ConnectionGuard instead of the runner's bare server."""
+    """
+    aiohttp's TCPSite, serving through a ConnectionGuard instead of the runner's bare server;
+    `serves` says which paths it answers ("all", or with an internal listener "public"/"internal").
+    """
 
-    def __init__(self, runner: web.AppRunner, limits: ConnectionLimits, **kwargs: Any) -> None:
+    def __init__(
+        self, runner: web.AppRunner, limits: ConnectionLimits, *, serves: str = SERVES_ALL, **kwargs: Any
+    ) -> None:
         super().__init__(runner, **kwargs)
         self._limits = limits
+        self._serves = serves
 
     async def start(self) -> None:
         await web.BaseSite.start(self)
@@ -212,7 +222,7 @@ class GatewaySite(web.TCPSite):
         assert server is not None
         loop = asyncio.get_running_loop()
         self._server = await loop.create_server(
-            ConnectionGuard(server, self._limits),
+            ConnectionGuard(server, self._limits, serves=self._serves),
             self._host,
             self._port,
             backlog=self._backlog,

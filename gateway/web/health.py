@@ -1,4 +1,12 @@
-"""`GET /i/status`: 200 when the store and the backend answer, 503 otherwise; no token."""
+"""
+The probes (docs/operations.md, "Probes"), none of which needs a token:
+
+- `GET /i/live`: liveness, 200 `{"status": "ok"}` whenever the process can answer at all. It checks
+  neither the store nor brig: a brig or database outage must not make Kubernetes restart every pod.
+- `GET /i/ready`: readiness, 200 when the store and the backend (the user directory) answer, 503
+  otherwise, with each component's state.
+- `GET /i/status`: the same answer as `/i/ready` (its older name, kept for existing probes).
+"""
 
 from __future__ import annotations
 
@@ -14,7 +22,11 @@ log = structlog.get_logger()
 CHECK_TIMEOUT_SECONDS = 5.0
 
 
-async def status(request: web.Request) -> web.Response:
+async def live(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+async def ready(request: web.Request) -> web.Response:
     results = {}
     for name, component in (("store", request.app[STORE]), ("backend", request.app[BACKEND])):
         try:
@@ -25,3 +37,6 @@ async def status(request: web.Request) -> web.Response:
             results[name] = "unavailable"
     ok = all(v == "ok" for v in results.values())
     return web.json_response({"status": "ok" if ok else "unavailable", **results}, status=200 if ok else 503)
+
+
+status = ready  # GET /i/status: the readiness answer under its first name

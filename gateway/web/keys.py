@@ -26,5 +26,6 @@ AUTH_FAILURES = web.AppKey("auth_failures", FailureThrottle)  # failed authentic
 TOKEN = web.RequestKey("token", TokenRecord)
 REQUEST_ID = web.RequestKey("request_id", str)
 BASE_URL = web.RequestKey("base_url", str)  # e.g. https://wire.example.com/scim/v2
+ROUTE = web.RequestKey("route", str)  # the SCIM route's template for the metrics, e.g. /scim/v2/Users/{id}
 RESOURCE_ID = web.RequestKey("resource_id", str)  # the id segment after the resource, or ""
 WIRE_API = web.RequestKey("wire_api", bool)  # set: failures get Wire's error body, not SCIM's

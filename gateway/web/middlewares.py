@@ -9,26 +9,42 @@ hold passwords and its answers tokens. A body that cannot be decoded is the clie
 invalidSyntax; 415 for a Content-Encoding other than gzip and deflate), and a client that leaves
 mid-request gets status 499 in the access line (nginx's "client closed request"), not a 500.
 Requests aiohttp's parser rejects never get here: gateway/web/connections.py answers those.
+
+The request id is nginz's (`Request-Id`, else `X-Request-Id`) when it is a sane one, else a new
+one; it goes back in both headers and on every log line of the request. The access line also
+carries the client address (through `listen.trusted_proxies`, gateway/web/routing.py) and the
+User-Agent's product only (`product_of`). Each answer is counted in the metrics by route template
+(gateway/metrics.py). With `listen.internal_port` set, a listener answers only its own paths:
+`/i/...` on the internal one, everything else on the public one; the rest is a SCIM 404.
 """
 
 from __future__ import annotations
 
+import functools
 import random
 import time
 
 import structlog
 from aiohttp import web
 
+from gateway import metrics
 from gateway.provisioning.wire_errors import WireError, wire_error_of
-from gateway.scim.errors import InvalidSyntax, ScimError, UnsupportedMediaType
+from gateway.scim.errors import InvalidSyntax, NotFound, ScimError, UnsupportedMediaType
 from gateway.web.json_io import error_response
-from gateway.web.keys import REQUEST_ID, TOKEN, WIRE_API
-from gateway.web.routing import Handler
+from gateway.web.keys import REQUEST_ID, ROUTE, TOKEN, WIRE_API
+from gateway.web.routing import Handler, logged_client_address
 
 log = structlog.get_logger()
 
 CONTENT_ENCODINGS = frozenset({"gzip", "deflate", "identity"})  # what aiohttp always decodes
 CLIENT_CLOSED_REQUEST = 499
+CATCH_ALL = "/{tail}"  # the canonical form of the SCIM catch-all route (gateway/app.py)
+MAX_REQUEST_ID = 64
+MAX_PRODUCT = 64
+
+# What a listener serves (gateway/web/connections.py GatewaySite): everything, or with
+# `listen.internal_port` set only `/i/...` (internal) or only the rest (public).
+SERVES_ALL, SERVES_PUBLIC, SERVES_INTERNAL = "all", "public", "internal"
 
 
 @web.middleware
@@ -39,6 +55,7 @@ async def handle_request(request: web.Request, handler: Handler) -> web.StreamRe
     structlog.contextvars.clear_contextvars()
     structlog.contextvars.bind_contextvars(request_id=request_id)
     try:
+        _check_listener(request)
         _check_content_encoding(request)
         response = await handler(request)
     except web.RequestPayloadError:  # a corrupt gzip or deflate body, a broken chunked encoding
@@ -59,18 +76,66 @@ async def handle_request(request: web.Request, handler: Handler) -> web.StreamRe
         response = _wire_or_scim(
             request, ScimError(f"Internal error; quote request id {request_id} to the operator", status=500)
         )
+    response.headers["Request-Id"] = request_id
     response.headers["X-Request-Id"] = request_id
     token = request.get(TOKEN)
+    team = token.team if token else None
+    seconds = time.perf_counter() - started
+    metrics.observe_request(request.method, _route_of(request), response.status, team, seconds)
     log.info(
         "request",
         method=request.method,
         path=request.path,
         status=response.status,
-        duration_ms=round((time.perf_counter() - started) * 1000, 2),
-        team=token.team if token else None,
+        duration_ms=round(seconds * 1000, 2),
+        team=team,
         token_id=token.id if token else None,
+        client=logged_client_address(request),
+        user_agent=product_of(request.headers.get("User-Agent")),
     )
     return response
+
+
+def _check_listener(request: web.Request) -> None:
+    """404 for `/i/...` on the public listener and for anything else on the internal one."""
+    serves = getattr(request.protocol, "serves", SERVES_ALL)
+    if serves == SERVES_ALL:
+        return
+    internal = request.path == "/i" or request.path.startswith("/i/")
+    if serves == SERVES_PUBLIC and internal:
+        raise NotFound(f"There is no SCIM resource at {request.path}; the base URL is /scim/v2")
+    if serves == SERVES_INTERNAL and not internal:
+        raise NotFound(f"{request.path} is not served on the internal port; only /i/... is")
+
+
+def _route_of(request: web.Request) -> str:
+    """The route template for the metrics: the SCIM router's, else aiohttp's resource; never the path."""
+    route = request.get(ROUTE)
+    if route is not None:
+        return route
+    resource = request.match_info.route.resource
+    if resource is None or resource.canonical == CATCH_ALL:
+        return metrics.UNMATCHED
+    return resource.canonical
+
+
+@functools.lru_cache(maxsize=256)
+def product_of(user_agent: str | None) -> str | None:
+    """
+    The User-Agent's product, for the access line: the text before the first comment `(` and up
+    to the end of the first `name/version` token, printable ASCII only, at most MAX_PRODUCT
+    characters ("Mozilla/5.0 (Windows ...) ..." -> "Mozilla/5.0"; "Okta SCIM Client 1.0.0" as
+    it is). None when there is none.
+    """
+    if not user_agent:
+        return None
+    words = []
+    for word in user_agent.split("(", 1)[0].split():
+        words.append("".join(c for c in word if "!" <= c <= "~"))
+        if "/" in word:
+            break
+    product = " ".join(w for w in words if w)[:MAX_PRODUCT].strip()
+    return product or None
 
 
 def _check_content_encoding(request: web.Request) -> None:
@@ -81,9 +146,11 @@ def _check_content_encoding(request: web.Request) -> None:
 
 
 def _request_id(request: web.Request) -> str:
-    given = request.headers.get("X-Request-Id", "")
-    if 0 < len(given) <= 64 and given.replace("-", "").isalnum():
-        return given
+    """nginz's `Request-Id` (else `X-Request-Id`) if it is 1 to 64 ASCII letters, digits and dashes; else a new one."""
+    for header in ("Request-Id", "X-Request-Id"):
+        given = request.headers.get(header, "")
+        if 0 < len(given) <= MAX_REQUEST_ID and given.isascii() and given.replace("-", "").isalnum():
+            return given
     return f"{random.getrandbits(128):032x}"  # unique, not secret: no need for os.urandom
 
 

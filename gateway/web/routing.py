@@ -20,9 +20,11 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from gateway import metrics
+from gateway.provisioning.tokens import bearer_token
 from gateway.scim.errors import NotFound, ScimError, Unauthorized
 from gateway.store.base import TokenRecord
-from gateway.web.keys import AUTH_FAILURES, BASE_URL, CONFIG, RESOURCE_ID, TOKEN, TOKENS
+from gateway.web.keys import AUTH_FAILURES, BASE_URL, CONFIG, RESOURCE_ID, ROUTE, TOKEN, TOKENS
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -48,9 +50,11 @@ class ScimRouter:
     def __init__(self) -> None:
         self._routes: dict[tuple[str, bool], Route] = {}
         self._names: dict[str, str] = {}
+        self._templates: dict[tuple[str, bool], str] = {}  # the metrics' route label, whatever base was used
 
     def add(self, resource: str, *, with_id: bool, needs_token: bool, **methods: Handler) -> None:
         self._names[resource.lower()] = resource
+        self._templates[(resource, with_id)] = f"/scim/v2/{resource}" + ("/{id}" if with_id else "")
         self._routes[(resource, with_id)] = Route({m.upper(): h for m, h in methods.items()}, needs_token)
 
     def parse(self, path: str) -> ScimPath | None:
@@ -77,6 +81,7 @@ class ScimRouter:
         route = None if scim_path is None else self._routes.get((scim_path.resource, scim_path.resource_id is not None))
         if scim_path is None or route is None:
             raise NotFound(f"There is no SCIM resource at {request.path}; the base URL is /scim/v2")
+        request[ROUTE] = self._templates[(scim_path.resource, scim_path.resource_id is not None)]
         handler = route.methods.get(request.method)
         if handler is None:
             if request.method == "HEAD" and "GET" in route.methods:
@@ -105,9 +110,11 @@ async def authenticate(request: web.Request) -> TokenRecord:
     try:
         return await request.app[TOKENS].verify(request.headers.get("Authorization"))
     except Unauthorized:
+        metrics.auth_failed("scim", _failure_reason(request.headers.get("Authorization")))
         failures, address = request.app[AUTH_FAILURES], client_address(request)
         retry_after = failures.retry_after(address)
         if retry_after is not None:
+            metrics.throttled("scim")
             raise ScimError(
                 f"Too many failed authentications from this address; retry in {retry_after} s",
                 status=429,
@@ -115,6 +122,15 @@ async def authenticate(request: web.Request) -> TokenRecord:
             ) from None
         failures.failed(address)
         raise
+
+
+def _failure_reason(authorization: str | None) -> str:
+    """Why a SCIM request's authentication failed, as the metric's bounded label."""
+    if not authorization:
+        return "missing"
+    if bearer_token(authorization) is None:
+        return "malformed"  # not `Bearer <token>`
+    return "unknown_token"  # never issued, revoked, or mistyped: the store keeps only hashes
 
 
 def client_address(request: web.Request) -> str:
@@ -160,6 +176,53 @@ def from_trusted_proxy(request: web.Request) -> bool:
     except ValueError:
         return False
     return any(address in network for network in networks)
+
+
+def logged_client_address(request: web.Request) -> str | None:
+    """
+    The client address the access line shows: the peer's, or, when the peer is in
+    `listen.trusted_proxies`, the last X-Forwarded-For entry (else X-Real-IP) that is not one of
+    them. Only addresses are taken from the headers, at most MAX_FORWARDED_HOPS of them; anything
+    else stops the walk at the hop that wrote it.
+    """
+    remote = request.remote
+    cidrs = request.app[CONFIG].listen.trusted_proxies
+    if remote is None or not _is_trusted(remote, cidrs):
+        return remote
+    forwarded = request.headers.getall("X-Forwarded-For", ())
+    hops = [hop.strip() for hop in ",".join(forwarded).split(",")] if forwarded else []
+    if not hops:
+        hops = [request.headers.get("X-Real-IP", "").strip()]
+    address = remote
+    for hop in reversed(hops[-MAX_FORWARDED_HOPS:]):
+        if len(hop) > MAX_ADDRESS_CHARS or not _is_address(hop):
+            break
+        address = hop
+        if not _is_trusted(hop, cidrs):
+            break
+    return address
+
+
+MAX_FORWARDED_HOPS = 16
+MAX_ADDRESS_CHARS = 45  # the longest textual IPv6 address (with an embedded IPv4 one)
+
+
+@functools.lru_cache(maxsize=4096)
+def _is_trusted(address: str, cidrs: tuple[str, ...]) -> bool:
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(parsed in network for network in _networks(cidrs))
+
+
+@functools.lru_cache(maxsize=4096)
+def _is_address(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
 
 
 @functools.lru_cache(maxsize=8)
