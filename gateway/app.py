@@ -25,7 +25,7 @@ from gateway.config import Config
 from gateway.provisioning.documents import UserDocuments
 from gateway.provisioning.group_members import group_members
 from gateway.provisioning.groups import GroupService
-from gateway.provisioning.idps import IdpRegistry
+from gateway.provisioning.idps import IdpRegistry, RegistryIssuers, TeamIdps
 from gateway.provisioning.rules import UserRules
 from gateway.provisioning.sso_switch import SsoSwitchDeliverer
 from gateway.provisioning.token_api import TokenApi
@@ -49,6 +49,7 @@ class State:
     store: Store
     backend: Backend
     directory: TeamDirectory  # who may manage tokens through the token API (owners and admins)
+    idps: TeamIdps  # a team's SAML IdPs for the token API: spar's (backend.spar_url) or the registry's
 
 
 OpenState = Callable[[Config], AbstractAsyncContextManager[State]]
@@ -58,19 +59,25 @@ OpenState = Callable[[Config], AbstractAsyncContextManager[State]]
 async def open_state(config: Config) -> AsyncIterator[State]:
     """
     The configured store and backend (the embedded backend shares the store's database; the brig
-    backend keeps its SCIM state there too), and the team directory that goes with the backend.
+    backend keeps its SCIM state there too), the team directory that goes with the backend, and
+    where a team's SAML IdPs and their issuers come from: spar with `backend.spar_url` (through the
+    brig backend's client, one connection pool), else the gateway's IdP registry.
     """
     store = await open_store(config.store)
     backend: Backend
     directory: TeamDirectory
+    idps: TeamIdps = RegistryIssuers(store)
     if config.backend.kind == "brig":
-        backend = brig = await BrigBackend.open(brig_settings(config.backend), store.db, group_members=group_members)
+        settings = brig_settings(config.backend)
+        registry = None if settings.spar_url else RegistryIssuers(store)  # None: spar's, on the backend's client
+        backend = brig = await BrigBackend.open(settings, store.db, group_members=group_members, issuers=registry)
+        idps = brig.spar_issuers or idps
         directory = BrigTeamDirectory(brig.client)
     else:
         backend = EmbeddedBackend(store.db, documents=UserDocuments(), group_members=group_members)
         directory = EmbeddedTeamDirectory(store.db)
     try:
-        yield State(store, backend, directory)
+        yield State(store, backend, directory, idps)
     finally:
         await backend.close()
         await store.close()
@@ -82,6 +89,7 @@ def brig_settings(config: BackendConfig) -> BrigSettings:
     return BrigSettings(
         brig_url=config.brig_url,
         galley_url=config.galley_url or config.brig_url,
+        spar_url=config.spar_url,
         call_timeout=config.call_timeout_seconds,
         connect_timeout=config.connect_timeout_seconds,
         max_connections=config.max_connections,
@@ -146,8 +154,8 @@ def create_app(config: Config, *, open_state: OpenState = open_state) -> web.App
             app[STORE] = state.store
             app[BACKEND] = state.backend
             app[TOKENS] = tokens = token_service(config, state, on_change=deliverer.wake if deliverer else None)
-            app[IDPS] = idps = IdpRegistry(state.store)
-            app[TOKEN_API] = TokenApi(tokens, idps, state.directory)
+            app[IDPS] = IdpRegistry(state.store)
+            app[TOKEN_API] = TokenApi(tokens, state.idps, state.directory)
             app[USERS] = UserService(state.backend, user_rules(config))
             app[GROUPS] = GroupService(state.backend)
             if deliverer is not None:

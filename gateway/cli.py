@@ -206,7 +206,53 @@ def _check_config(config: Config, args: argparse.Namespace) -> int:
 
             value = redact_dsn(value)
         print(f"  {key}: {json.dumps(value)}")
+    _explain_idp_source(config)
     return 0
+
+
+def _explain_idp_source(config: Config) -> None:
+    """
+    Say where a team's SAML IdPs and their issuers (a SAML user's sso_id.tenant) come from; with
+    the gateway's registry and the brig backend, warn (stderr) about registered IdPs without one.
+    """
+    backend = config.backend
+    if backend.kind == "brig" and backend.spar_url:
+        print(f"SAML issuers from spar at {backend.spar_url} (the token API's IdPs too)")
+        return
+    if backend.kind == "embedded":
+        print("SAML IdPs from the gateway's IdP registry (scim-gateway idp add); the embedded backend needs no issuer")
+        if backend.spar_url:
+            print("warning: backend.spar_url is ignored with backend.kind embedded", file=sys.stderr)
+        return
+    print("SAML issuers from the gateway's IdP registry (scim-gateway idp add --issuer)")
+    for record in _idps_without_issuer(config):
+        print(
+            f"warning: IdP {record.id} of team {record.team} has no issuer: SAML users of its tokens cannot be "
+            f"written; run scim-gateway idp set-issuer --team {record.team} --id {record.id} --issuer <URI>",
+            file=sys.stderr,
+        )
+
+
+def _idps_without_issuer(config: Config) -> list[Any]:
+    """The registry's IdPs without an issuer; none (with a note) when the store cannot be read as it is."""
+    from gateway.db.dialect import StoreNotReady
+    from gateway.store.opening import open_store
+
+    if config.store.kind == "sqlite" and not Path(config.store.path or "").is_file():
+        return []  # no store yet, so nothing registered (and check-config creates nothing)
+
+    async def read() -> list[Any]:
+        store = await open_store(dataclasses.replace(config.store, migrate_at_start=False))  # changes nothing
+        try:
+            return await store.list_idps_without_issuer()
+        finally:
+            await store.close()
+
+    try:
+        return asyncio.run(read())
+    except StoreNotReady as exc:
+        print(f"note: the registered IdPs were not checked for issuers: {exc}", file=sys.stderr)
+        return []
 
 
 def _brig_lite(config: Config, args: argparse.Namespace) -> int:

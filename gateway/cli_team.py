@@ -1,7 +1,9 @@
 """
 The token API's CLI commands (added to `scim-gateway` by gateway/cli.py):
 
-- `idp add|list|remove`: the gateway's registry of a team's SAML IdPs (gateway/provisioning/idps.py);
+- `idp add|set-issuer|list|remove`: the gateway's registry of a team's SAML IdPs and their issuer
+  URIs (gateway/provisioning/idps.py), for the embedded backend and for brig without
+  `backend.spar_url` (with it, spar is the source: `add` and `set-issuer` refuse);
 - `team add-member|list-members|remove-member`: the embedded backend's team directory, the owners
   and admins who may manage tokens through the token API (with the brig backend they are brig's);
 - `team scim-status`: the SSO-invite switch, as `GET /i/teams/{tid}/scim-status` shows it.
@@ -25,14 +27,21 @@ def add_team_commands(commands: Any) -> None:
     """Add the `idp` and `team` commands to the `scim-gateway` subparsers `commands`."""
     idp = commands.add_parser(
         "idp",
-        help="Register a team's SAML IdPs (for the token API).",
-        description="Register a team's SAML IdPs: which the token API ties tokens to.",
+        help="Register a team's SAML IdPs and their issuers (without backend.spar_url).",
+        description=(
+            "Register a team's SAML IdPs: which the token API ties tokens to, and the issuer URI the brig "
+            "backend writes as a SAML user's tenant. With backend.spar_url set, spar is the source instead."
+        ),
     )
     idp.set_defaults(run=None)
     idps = idp.add_subparsers(title="idp commands", metavar="ACTION")
-    add = _sub(idps, "add", "Register an IdP of a team (its id as spar shows it).", _idp_add)
+    add = _sub(idps, "add", "Register an IdP of a team (its id as spar shows it) with its issuer URI.", _idp_add)
     add.add_argument("--id", required=True, help="the IdP id (UUID)")
+    add.add_argument("--issuer", required=True, help=_ISSUER_HELP)
     add.add_argument("--description", default="", help="what it is, e.g. 'Entra ID'")
+    issuer = _sub(idps, "set-issuer", "Set the issuer URI of a registered IdP.", _idp_set_issuer)
+    issuer.add_argument("--id", required=True, help="the IdP id (UUID)")
+    issuer.add_argument("--issuer", required=True, help=_ISSUER_HELP)
     _sub(idps, "list", "List a team's IdPs.", _idp_list).add_argument(
         "--json", action="store_true", help="print JSON lines"
     )
@@ -69,6 +78,12 @@ def add_team_commands(commands: Any) -> None:
     _sub(teams, "scim-status", "Print the team's token count and whether SSO invites are on.", _scim_status)
 
 
+_ISSUER_HELP = (
+    "the IdP's entity ID: the `issuer` of its SAML metadata, a URI such as https://sts.windows.net/<tenant-id>/ "
+    "(Entra ID) or http://www.okta.com/<id> (Okta)"
+)
+
+
 def _sub(parent: Any, name: str, help: str, run: Run) -> argparse.ArgumentParser:
     sub = parent.add_parser(name, help=help, description=help)
     sub.add_argument("--config", metavar="FILE", help="YAML config (default: ./config.yaml if present)")
@@ -82,16 +97,54 @@ def _fail(message: str) -> int:
     return 1
 
 
+def _registry_is_the_source(config: Config, command: str) -> None:
+    """UsageError when spar lists the teams' IdPs (backend.spar_url): the registry is not read then."""
+    if config.backend.kind == "brig" and config.backend.spar_url:
+        raise UsageError(
+            f"`idp {command}` is for the embedded backend and for brig without backend.spar_url: with spar_url "
+            f"({config.backend.spar_url}) a team's IdPs and their issuers come from spar; add or change the IdP "
+            "in Wire's Team Settings (SAML connections) instead"
+        )
+
+
+def _issuer_arg(value: str) -> str:
+    from gateway.provisioning.idps import parse_issuer
+
+    try:
+        return parse_issuer(value)
+    except ValueError as exc:
+        raise UsageError(f"--issuer: {exc}") from None
+
+
 def _idp_add(config: Config, args: argparse.Namespace) -> int:
     from gateway.provisioning.idps import IdpRegistry
 
-    team, idp_id = uuid_arg(args.team, "--team"), uuid_arg(args.id, "--id")
+    _registry_is_the_source(config, "add")
+    team, idp_id, issuer = uuid_arg(args.team, "--team"), uuid_arg(args.id, "--id"), _issuer_arg(args.issuer)
 
     async def work(state: Any) -> int:
-        added = await IdpRegistry(state.store).add(team, idp_id, description=args.description)
+        added = await IdpRegistry(state.store).add(team, idp_id, description=args.description, issuer=issuer)
         if added is None:
-            return _fail(f"IdP {idp_id} is registered already")
-        print(f"registered IdP {idp_id} for team {team}")
+            return _fail(
+                f"IdP {idp_id} is registered already (to change its issuer: scim-gateway idp set-issuer "
+                f"--team {team} --id {idp_id} --issuer <URI>)"
+            )
+        print(f"registered IdP {idp_id} for team {team}, issuer {issuer}")
+        return 0
+
+    return with_state(config, work)
+
+
+def _idp_set_issuer(config: Config, args: argparse.Namespace) -> int:
+    from gateway.provisioning.idps import IdpRegistry
+
+    _registry_is_the_source(config, "set-issuer")
+    team, idp_id, issuer = uuid_arg(args.team, "--team"), uuid_arg(args.id, "--id"), _issuer_arg(args.issuer)
+
+    async def work(state: Any) -> int:
+        if not await IdpRegistry(state.store).set_issuer(team, idp_id, issuer):
+            return _fail(f"team {team} has no IdP {idp_id} (register it with `scim-gateway idp add`)")
+        print(f"IdP {idp_id} of team {team}: issuer {issuer}")
         return 0
 
     return with_state(config, work)
@@ -101,18 +154,21 @@ def _idp_list(config: Config, args: argparse.Namespace) -> int:
     from gateway.provisioning.idps import IdpRegistry
 
     team = uuid_arg(args.team, "--team")
+    if config.backend.kind == "brig" and config.backend.spar_url:
+        print("scim-gateway: note: with backend.spar_url, IdPs are read from spar, not this list", file=sys.stderr)
 
     async def work(state: Any) -> int:
         for record in await IdpRegistry(state.store).list(team):
             fields = {
                 "id": record.id,
                 "team": record.team,
+                "issuer": record.issuer,
                 "description": record.description,
                 "created_at": record.created_at,
             }
-            print(
-                json.dumps(fields) if args.json else f"{record.id}  created {record.created_at}  {record.description}"
-            )
+            issuer = record.issuer or "(no issuer: scim-gateway idp set-issuer)"
+            line = f"{record.id}  {issuer}  created {record.created_at}  {record.description}"
+            print(json.dumps(fields) if args.json else line)
         return 0
 
     return with_state(config, work)

@@ -118,6 +118,11 @@ class Backend:
     galley_url: str | None = _opt(
         None, "galley's internal API, e.g. http://galley:8080 (kind brig; default: brig_url, as brig-lite)"
     )
+    spar_url: str | None = _opt(
+        None,
+        "spar's internal API, e.g. http://spar:8080: SAML issuers and a team's IdPs from spar (kind brig; "
+        "null: from the gateway's IdP registry, scim-gateway idp add --issuer)",
+    )
     call_timeout_seconds: float = _opt(
         10.0, "longest wait for each brig or galley call (SCIM 504 above)", min=0.01, max=600
     )
@@ -375,7 +380,7 @@ def _check_cross_field(config: Config) -> None:
         raise ConfigError(
             "backend.brig_url: required when backend.kind is brig (brig's internal API, e.g. http://brig:8080)"
         )
-    for key in ("brig_url", "galley_url"):
+    for key in ("brig_url", "galley_url", "spar_url"):
         url = getattr(config.backend, key)
         if url is not None and not url.startswith(("http://", "https://")):
             raise ConfigError(f"backend.{key}: {url!r} must start with http:// or https://")

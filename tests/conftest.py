@@ -71,7 +71,8 @@ async def _config(tmp_path: Path, backend_kind: str, store_settings: Store) -> A
         yield config
         return
     async with running_brig_lite(tmp_path / "brig-lite.db") as url:
-        yield dataclasses.replace(config, backend=Backend(kind="brig", brig_url=url))
+        await add_saml_idp(tmp_path / "brig-lite.db", SAML_TEAM, IDP)
+        yield dataclasses.replace(config, backend=Backend(kind="brig", brig_url=url, spar_url=url))
 
 
 @pytest.fixture(name="make_client")
@@ -118,6 +119,31 @@ def user_body(user_name: str = "bjensen", **overrides: Any) -> dict[str, Any]:
     }
     body.update(overrides)
     return {k: v for k, v in body.items() if v is not None}
+
+
+def without_spar(config: Config) -> Config:
+    """`config` with the IdPs (and their issuers) from the gateway's registry, not from spar (brig-lite)."""
+    return dataclasses.replace(config, backend=dataclasses.replace(config.backend, spar_url=None))
+
+
+def issuer_of(idp: str) -> str:
+    """The SAML metadata issuer (a URI) the tests give the IdP `idp` in spar (brig-lite)."""
+    return f"https://idp.example.com/{idp}/"
+
+
+class FixedIssuers:
+    """An IssuerLookup for brig backends built by hand in tests: every IdP has `issuer_of(idp)`."""
+
+    async def issuer_of(self, team: str, idp_id: str) -> str:
+        return issuer_of(idp_id)
+
+
+async def add_saml_idp(path: Path, team: str, idp: str) -> None:
+    """spar's IdP `idp` of `team` with its issuer, in the brig-lite whose database is `path`."""
+    from gateway.brig_lite.app import add_idp
+    from gateway.config import BrigLite
+
+    await add_idp(BrigLite(path=str(path)), team=team, issuer=issuer_of(idp), idp_id=idp)
 
 
 @asynccontextmanager

@@ -48,6 +48,9 @@ class Backend(Protocol):
     async def ensure_team(self, team: str) -> None:
         """Make sure `team` exists (the embedded backend creates it; brig checks it)."""
 
+    async def default_locale(self) -> str | None:
+        """Wire's locale for a user created without one when the backend has its own (brig's), else None."""
+
     async def get_user(self, team: str, user_id: str) -> WireUser: ...
 
     async def search_users(self, team: str, query: UserQuery) -> Page:
@@ -127,6 +130,20 @@ class MemberRule(Protocol):
         skipped; InvalidValue names the others. `checked_in_wire`: `users` also passed Wire's own
         check (alive in brig, in the team, managed by SCIM), which the detail then says.
         """
+        ...
+
+
+class IssuerLookup(Protocol):
+    """
+    The SAML issuer (the IdP's metadata issuer URI, what spar writes as a user's `sso_id.tenant`
+    and compares at login) of a team's IdP, by the IdP id a token carries. Given to the brig
+    backend by gateway/app.py: from spar's `GET /i/identity-providers/:tid` when `backend.spar_url`
+    is set (gateway/backend/brig/idp_issuers.py), else from the gateway's IdP registry
+    (gateway/provisioning/idps.py, `scim-gateway idp add --issuer`).
+    """
+
+    async def issuer_of(self, team: str, idp_id: str) -> str:
+        """The issuer URI; a ScimError whose detail tells the operator what to fix when there is none."""
         ...
 
 

@@ -267,6 +267,12 @@ SQLITE_MIGRATIONS: tuple[str, ...] = (
     DROP INDEX brig_groups_by_display_name;
     CREATE INDEX brig_groups_by_display_name ON brig_groups (team, display_name COLLATE NOCASE)
     """,
+    # 9: the SAML issuer of each registered IdP (its metadata issuer URI, the `tenant` of a SAML
+    # user's sso_id) for the brig backend without spar_url (gateway/provisioning/idps.py). NULL
+    # for IdPs registered before: `scim-gateway idp set-issuer` fills it, check-config lists them.
+    """
+    ALTER TABLE idps ADD COLUMN issuer TEXT
+    """,
 )
 
 # Every table of the latest schema that holds an installation's state, in an order that inserts

@@ -11,6 +11,9 @@ Order of checks, as spar's: the caller's team and role (403 `no-team-member`,
 `insufficient-permissions`), [V7: the team's IdPs], re-authentication (403 `access-denied`,
 `code-authentication-required`, `code-authentication-failed`), [V8: the IdP exists], the cap
 (403 `token-limit-reached`).
+
+A team's IdPs (`TeamIdps`, gateway/provisioning/idps.py) are spar's when `backend.spar_url` is set,
+else the gateway's registry's; a token's `idp` is spar's IdP id, as in Wire.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from typing import Any
 import structlog
 
 from gateway.backend.team_directory import TOKEN_MANAGER_ROLES, ReauthenticationFailed, TeamDirectory
-from gateway.provisioning.idps import IdpRegistry
+from gateway.provisioning.idps import TeamIdps
 from gateway.provisioning.tokens import TokenLimitExceeded, TokenService
 from gateway.provisioning.wire_errors import WireError
 from gateway.store.base import TokenRecord
@@ -103,7 +106,8 @@ def token_info(record: TokenRecord, *, version: int) -> dict[str, Any]:
 class TokenApi:
     """The token API's operations, each for the user nginz vouched for (`Z-User`)."""
 
-    def __init__(self, tokens: TokenService, idps: IdpRegistry, directory: TeamDirectory) -> None:
+    def __init__(self, tokens: TokenService, idps: TeamIdps, directory: TeamDirectory) -> None:
+        """`idps`: the team's SAML IdPs, spar's (backend.spar_url) or the gateway's registry."""
         self._tokens = tokens
         self._idps = idps
         self._directory = directory
@@ -122,14 +126,14 @@ class TokenApi:
         team = await self.authorize(user_id)
         idp = request.idp
         if version < V8:
-            idps = await self._idps.list(team)
+            idps = await self._idp_ids(team)
             if len(idps) > 1:
                 raise WireError(
                     400, "more-than-one-idp", "SCIM tokens can only be created for a team with at most one IdP"
                 )
-            idp = idps[0].id if idps else None
+            idp = idps[0] if idps else None
         await self._reauthenticate(user_id, request)
-        if version >= V8 and idp is not None and idp not in {i.id for i in await self._idps.list(team)}:
+        if version >= V8 and idp is not None and idp not in await self._idp_ids(team):
             raise WireError(404, "not-found", f"Could not find IdP {idp} in team {team}.")
         try:
             secret, record = await self._tokens.create(
@@ -156,6 +160,9 @@ class TokenApi:
         team = await self.authorize(user_id)
         if not await self._tokens.rename(team, token_id, name):
             raise WireError(404, "not-found", f"Team {team} has no SCIM token {token_id}.")
+
+    async def _idp_ids(self, team: str) -> tuple[str, ...]:
+        return tuple(idp_id for idp_id, _issuer in await self._idps.idps_of(team))
 
     async def _reauthenticate(self, user_id: str, request: CreateScimToken) -> None:
         try:

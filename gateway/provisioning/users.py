@@ -49,8 +49,15 @@ class UserService:
         self._rules = rules
         self._documents = backend if isinstance(backend, UserDocumentStore) else None
 
+    async def _rules_now(self) -> UserRules:
+        """The rules, with the backend's own default locale when it has one (brig's, as spar asks it)."""
+        locale = await self._backend.default_locale()
+        if locale is None or locale == self._rules.default_locale:
+            return self._rules
+        return dataclasses.replace(self._rules, default_locale=locale)
+
     async def create(self, token: TokenRecord, body: Any) -> WireUser:
-        valid = validate_user(body, idp=token.idp, rules=self._rules)
+        valid = validate_user(body, idp=token.idp, rules=await self._rules_now())
         user = await self._backend.create_user(
             token.team, NewUser(id=str(uuid.uuid4()), fields=valid.fields, idp=token.idp)
         )
@@ -63,7 +70,7 @@ class UserService:
     async def replace(self, token: TokenRecord, user_id: str, body: Any, *, if_match: str | None) -> WireUser:
         """PUT: full replacement; omitted fields reset, an omitted role is kept (Wire #3488)."""
         uid = _user_id(user_id)
-        valid = validate_user(body, idp=token.idp, rules=self._rules)
+        valid = validate_user(body, idp=token.idp, rules=await self._rules_now())
         fields = valid.fields
         expected_version = None
         if if_match is not None or not valid.role_given:
@@ -88,7 +95,7 @@ class UserService:
             after = _reconcile_single_values(before, after)
             if after == before:
                 return current
-            valid = validate_user(after, idp=token.idp, rules=self._rules)
+            valid = validate_user(after, idp=token.idp, rules=await self._rules_now())
             fields = valid.fields if valid.role_given else dataclasses.replace(valid.fields, role=current.role)
             try:
                 user = await self._backend.update_user(token.team, uid, fields, expected_version=current.version)

@@ -35,6 +35,7 @@ class IdpRecord:
     team: str
     description: str
     created_at: str
+    issuer: str | None = None  # its SAML metadata issuer URI (sso_id.tenant); None: not given yet
 
 
 class IdpInUse(Exception):
@@ -109,6 +110,12 @@ class Store(Protocol):
 
     async def remove_idp(self, team: str, idp_id: str) -> bool:
         """Forget an IdP; IdpInUse while tokens point to it; False when the team has no such IdP."""
+
+    async def set_idp_issuer(self, team: str, idp_id: str, issuer: str) -> bool:
+        """Set the IdP's issuer URI; False when the team has no such IdP."""
+
+    async def list_idps_without_issuer(self) -> list[IdpRecord]:
+        """Every team's IdPs that have no issuer yet, oldest first (what check-config warns about)."""
 
     # --- the SSO-invite switch's outbox ------------------------------------------------------
 

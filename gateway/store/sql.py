@@ -24,6 +24,8 @@ from gateway.store.token_api_sql import (
 
 _TOKEN_COLUMNS = "id, team, hash, created_at, description, name, idp, last_used_at"
 _TOKEN_FIELDS = tuple(name.strip() for name in _TOKEN_COLUMNS.split(","))
+_IDP_COLUMNS = "id, team, description, created_at, issuer"
+_IDP_FIELDS = tuple(name.strip() for name in _IDP_COLUMNS.split(","))
 
 
 class SqlStore:
@@ -89,8 +91,8 @@ class SqlStore:
         return await self.db.write(
             lambda conn: (
                 conn.execute(
-                    "INSERT INTO idps (id, team, description, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                    (record.id, record.team, record.description, record.created_at),
+                    f"INSERT INTO idps ({_IDP_COLUMNS}) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                    (record.id, record.team, record.description, record.created_at, record.issuer),
                 ).rowcount
                 > 0
             )
@@ -99,11 +101,26 @@ class SqlStore:
     async def list_idps(self, team: str) -> list[IdpRecord]:
         rows = await self.db.read(
             lambda conn: conn.execute(
-                "SELECT id, team, description, created_at FROM idps WHERE team = ? ORDER BY created_at, id",
-                (team,),
+                f"SELECT {_IDP_COLUMNS} FROM idps WHERE team = ? ORDER BY created_at, id", (team,)
             ).fetchall()
         )
-        return [IdpRecord(id=r[0], team=r[1], description=r[2], created_at=r[3]) for r in rows]
+        return [IdpRecord(**dict(zip(_IDP_FIELDS, row, strict=True))) for row in rows]
+
+    async def set_idp_issuer(self, team: str, idp_id: str, issuer: str) -> bool:
+        return await self.db.write(
+            lambda conn: (
+                conn.execute("UPDATE idps SET issuer = ? WHERE team = ? AND id = ?", (issuer, team, idp_id)).rowcount
+                > 0
+            )
+        )
+
+    async def list_idps_without_issuer(self) -> list[IdpRecord]:
+        rows = await self.db.read(
+            lambda conn: conn.execute(
+                f"SELECT {_IDP_COLUMNS} FROM idps WHERE issuer IS NULL ORDER BY created_at, id"
+            ).fetchall()
+        )
+        return [IdpRecord(**dict(zip(_IDP_FIELDS, row, strict=True))) for row in rows]
 
     async def remove_idp(self, team: str, idp_id: str) -> bool:
         return await self.db.write(lambda conn: remove_idp(conn, team, idp_id))

@@ -82,7 +82,7 @@ class TestFailuresBecomeScimErrors:
         quick = dataclasses.replace(config.backend, call_timeout_seconds=0.2)
         client = await make_client(dataclasses.replace(config, backend=quick))
         token = await new_token(client)
-        await faults(config, {"route": "HEAD /i/users/handles/*", "status": 200, "delay_ms": 600})
+        await faults(config, {"route": "HEAD /i/handles/*", "status": 200, "delay_ms": 600})
 
         response = await client.post(USERS, json=user_body(), headers=auth(token))
 
@@ -107,10 +107,10 @@ class TestFailuresBecomeScimErrors:
 
         await assert_scim_error(response, 403, mentions=label)
 
-    async def test_a_real_full_team_is_403_too_many_team_members(
+    async def test_a_real_full_team_is_403_too_many_team_invitations(
         self, make_client: Callable[..., Any], config: Config, tmp_path: Path
     ) -> None:
-        """brig-lite with room for one member refuses the second: 403 too-many-team-members."""
+        """brig-lite with room for one member refuses a second invitation, as brig does: 403 too-many-team-invitations."""
         async with running_brig_lite(tmp_path / "small.db", max_team_size=1) as url:
             client = await make_client(dataclasses.replace(config, backend=Backend(kind="brig", brig_url=url)))
             token = await new_token(client)
@@ -118,7 +118,7 @@ class TestFailuresBecomeScimErrors:
 
             response = await client.post(USERS, json=user_body("bob"), headers=auth(token))
 
-            await assert_scim_error(response, 403, mentions="too-many-team-members")
+            await assert_scim_error(response, 403, mentions="too-many-team-invitations")
 
     async def test_rich_info_too_large_for_brig_is_413(
         self, make_client: Callable[..., Any], config: Config, tmp_path: Path
@@ -156,7 +156,7 @@ class TestRetries:
         await assert_scim_error(response, 502, mentions="lost its connection")
         assert [1] == await fired(config)
         assert 0 == (await search(client, saml_token, "count=0"))["totalResults"]
-        assert 404 == (await brig_lite(config, "HEAD", "/i/users/handles/bjensen"))[0]
+        assert 404 == (await brig_lite(config, "HEAD", "/i/handles/bjensen"))[0]
 
     async def test_an_update_is_not_retried(self, client: TestClient, saml_token: str, config: Config) -> None:
         """A dropped PUT name is a 502 and is sent once (not re-sent by aiohttp either); the name stays."""

@@ -70,9 +70,13 @@ async def test_group_operations(client: TestClient, token: str, calls: Counter) 
 
 
 async def test_one_member_added_puts_the_whole_list_once(
-    client: TestClient, token: str, monkeypatch: pytest.MonkeyPatch
+    client: TestClient, saml_token: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The one PUT of a member added carries the whole member list (Wire has no call for one member)."""
+    """
+    The one PUT of a member added carries the whole member list (Wire has no call for one member).
+    SAML users: active members (brig takes no pending invitee, docs/backend-calls.md).
+    """
+    token = saml_token
     ids = await new_users(client, token, 3)
     group = await create_group(client, token, group_body("A", ids[:2]))
     brig = client.app[BACKEND]._brig  # noqa: SLF001 - the backend's BrigClient, spied on

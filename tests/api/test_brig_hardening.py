@@ -13,7 +13,7 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient
 
-from conftest import TEAM, auth, user_body
+from conftest import SAML_TEAM, TEAM, auth, user_body
 from gateway.config import Config
 from group_calls import GROUPS, group_body, list_groups
 from scim_calls import USERS, create_user, get_user
@@ -85,9 +85,10 @@ class TestGroupCreateWhoseAnswerIsLost:
     )
     @pytest.mark.parametrize("external_id", [None, "eng-1"], ids=["no-externalId", "externalId"])
     async def test_a_retried_create_leaves_exactly_one_group(
-        self, client: TestClient, token: str, config: Config, rules: list[dict[str, Any]], external_id: str | None
+        self, client: TestClient, saml_token: str, config: Config, rules: list[dict[str, Any]], external_id: str | None
     ) -> None:
-        """The IdP retries until it gets 201: brig-lite and SCIM then hold one group, with its members."""
+        """The IdP retries until it gets 201: brig-lite and SCIM then hold one group, with its members (active SAML users)."""
+        token = saml_token
         members = [(await create_user(client, token, user_body(f"m{n}", emails=None)))["id"] for n in range(2)]
         body = group_body("Engineering", members, **({"externalId": external_id} if external_id else {}))
         await faults(config, *rules)
@@ -101,7 +102,7 @@ class TestGroupCreateWhoseAnswerIsLost:
         await faults(config)
 
         assert 201 == statuses[-1], statuses
-        _, in_brig = await brig_lite(config, "GET", f"/i/user-groups/{TEAM}?managedBy=scim")
+        _, in_brig = await brig_lite(config, "GET", f"/i/user-groups/{SAML_TEAM}?managedBy=scim&startIndex=0")
         assert 1 == in_brig["total"], (statuses, in_brig)
         assert sorted(members) == sorted(in_brig["page"][0]["members"])
         listed = await list_groups(client, token)

@@ -15,7 +15,7 @@ import pytest
 import structlog
 from aiohttp.test_utils import TestClient
 
-from conftest import IDP, OTHER_TEAM, TEAM, auth
+from conftest import IDP, OTHER_TEAM, TEAM, auth, without_spar
 from gateway.config import Config, Limits
 from gateway.web.keys import IDPS, TOKENS
 from token_api_calls import PASSWORD, add_admin, assert_wire_error, call, create, run_cli, trusting_loopback, write_config
@@ -27,8 +27,11 @@ SECOND_IDP = "7b0c4a1e-5d3f-4e2a-9c8b-1a2b3c4d5e6f"
 
 @pytest.fixture(name="api")
 async def _api(make_client: Callable[..., Any], config: Config) -> TestClient:
-    """The gateway with the test client's address trusted, as nginz's would be."""
-    return await make_client(trusting_loopback(config))
+    """
+    The gateway with the test client's address trusted, as nginz's would be; a team's IdPs from
+    the gateway's registry (tests/api/test_idp_sources.py has them from spar).
+    """
+    return await make_client(trusting_loopback(without_spar(config)))
 
 
 @pytest.fixture(name="admin")

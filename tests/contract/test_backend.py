@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import running_brig_lite
+from conftest import add_saml_idp, running_brig_lite
 from gateway.backend.base import Backend
 from gateway.app import brig_settings
 from gateway.backend.brig.backend import BrigBackend
@@ -73,8 +73,9 @@ def brig_on(kind: str) -> Callable[[Path], AbstractAsyncContextManager[Backend]]
     @asynccontextmanager
     async def open_brig(tmp: Path) -> AsyncIterator[Backend]:
         async with running_brig_lite(tmp / "brig-lite.db") as url, gateway_database(tmp, kind) as db:
+            await add_saml_idp(tmp / "brig-lite.db", TEAM, IDP)
             backend = await BrigBackend.open(
-                brig_settings(BackendConfig(kind="brig", brig_url=url)), db, group_members=group_members
+                brig_settings(BackendConfig(kind="brig", brig_url=url, spar_url=url)), db, group_members=group_members
             )
             try:
                 yield backend

@@ -15,7 +15,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from conftest import running_brig_lite
+from conftest import FixedIssuers, running_brig_lite
 from gateway.app import brig_settings
 from gateway.backend.brig.backend import BrigBackend
 from gateway.provisioning.group_members import group_members
@@ -52,8 +52,8 @@ async def _setup(tmp_path: Path) -> AsyncIterator[Setup]:
         db = await SqliteDatabase.open(tmp_path / "gw.db")
         config = BackendConfig(kind="brig", brig_url=url)
         first, second = (
-            await BrigBackend.open(brig_settings(config), db, group_members=group_members),
-            await BrigBackend.open(brig_settings(config), db, group_members=group_members),
+            await BrigBackend.open(brig_settings(config), db, group_members=group_members, issuers=FixedIssuers()),
+            await BrigBackend.open(brig_settings(config), db, group_members=group_members, issuers=FixedIssuers()),
         )
         try:
             yield Setup(url, first, second)

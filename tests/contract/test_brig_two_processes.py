@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import running_brig_lite
+from conftest import FixedIssuers, running_brig_lite
 from gateway.app import brig_settings
 from gateway.backend.brig.backend import BrigBackend
 from gateway.backend.wire_user import fields_of
@@ -40,8 +40,8 @@ class Pair:
 async def _pair(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Pair]:
     async with running_brig_lite(tmp_path / "brig-lite.db") as url, gateway_database(tmp_path, request.param) as db:
         settings = brig_settings(BackendConfig(kind="brig", brig_url=url))
-        first = await BrigBackend.open(settings, db, group_members=group_members)
-        second = await BrigBackend.open(settings, db, group_members=group_members)
+        first = await BrigBackend.open(settings, db, group_members=group_members, issuers=FixedIssuers())
+        second = await BrigBackend.open(settings, db, group_members=group_members, issuers=FixedIssuers())
         try:
             yield Pair(first, second)
         finally:

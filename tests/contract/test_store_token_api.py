@@ -24,7 +24,12 @@ async def _store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
 
 
 def idp(team: str = TEAM, **overrides: str) -> IdpRecord:
-    values = {"id": str(uuid.uuid4()), "team": team, "description": "Entra ID", "created_at": "2026-04-11T10:00:00.000Z"}
+    values: dict[str, str | None] = {
+        "id": str(uuid.uuid4()),
+        "team": team,
+        "description": "Entra ID",
+        "created_at": "2026-04-11T10:00:00.000Z",
+    }
     values.update(overrides)
     return IdpRecord(**values)
 
@@ -141,3 +146,24 @@ class TestIdps:
             await store.remove_idp(TEAM, used.id)
 
         assert ([token.id], [used]) == (raised.value.token_ids, await store.list_idps(TEAM))
+
+    async def test_issuers_are_kept_set_and_listed_when_missing(self, store: Store) -> None:
+        """An IdP's issuer reads back; set_idp_issuer sets it in its team only; those without one are listed."""
+        with_issuer = idp(issuer="https://sts.windows.net/tenant/", created_at="2026-04-11T10:00:01.000Z")
+        without, foreign = (
+            idp(created_at="2026-04-11T10:00:02.000Z"),
+            idp(OTHER_TEAM, created_at="2026-04-11T10:00:03.000Z"),
+        )
+        for each in (with_issuer, without, foreign):
+            await store.add_idp(each)
+
+        assert [with_issuer, without] == await store.list_idps(TEAM)
+        assert [without, foreign] == await store.list_idps_without_issuer()
+        assert (True, False) == (
+            await store.set_idp_issuer(TEAM, without.id, "http://www.okta.com/exk1"),
+            await store.set_idp_issuer(TEAM, foreign.id, "urn:x"),
+        )
+        assert ["https://sts.windows.net/tenant/", "http://www.okta.com/exk1"] == [
+            i.issuer for i in await store.list_idps(TEAM)
+        ]
+        assert [foreign] == await store.list_idps_without_issuer()

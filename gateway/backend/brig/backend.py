@@ -12,37 +12,71 @@ sharing the database (locks.py). Group members follow the `MemberRule` given
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
-from gateway.backend.base import MemberRule
+from gateway.backend.base import IssuerLookup, MemberRule
 from gateway.backend.brig.client import BrigClient, BrigSettings
 from gateway.backend.brig.groups import BrigGroups
+from gateway.backend.brig.idp_issuers import SparIssuers
 from gateway.backend.brig.locks import WriteLocks
 from gateway.backend.brig.refusals import refusals_mapped
 from gateway.backend.brig.users import CALLS_PER_CREATE, BrigUsers
 from gateway.backend.wire_group import GroupEdit, GroupPage, GroupQuery, NewGroup, WireGroup
 from gateway.backend.wire_user import NewUser, Page, UserFields, UserQuery, WireUser
 from gateway.db.dialect import Database
+from gateway.scim.errors import ScimError
+
+LOCALE_SECONDS = 300.0  # how long brig's default locale is kept before it is asked again
+
+
+class NoIssuers:
+    """The IssuerLookup of a brig backend given none: every SAML write says what to configure."""
+
+    async def issuer_of(self, team: str, idp_id: str) -> str:
+        raise ScimError(
+            f"the gateway cannot tell the SAML issuer of IdP {idp_id}: configure backend.spar_url, or "
+            "register the IdP with its issuer (scim-gateway idp add --issuer)",
+            status=500,
+        )
 
 
 class BrigBackend:
     """A `Backend` over brig and galley; see the module docstring."""
 
-    def __init__(self, client: BrigClient, db: Database, *, stale_after: float, group_members: MemberRule) -> None:
+    def __init__(
+        self,
+        client: BrigClient,
+        db: Database,
+        *,
+        stale_after: float,
+        group_members: MemberRule,
+        issuers: IssuerLookup | None = None,
+    ) -> None:
         self._brig = client
         locks = WriteLocks(db)  # per user and per group, across the processes on `db`
-        self._users = BrigUsers(client, db, locks, stale_after=stale_after)
+        self._users = BrigUsers(client, db, locks, issuers or NoIssuers(), stale_after=stale_after)
         self._groups = BrigGroups(client, db, locks, group_members, stale_after=stale_after)
+        self._users.join_groups = self._groups.admit_accepted
+        self._default_locale: tuple[float, str] | None = None  # (read at, brig's answer)
+        self.spar_issuers: SparIssuers | None = None  # the team IdPs spar lists, when they come from spar
 
     @classmethod
-    async def open(cls, settings: BrigSettings, db: Database, *, group_members: MemberRule) -> BrigBackend:
+    async def open(
+        cls, settings: BrigSettings, db: Database, *, group_members: MemberRule, issuers: IssuerLookup | None = None
+    ) -> BrigBackend:
         """
         The client (one session, a bounded keep-alive pool, made on the running loop) over the
-        gateway's database `db`.
+        gateway's database `db`. SAML issuers come from `issuers` when given, else from spar
+        (`settings.spar_url`, through the same client: `spar_issuers`).
         """
         # how long a `creating` marker may stand before a retried POST takes it for abandoned
         stale_after = CALLS_PER_CREATE * settings.call_timeout + 5
-        return cls(BrigClient(settings), db, stale_after=stale_after, group_members=group_members)
+        client = BrigClient(settings)
+        spar = SparIssuers(client) if issuers is None and settings.spar_url else None
+        backend = cls(client, db, stale_after=stale_after, group_members=group_members, issuers=issuers or spar)
+        backend.spar_issuers = spar
+        return backend
 
     @property
     def client(self) -> BrigClient:
@@ -52,7 +86,18 @@ class BrigBackend:
     @refusals_mapped
     async def ensure_team(self, team: str) -> None:
         """Teams are made in Wire; this only checks that galley answers for it."""
-        await self._brig.validate_saml_emails(team)
+        await self._brig.check_team(team)
+
+    @refusals_mapped
+    async def default_locale(self) -> str | None:
+        """
+        brig's default locale (`GET /i/users/locale`), as spar asks it for a user without
+        preferredLanguage; a deployment setting, so kept for LOCALE_SECONDS.
+        """
+        now = time.monotonic()
+        if self._default_locale is None or now - self._default_locale[0] > LOCALE_SECONDS:
+            self._default_locale = (now, await self._brig.default_locale())
+        return self._default_locale[1]
 
     # --- users -------------------------------------------------------------------------------
 

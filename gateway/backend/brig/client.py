@@ -15,6 +15,8 @@ caller decides what a failed write means).
 from __future__ import annotations
 
 import json
+import re
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +24,7 @@ from typing import Any
 import aiohttp
 import structlog
 
+from gateway.metrics import observe_backend_call
 from gateway.scim.errors import ScimError
 
 log = structlog.get_logger()
@@ -56,6 +59,7 @@ class BrigRefused(ScimError):
 class BrigSettings:
     brig_url: str
     galley_url: str
+    spar_url: str | None = None  # spar's internal API, for a team's IdPs (None: not asked)
     call_timeout: float = 10.0
     connect_timeout: float = 2.0
     max_connections: int = 100
@@ -67,8 +71,10 @@ class BrigClient:
 
     def __init__(self, settings: BrigSettings) -> None:
         self._settings = settings
-        self._brig = settings.brig_url.rstrip("/")
-        self._galley = settings.galley_url.rstrip("/")
+        self._bases = {"brig": settings.brig_url.rstrip("/"), "galley": settings.galley_url.rstrip("/")}
+        self._spar = settings.spar_url.rstrip("/") if settings.spar_url else None
+        if self._spar is not None:
+            self._bases["spar"] = self._spar
         self._session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=settings.max_connections, keepalive_timeout=30),
             timeout=aiohttp.ClientTimeout(total=settings.call_timeout, connect=settings.connect_timeout),
@@ -92,7 +98,7 @@ class BrigClient:
             chunk = ",".join(ids[start : start + IDS_PER_LOOKUP])
             _, body = await self._call(
                 "GET",
-                self._brig,
+                "brig",
                 "/i/users",
                 params={"ids": chunk, "includePendingInvitations": pending},
                 read=True,
@@ -102,59 +108,76 @@ class BrigClient:
         return found
 
     async def handle_taken(self, handle: str) -> bool:
-        """`HEAD /i/users/handles/:h`: 200 taken, 404 free."""
+        """
+        `HEAD /i/handles/:h` (`iHeadHandle`, libs/wire-api/src/Wire/API/Routes/Internal/Brig.hs):
+        200 taken, 404 free, 400 `invalid-handle`.
+        """
         status, _ = await self._call(
-            "HEAD", self._brig, f"/i/users/handles/{handle}", expect=(200, 404), read=True, what="check a handle"
+            "HEAD", "brig", f"/i/handles/{handle}", expect=(200, 404), read=True, what="check a handle"
         )
         return status == 200
 
+    async def default_locale(self) -> str:
+        """brig's default user locale: `GET /i/users/locale` (GetDefaultLocale), a LocaleUpdate {"locale"}."""
+        _, body = await self._call("GET", "brig", "/i/users/locale", read=True, what="read the default locale")
+        locale = body.get("locale") if isinstance(body, dict) else None
+        if not isinstance(locale, str) or not locale:
+            raise ScimError("brig answered its default locale without a locale", status=502)
+        return locale
+
     async def create_spar_user(self, body: Mapping[str, Any]) -> dict[str, Any]:
         _, user = await self._call(
-            "POST", self._brig, "/i/users/spar", payload=body, expect=(200, 201), what="create a SAML user"
+            "POST", "brig", "/i/users/spar", payload=body, expect=(200, 201), what="create a SAML user"
         )
         return user
 
     async def create_invitation(self, team: str, body: Mapping[str, Any]) -> dict[str, Any]:
         _, user = await self._call(
-            "POST", self._brig, f"/i/teams/{team}/invitations", payload=body, expect=(200, 201), what="invite a user"
+            "POST", "brig", f"/i/teams/{team}/invitations", payload=body, expect=(200, 201), what="invite a user"
         )
         return user
 
     async def put_user_field(self, user_id: str, field: str, body: Mapping[str, Any]) -> None:
         """`PUT /i/users/:uid/<field>` (name, handle, managed-by, sso-id, rich-info, locale, status)."""
         await self._call(
-            "PUT", self._brig, f"/i/users/{user_id}/{field}", payload=body, expect=(200, 204), what=f"set {field}"
+            "PUT", "brig", f"/i/users/{user_id}/{field}", payload=body, expect=(200, 204), what=f"set {field}"
         )
 
     async def get_rich_info(self, user_id: str) -> Any | None:
         status, body = await self._call(
-            "GET", self._brig, f"/i/users/{user_id}/rich-info", expect=(200, 404), read=True, what="read rich info"
+            "GET", "brig", f"/i/users/{user_id}/rich-info", expect=(200, 404), read=True, what="read rich info"
         )
         return body if status == 200 else None
 
     async def delete_user(self, user_id: str) -> int:
         """`DELETE /i/users/:uid`: 202 deleted, 200 already deleted, 404 no such user."""
         status, _ = await self._call(
-            "DELETE", self._brig, f"/i/users/{user_id}", expect=(200, 202, 404), what="delete a user"
+            "DELETE", "brig", f"/i/users/{user_id}", expect=(200, 202, 404), what="delete a user"
         )
         return status
 
     async def put_email(self, user_id: str, email: str, *, send_activation: bool) -> None:
-        """`PUT /i/self/email` for the user (Z-User), activated at once or by mail."""
-        activation = "send_activation_email" if send_activation else "auto_activate"
+        """
+        `PUT /i/self/email` (`putSelfEmail`, Internal/Brig.hs) for the user (Z-User): activated at
+        once or by mail. `email_activation` is brig's parameter (EmailActivation,
+        libs/wire-api/src/Wire/API/User.hs); `validate`/`activate` are its deprecated forms, sent
+        as spar sends them (Spar/Intra/Brig.hs `updateEmail`) for a brig older than
+        `email_activation`. 202 pending activation, 204 done or unchanged; 409 `key-exists` when
+        another account holds the address.
+        """
         params = {
-            "activation": activation,
+            "email_activation": "send_activation_email" if send_activation else "auto_activate",
             "validate": str(send_activation).lower(),
             "activate": str(not send_activation).lower(),
         }
         await self._call(
             "PUT",
-            self._brig,
+            "brig",
             "/i/self/email",
             params=params,
             payload={"email": email},
             headers={"Z-User": user_id},
-            expect=(200, 202, 204),
+            expect=(202, 204),
             what="set the email",
         )
 
@@ -165,7 +188,7 @@ class BrigClient:
         """
         status, answer = await self._call(
             "GET",
-            self._brig,
+            "brig",
             f"/i/users/{user_id}/reauthenticate",
             payload=body,
             expect=(200, 403, 404),
@@ -174,6 +197,27 @@ class BrigClient:
         )
         label = answer.get("label") if isinstance(answer, dict) else None
         return status, None if status == 200 else (label if isinstance(label, str) else None)
+
+    async def accept_in_brig_lite(self, user_id: str) -> None:
+        """
+        brig-lite's acceptance of an invitation (`POST /i/_brig-lite/invitations/:uid/accept`), a
+        route of the test double only: real brig has none (the invitee accepts the mail), and
+        its 404 becomes a 409 saying so.
+        """
+        status, _ = await self._call(
+            "POST",
+            "brig",
+            f"/i/_brig-lite/invitations/{user_id}/accept",
+            payload={},
+            expect=(200, 404),
+            what="accept an invitation in brig-lite",
+        )
+        if status == 404:
+            raise ScimError(
+                "only brig-lite can accept an invitation for the invitee; in Wire the invitee accepts the "
+                "invitation mail",
+                status=409,
+            )
 
     # --- brig: user groups (Wire's internal API replaces a member list only whole) -------------
 
@@ -186,7 +230,7 @@ class BrigClient:
             "new_group": {"name": name, "members": list(members)},
         }
         _, group = await self._call(
-            "POST", self._brig, "/i/user-groups/full", payload=body, expect=(200, 201), what="create a user group"
+            "POST", "brig", "/i/user-groups/full", payload=body, expect=(200, 201), what="create a user group"
         )
         return group
 
@@ -201,7 +245,7 @@ class BrigClient:
         """
         params = {"nameContains": name_contains, "managedBy": "scim", "startIndex": str(start), "count": str(count)}
         _, body = await self._call(
-            "GET", self._brig, f"/i/user-groups/{team}", params=params, read=True, what="list user groups"
+            "GET", "brig", f"/i/user-groups/{team}", params=params, read=True, what="list user groups"
         )
         page = body.get("page") if isinstance(body, dict) else None
         total = body.get("total") if isinstance(body, dict) else None
@@ -213,7 +257,7 @@ class BrigClient:
         """`GET /i/user-groups/:tid/:gid/false`: the group with its members; None when brig has none."""
         status, group = await self._call(
             "GET",
-            self._brig,
+            "brig",
             f"/i/user-groups/{team}/{group_id}/false",
             expect=(200, 404),
             read=True,
@@ -225,7 +269,7 @@ class BrigClient:
         """`PUT /i/user-groups`: name and the WHOLE member list; False when brig has no such group."""
         body = {"team_id": team, "group_id": group_id, "name": name, "members": list(members)}
         status, _ = await self._call(
-            "PUT", self._brig, "/i/user-groups", payload=body, expect=(200, 204, 404), what="update a user group"
+            "PUT", "brig", "/i/user-groups", payload=body, expect=(200, 204, 404), what="update a user group"
         )
         return status != 404
 
@@ -233,7 +277,7 @@ class BrigClient:
         """`DELETE /i/user-groups/:tid/:gid/managed/scim`: True when deleted, False when brig had none."""
         status, _ = await self._call(
             "DELETE",
-            self._brig,
+            "brig",
             f"/i/user-groups/{team}/{group_id}/managed/scim",
             expect=(200, 204, 404),
             what="delete a user group",
@@ -246,7 +290,7 @@ class BrigClient:
         """The member's `self` permission bits; None when not a member of the team."""
         status, body = await self._call(
             "GET",
-            self._galley,
+            "galley",
             f"/i/teams/{team}/members/{user_id}",
             expect=(200, 404),
             read=True,
@@ -255,35 +299,74 @@ class BrigClient:
         return int(body["permissions"]["self"]) if status == 200 else None
 
     async def put_member_permissions(self, team: str, user_id: str, perms: Mapping[str, int]) -> None:
+        """
+        galley `PUT /i/teams/:tid/members` (Internal/Galley.hs) with a NewTeamMember
+        {"member": {"user", "permissions", "created_by", "created_at"}} (Team/Member.hs
+        `newTeamMemberSchema`, golden testObject_NewTeamMember_team_1.json), as spar's
+        `updateTeamMember` (Spar/Intra/Galley.hs) sends it: no inviter, so both null.
+        """
+        member = {"user": user_id, "permissions": dict(perms), "created_by": None, "created_at": None}
         await self._call(
-            "PUT",
-            self._galley,
-            f"/i/teams/{team}/members",
-            payload={"user": user_id, "permissions": perms},
-            what="set the team role",
+            "PUT", "galley", f"/i/teams/{team}/members", payload={"member": member}, what="set the team role"
         )
 
     async def validate_saml_emails(self, team: str) -> bool:
-        """Whether new emails need the user's confirmation (validateSAMLemails enabled)."""
-        _, body = await self._call(
-            "GET",
-            self._galley,
-            f"/i/teams/{team}/features/validateSAMLemails",
-            read=True,
-            what="read the email validation setting",
-        )
+        """
+        Whether new emails need the user's confirmation (the validateSAMLemails feature enabled).
+        As spar's `isEmailValidationEnabledTeam` (Spar/Intra/Galley.hs), an answer other than an
+        enabled feature, a failure included, reads as disabled.
+        """
+        try:
+            _, body = await self._call(
+                "GET",
+                "galley",
+                f"/i/teams/{team}/features/validateSAMLemails",
+                read=True,
+                what="read the email validation setting",
+            )
+        except ScimError as exc:
+            log.info("feature_read_failed_as_disabled", feature="validateSAMLemails", error=exc.detail)
+            return False
         return isinstance(body, dict) and body.get("status") == "enabled"
 
+    async def check_team(self, team: str) -> None:
+        """That galley answers for the team (a feature read that must succeed)."""
+        await self._call(
+            "GET", "galley", f"/i/teams/{team}/features/validateSAMLemails", read=True, what="check the team"
+        )
+
+    # --- spar ---------------------------------------------------------------------------------
+
+    async def get_identity_providers(self, team: str) -> list[dict[str, Any]]:
+        """
+        spar's `GET /i/identity-providers/:tid` (`i_get_identity_providers`,
+        libs/wire-api/src/Wire/API/Routes/Internal/Spar.hs): the team's IdPs, the `providers` of an
+        IdPList, each an IdPConfig {"id", "metadata": {"issuer", ...}, "extraInfo": {...}}
+        (golden testObject_IdP_1.json). Needs `spar_url`.
+        """
+        if self._spar is None:
+            raise ScimError("the gateway is not configured with spar's URL (backend.spar_url)", status=500)
+        _, body = await self._call(
+            "GET", "spar", f"/i/identity-providers/{team}", read=True, what="read the team's SAML IdPs"
+        )
+        providers = body.get("providers") if isinstance(body, dict) else None
+        if not isinstance(providers, list):
+            raise ScimError("spar answered the IdP list without `providers`", status=502)
+        return [p for p in providers if isinstance(p, dict)]
+
     async def check(self) -> None:
-        for base in dict.fromkeys((self._brig, self._galley)):
-            await self._call("GET", base, "/i/status", read=True, what="check health")
+        checked = set()
+        for service, base in self._bases.items():  # once per distinct URL (brig-lite serves all three)
+            if base not in checked:
+                checked.add(base)
+                await self._call("GET", service, "/i/status", read=True, what="check health")
 
     # --- one call -------------------------------------------------------------------------
 
     async def _call(
         self,
         method: str,
-        base: str,
+        service: str,
         path: str,
         *,
         what: str,
@@ -294,28 +377,36 @@ class BrigClient:
         read: bool = False,
     ) -> tuple[int, Any]:
         """(status, JSON body or None); `read` marks an idempotent call, retried once on a connection error."""
-        service = "galley" if base == self._galley and base != self._brig else "brig"
+        base = self._bases[service]
         call = f"{service} {method} {path}"
+        route = route_of(path)
         for attempt in (1, 2):
+            started = time.perf_counter()
             try:
                 async with self._session.request(
                     method, base + path, json=payload, params=params, headers=headers
                 ) as answer:
                     status = answer.status
                     data = await answer.read()
+                observe_backend_call(service, method, route, f"{status // 100}xx", time.perf_counter() - started)
                 break
             except aiohttp.ConnectionTimeoutError:
+                outcome = "connection_error"
                 error: ScimError = self._unavailable(
                     503, f"cannot connect to {service} for {call} ({what}) within {self._settings.connect_timeout} s"
                 )
             except TimeoutError:
+                observe_backend_call(service, method, route, "timeout", time.perf_counter() - started)
                 raise self._unavailable(
                     504, f"{call} ({what}) did not answer within {self._settings.call_timeout} s"
                 ) from None
             except aiohttp.ClientConnectorError as exc:
+                outcome = "connection_error"
                 error = self._unavailable(503, f"cannot connect to {service} for {call} ({what}): {exc.os_error}")
             except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError, aiohttp.ClientPayloadError) as exc:
+                outcome = "connection_error"
                 error = self._unavailable(502, f"{call} ({what}) lost its connection: {type(exc).__name__}")
+            observe_backend_call(service, method, route, outcome, time.perf_counter() - started)
             if not read or attempt == 2:
                 raise error
             log.info("backend_call_retried", call=call)
@@ -332,6 +423,19 @@ class BrigClient:
     def _unavailable(self, status: int, detail: str) -> ScimError:
         log.warning("backend_call_failed", status=status, detail=detail)
         return ScimError(detail, status=status, headers={"Retry-After": str(self._settings.retry_after)})
+
+
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
+def route_of(path: str) -> str:
+    """
+    The route template of a call's path, for metrics (bounded labels): ids as `{id}`, a handle as
+    `{handle}` (`/i/users/5f…/name` → `/i/users/{id}/name`, `/i/handles/jdoe` → `/i/handles/{handle}`).
+    """
+    if path.startswith("/i/handles/"):
+        return "/i/handles/{handle}"
+    return _UUID.sub("{id}", path)
 
 
 def _parse_json(data: bytes) -> Any:

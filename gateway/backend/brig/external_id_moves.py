@@ -33,6 +33,7 @@ class SsoWrite:
     """How far the update got with brig's `sso-id` PUT."""
 
     state: Literal["unsent", "sent", "done"] = "unsent"  # sent: no answer (an error, a lost answer)
+    issuer: str | None = None  # the SAML issuer URI of the user's IdP; None: not a SAML user
 
 
 async def settle(brig: BrigClient, db: Database, team: str, user_id: str, new: str, sso: SsoWrite) -> None:

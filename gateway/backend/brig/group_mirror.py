@@ -80,6 +80,31 @@ def members_among(conn: Connection, group_id: str, user_ids: Collection[str]) ->
     return {row[0] for row in rows}
 
 
+def pending_members(conn: Connection, group_id: str) -> set[str]:
+    """
+    The members that are pending invitations (in the user mirror): brig refuses them as group
+    members until they accept, so the gateway keeps them here and sends brig the others.
+    """
+    rows = conn.execute(
+        "SELECT m.user_id FROM brig_group_members m JOIN brig_users u ON u.id = m.user_id "
+        "WHERE m.group_id = ? AND u.status = 'pending-invitation'",
+        (group_id,),
+    ).fetchall()
+    return {row[0] for row in rows}
+
+
+def pending_among(conn: Connection, user_ids: Collection[str]) -> set[str]:
+    """Which of `user_ids` are pending invitations in the user mirror (one indexed lookup per id)."""
+    if not user_ids:
+        return set()
+    rows = conn.execute(
+        "SELECT id FROM brig_users WHERE status = 'pending-invitation' "
+        f"AND id IN (SELECT value FROM {conn.dialect.json_values})",
+        (json.dumps(sorted(user_ids)),),
+    ).fetchall()
+    return {row[0] for row in rows}
+
+
 def classify(conn: Connection, team: str, ids: Collection[str]) -> tuple[set[str], set[str]]:
     """(the ids that are SCIM users of `team` in the gateway's mirror, the ids of `team`'s groups)."""
     if not ids:

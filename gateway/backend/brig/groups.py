@@ -122,10 +122,12 @@ class BrigGroups:
             raise NotFound(f"Group {group_id} not found")
         if not include_members:
             return row.group
-        brig_group, mirrored = await asyncio.gather(
-            self._brig.get_user_group(team, group_id), self._db.read(lambda conn: gs.member_ids(conn, group_id))
+        brig_group, (mirrored, pending) = await asyncio.gather(
+            self._brig.get_user_group(team, group_id),
+            self._db.read(lambda conn: (gs.member_ids(conn, group_id), gs.pending_members(conn, group_id))),
         )
-        if brig_group is not None and _content(brig_group) == (row.group.display_name, mirrored):
+        in_wire = tuple(m for m in mirrored if m not in pending)  # brig holds no pending invitee
+        if brig_group is not None and _content(brig_group) == (row.group.display_name, in_wire):
             return dataclasses.replace(row.group, members=mirrored)
         return await self._follow_brig(team, group_id)
 
@@ -140,6 +142,8 @@ class BrigGroups:
                     log.info("group_vanished_from_brig", group_id=group_id, team=team)
                     raise NotFound(f"Group {group_id} not found")
                 name, members = _content(brig_group)
+                pending = await self._db.read(lambda conn: gs.pending_members(conn, group_id))
+                members = tuple(sorted(set(members) | pending))  # the gateway keeps pending invitees
                 try:
                     group = await self._db.write(
                         lambda conn: gs.follow_brig(conn, row, name=name, members=members, now=now_text())  # noqa: B023 - awaited in this iteration
@@ -182,7 +186,9 @@ class BrigGroups:
         if await self._db.read(lambda conn: gs.external_id_taken(conn, team, fields.external_id, None)):
             raise Uniqueness(f"externalId {fields.external_id!r} is already taken by another group")
         members = await self._members_to_store(team, new.members)
-        created, note = await self._creates.create(team, fields.display_name, members)  # a lost answer too
+        pending = await self._db.read(lambda conn: gs.pending_among(conn, members))
+        in_wire = [m for m in members if m not in pending]  # brig refuses pending invitees (kept here)
+        created, note = await self._creates.create(team, fields.display_name, in_wire)  # a lost answer too
         group_id = _group_id(created)
         moment = _wire_time(created.get("createdAt")) or now_text()
         group = WireGroup(
@@ -265,6 +271,7 @@ class BrigGroups:
         the team (`user-group-invalid`; that user is forgotten, so the next plan goes without it);
         NotFound when brig has no such group any more (the mirror forgets it).
         """
+        members = await self._in_wire(members)
         try:
             found = await self._brig.put_user_group(team, group_id, name, members)
         except BrigRefused as refused:
@@ -370,6 +377,26 @@ class BrigGroups:
             users -= set(gone) | {i for i in users if accounts.get(i, {}).get("managed_by") != "scim"}
         return self._group_members(ids, users=users, groups=groups, checked_in_wire=True)
 
+    async def _in_wire(self, members: Sequence[str], *, accepted: str | None = None) -> list[str]:
+        """The members brig takes: all but the pending invitations (`accepted`: one known accepted)."""
+        pending = await self._db.read(lambda conn: gs.pending_among(conn, members))
+        return [m for m in members if m not in pending or m == accepted]
+
+    async def admit_accepted(self, team: str, user_id: str, group_ids: Sequence[str]) -> None:
+        """
+        An invitee who accepted joins in brig the groups the gateway kept them in while pending:
+        each group's whole list again (Wire's PUT), under the group's write section.
+        """
+        for group_id in group_ids:
+            async with self._locks.hold(_lock_key(group_id)):
+                row = await self._db.read(lambda conn: gs.group_row(conn, team, group_id))  # noqa: B023 - awaited here
+                if row is None:
+                    continue
+                members = await self._db.read(lambda conn: gs.member_ids(conn, group_id))  # noqa: B023 - awaited here
+                if user_id in members:
+                    wire = await self._in_wire(members, accepted=user_id)
+                    await self._brig.put_user_group(team, group_id, row.group.display_name, wire)
+
     async def _drop_vanished(self, team: str, user_ids: Sequence[str]) -> bool:
         """Forget the users among `user_ids` that brig no longer has in `team`; True when there were any."""
         accounts = {a.get("id"): a for a in await self._brig.get_users(list(user_ids))}
@@ -389,7 +416,7 @@ class BrigGroups:
             row = await self._db.read(lambda conn: gs.group_row(conn, team, group_id))
             if row is not None:
                 members = await self._db.read(lambda conn: gs.member_ids(conn, group_id))
-                await self._brig.put_user_group(team, group_id, row.group.display_name, members)
+                await self._brig.put_user_group(team, group_id, row.group.display_name, await self._in_wire(members))
         except ScimError:
             log.warning("group_restore_failed", group_id=group_id, team=team)
 

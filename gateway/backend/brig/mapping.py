@@ -46,16 +46,19 @@ def role_of(bits: int) -> Role:
     return "member"
 
 
-def sso_id(external_id: str, idp: str | None) -> dict[str, str]:
+def sso_id(external_id: str, issuer: str | None) -> dict[str, str]:
     """
-    SAML users: {"tenant": Issuer XML, "subject": NameID XML} (emailAddress format when the
-    externalId is an email, else unspecified); others: {"scim_external_id": externalId}.
+    SAML users: {"tenant": Issuer XML, "subject": NameID XML} (UserSSOId,
+    libs/wire-api/src/Wire/API/User/Identity.hs; golden testObject_UserSSOId_user_2.json): the
+    tenant holds the IdP's metadata issuer URI, as spar writes it and compares at login; the NameID
+    has the emailAddress format when the externalId is an email, else unspecified. Others:
+    {"scim_external_id": externalId}.
     """
-    if idp is None:
+    if issuer is None:
         return {"scim_external_id": external_id}
     kind = "emailAddress" if is_email(external_id) else "unspecified"
     return {
-        "tenant": f'<Issuer xmlns="{_SAML_NS}">{html.escape(idp, quote=False)}</Issuer>',
+        "tenant": f'<Issuer xmlns="{_SAML_NS}">{html.escape(issuer, quote=False)}</Issuer>',
         "subject": (
             f'<NameID xmlns="{_SAML_NS}" Format="urn:oasis:names:tc:SAML:1.1:nameid-format:{kind}">'
             f"{html.escape(external_id, quote=False)}</NameID>"
@@ -76,12 +79,15 @@ def external_id_of(sso: Any) -> str | None:
     return html.unescape(match.group(1)) if match else subject
 
 
-def spar_user_body(team: str, new: NewUser) -> dict[str, Any]:
-    """NewUserSpar: an active SAML user with handle, rich info, locale and role in one call."""
+def spar_user_body(team: str, new: NewUser, issuer: str) -> dict[str, Any]:
+    """
+    NewUserSpar (libs/wire-api/src/Wire/API/User.hs): an active SAML user with handle, rich info,
+    locale and role in one call; `issuer` is the URI of the token's IdP.
+    """
     f = new.fields
     return {
         "newUserSparUUID": new.id,
-        "newUserSparSSOId": sso_id(f.external_id, new.idp),
+        "newUserSparSSOId": sso_id(f.external_id, issuer),
         "newUserSparDisplayName": f.display_name,
         "newUserSparTeamId": team,
         "newUserSparManagedBy": "scim",

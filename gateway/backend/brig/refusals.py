@@ -23,7 +23,8 @@ from gateway.scim.errors import Forbidden, InvalidValue, PayloadTooLarge, ScimEr
 log = structlog.get_logger()
 
 HANDLE_EXISTS = "handle-exists"  # 409: another account has the handle
-EMAIL_EXISTS = "email-exists"  # 409: another account has the email address
+EMAIL_EXISTS = "email-exists"  # 409: another account has the email address (older brig)
+KEY_EXISTS = "key-exists"  # 409: another account holds the email key (UserKeyExists: PUT /i/self/email, invitations)
 INVALID_HANDLE = "invalid-handle"  # 400: not a handle brig accepts (its blocklist, say)
 USER_GROUP_INVALID = "user-group-invalid"  # 400: a member is not a member of the group's team
 
@@ -42,8 +43,11 @@ def scim_error_of(refused: BrigRefused) -> ScimError:
     status, label, said = refused.brig_status, refused.label, refused.said
     if status == 409 and label == HANDLE_EXISTS:
         return Uniqueness("userName is already taken (Wire: handle-exists)")
-    if status == 409 and label == EMAIL_EXISTS:
-        return Uniqueness("the email address is already used by another Wire user (Wire: email-exists)")
+    if status == 409 and label in (EMAIL_EXISTS, KEY_EXISTS):
+        return Uniqueness(
+            f"the email address is already used by another Wire user (Wire: {label}); give this user "
+            "an address of their own, or remove it from the other account first"
+        )
     if status == 413:
         return PayloadTooLarge(f"Wire refused the rich info as too large ({said})", scim_type="invalidValue")
     if status == 403:

@@ -29,11 +29,12 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any, NoReturn
 
 import structlog
 
+from gateway.backend.base import IssuerLookup
 from gateway.backend.brig import external_id_moves as moves
 from gateway.backend.brig import group_mirror
 from gateway.backend.brig import user_mirror as state
@@ -67,11 +68,15 @@ CALLS_PER_CREATE = 6  # the most brig/galley calls one create makes: bounds how 
 class BrigUsers:
     """The user methods of the brig backend (backend.py); see the module docstring."""
 
-    def __init__(self, client: BrigClient, db: Database, locks: WriteLocks, *, stale_after: float) -> None:
+    def __init__(
+        self, client: BrigClient, db: Database, locks: WriteLocks, issuers: IssuerLookup, *, stale_after: float
+    ) -> None:
         self._brig = client
         self._db = db
         self._locks = locks
+        self._issuers = issuers
         self._stale_after = stale_after
+        self.join_groups: JoinGroups = _no_groups  # set by backend.py: BrigGroups.admit_accepted
 
     # --- reads ------------------------------------------------------------------------------
 
@@ -86,12 +91,15 @@ class BrigUsers:
         rich_info, bits = await asyncio.gather(
             self._brig.get_rich_info(user_id), self._brig.get_member_permissions(team, user_id)
         )
-        if rich_info is None or bits is None:  # deleted, or moved out of the team, meanwhile
-            await self._vanished(user_id)
         status = status_of(brig_user)
         assert status is not None  # _live checked it
-        user = read_back(mirror, brig_user, status=status, rich_info=rich_info_of(rich_info), role=role_of(bits))
-        return (await self._keep([(mirror, user)]))[0]
+        # galley has no member for a pending invitation until it is accepted (404 no-team-member):
+        # its role is the gateway's until then. An active user without one has left the team.
+        if rich_info is None or (bits is None and status != "pending-invitation"):
+            await self._vanished(user_id)
+        role = mirror.role if bits is None else role_of(bits)
+        user = read_back(mirror, brig_user, status=status, rich_info=rich_info_of(rich_info), role=role)
+        return (await self._keep([(mirror, user)], team=team))[0]
 
     @refusals_mapped
     async def search_users(self, team: str, query: UserQuery) -> Page:
@@ -116,15 +124,24 @@ class BrigUsers:
                     status = status_of(brig_user)
                     assert status is not None  # _live checked it
                     pairs.append((row, read_back(row, brig_user, status=status)))
-            users = await self._keep(pairs, forget=gone)
+            users = await self._keep(pairs, forget=gone, team=team)
             drifted = gone or any(old.version != new.version for old, new in pairs)
             if not drifted or attempt == 2:  # else the mirror changed under the filter: once more
                 return Page(total - len(gone), tuple(users))
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def _keep(self, pairs: Iterable[tuple[WireUser, WireUser]], *, forget: Iterable[str] = ()) -> list[WireUser]:
-        """Refresh the mirror rows brig changed (lastModified: now) and forget vanished users."""
+    async def _keep(
+        self, pairs: Iterable[tuple[WireUser, WireUser]], *, team: str, forget: Iterable[str] = ()
+    ) -> list[WireUser]:
+        """
+        Refresh the mirror rows brig changed (lastModified: now) and forget vanished users. An
+        invitation found accepted gets the role and the groups the gateway kept for it first.
+        """
         now = now_text()
+        pairs = list(pairs)
+        for index, (old, new) in enumerate(pairs):
+            if old.status == "pending-invitation" and new.status != "pending-invitation":
+                pairs[index] = (old, await self._settle_acceptance(team, old, new))
         users = [
             new if new.version == old.version else dataclasses.replace(new, last_modified=now) for old, new in pairs
         ]
@@ -143,9 +160,21 @@ class BrigUsers:
                 log.info("users_vanished_from_brig", user_ids=gone)
         return users
 
+    async def _settle_acceptance(self, team: str, pending: WireUser, accepted: WireUser) -> WireUser:
+        """
+        An invitation the invitee has accepted: galley made them a member with the role they were
+        invited with; the role the IdP set since (kept by the gateway meanwhile) is written now, and
+        the user joins in brig the groups the gateway kept for them (brig refuses pending members).
+        """
+        await self._brig.put_member_permissions(team, accepted.id, permissions(pending.role))  # once per user
+        if pending.groups:
+            await self.join_groups(team, accepted.id, [group_id for group_id, _ in pending.groups])
+        log.info("invitation_accepted", user_id=accepted.id, team=team)
+        return with_content(accepted, dataclasses.replace(fields_of(accepted), role=pending.role), accepted.status)
+
     async def _vanished(self, user_id: str) -> NoReturn:
         """Forget a user brig no longer has (its externalId becomes free) and answer NotFound."""
-        await self._keep([], forget=[user_id])
+        await self._keep([], forget=[user_id], team="")
         raise NotFound(f"User {user_id} not found")
 
     # --- create -----------------------------------------------------------------------------
@@ -157,19 +186,20 @@ class BrigUsers:
         await self._free_external_id(team, f.external_id)
         if await self._brig.handle_taken(f.handle):
             raise Uniqueness(f"userName {f.handle!r} is already taken")
+        issuer = None if new.idp is None else await self._issuers.issuer_of(team, new.idp)  # before any write
         await self._db.write(lambda conn: state.claim(conn, team, f.external_id, new.id, time.time()))
         try:
-            user = await self._create_in_brig(team, new)
+            user = await self._create_in_brig(team, new, issuer)
         except BaseException:
             await asyncio.shield(self._undo_create(team, f.external_id, new.id))
             raise
         await self._db.write(lambda conn: state.record_created(conn, user))
         return user
 
-    async def _create_in_brig(self, team: str, new: NewUser) -> WireUser:
+    async def _create_in_brig(self, team: str, new: NewUser, issuer: str | None) -> WireUser:
         f = new.fields
-        if new.idp is not None:
-            await self._brig.create_spar_user(spar_user_body(team, new))
+        if issuer is not None:
+            await self._brig.create_spar_user(spar_user_body(team, new, issuer))
             status: Status = "active"
             if not f.active:
                 await self._brig.put_user_field(new.id, "status", {"status": "suspended"})
@@ -286,8 +316,9 @@ class BrigUsers:
             return
         await self._free_external_id(team, wanted.external_id, mover=uid)
         await self._check_handle(current, wanted)
+        issuer = None if current.idp is None else await self._issuers.issuer_of(team, current.idp)
         await self._db.write(lambda conn: state.hold_move(conn, team, uid, wanted.external_id, time.time()))
-        sso = moves.SsoWrite()
+        sso = moves.SsoWrite(issuer=issuer)
         try:
             await self._write_fields(team, current, wanted, sso)
         except BaseException:
@@ -306,7 +337,7 @@ class BrigUsers:
         if sso is not None:
             sso.state = "sent"
             try:
-                await self._brig.put_user_field(uid, "sso-id", sso_id(wanted.external_id, current.idp))
+                await self._brig.put_user_field(uid, "sso-id", sso_id(wanted.external_id, sso.issuer))
             except BrigRefused:
                 sso.state = "unsent"  # brig answered no: it still holds the old one
                 raise
@@ -319,7 +350,7 @@ class BrigUsers:
             await self._brig.put_user_field(uid, field, body)
         if wanted.email is not None and wanted.email != current.email:
             await self._set_email(team, uid, wanted.email)
-        if wanted.role != current.role:
+        if wanted.role != current.role and current.status != "pending-invitation":  # else no galley member yet
             await self._brig.put_member_permissions(team, uid, permissions(wanted.role))
         if wanted.status != current.status:
             await self._brig.put_user_field(uid, "status", {"status": wanted.status})
@@ -338,19 +369,24 @@ class BrigUsers:
     @refusals_mapped
     async def accept_invitation(self, team: str, user_id: str) -> WireUser:
         """
-        Force a pending invitation active through brig's status route (for tests and trials with
-        brig-lite; in Wire the user accepts the invitation mail).
+        Accept a pending invitation for the invitee, for trials and tests with brig-lite only: its
+        acceptance route (not Wire's; in Wire the invitee accepts the invitation mail and brig
+        makes them a galley member). The user is then read as any accepted invitation is: active,
+        with the role and groups the gateway kept for them written to Wire.
         """
         async with self._locks.hold(user_id):
             current = await self.get_user(team, user_id)
             if current.status != "pending-invitation":
                 return current
-            await self._brig.put_user_field(user_id, "status", {"status": "active"})
-            accepted = dataclasses.replace(
-                with_content(current, fields_of(current), "active"), last_modified=now_text()
-            )
-            await self._db.write(lambda conn: state.save(conn, accepted))
-            return accepted
+            await self._brig.accept_in_brig_lite(user_id)
+        return await self.get_user(team, user_id)
+
+
+JoinGroups = Callable[[str, str, Sequence[str]], Awaitable[None]]
+
+
+async def _no_groups(team: str, user_id: str, group_ids: Sequence[str]) -> None:
+    return None
 
 
 def _live(users: Iterable[Mapping[str, Any]], mirror: WireUser) -> Mapping[str, Any] | None:

@@ -60,6 +60,9 @@ class EmbeddedBackend:
     async def ensure_team(self, team: str) -> None:
         await self._db.write(lambda conn: users.ensure_team(conn, team))
 
+    async def default_locale(self) -> None:
+        return None  # the configured backend.default_locale
+
     async def get_user(self, team: str, user_id: str) -> WireUser:
         user = await self._db.read(lambda conn: with_groups(conn, users.select_user(conn, team, user_id)))
         if user is None:

@@ -20,7 +20,11 @@ def refused(status: int, label: str | None, message: str | None = "Wire's words"
     [
         (409, "handle-exists", (409, "uniqueness", "userName is already taken (Wire: handle-exists)")),
         (409, "email-exists", (409, "uniqueness",
-                               "the email address is already used by another Wire user (Wire: email-exists)")),
+                               "the email address is already used by another Wire user (Wire: email-exists); give "
+                               "this user an address of their own, or remove it from the other account first")),
+        (409, "key-exists", (409, "uniqueness",
+                             "the email address is already used by another Wire user (Wire: key-exists); give "
+                             "this user an address of their own, or remove it from the other account first")),
         (413, "too-large-rich-info", (413, "invalidValue",
                                       "Wire refused the rich info as too large (too-large-rich-info: Wire's words)")),
         (403, "managed-by-scim", (403, None, "Wire refused to set handle: managed-by-scim: Wire's words")),
