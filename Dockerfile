@@ -17,7 +17,7 @@ RUN useradd --system --uid 10001 --home-dir /var/lib/scim-gateway scim \
     && chown scim /var/lib/scim-gateway
 COPY config.yaml /etc/scim-gateway/config.yaml
 
-USER scim
+USER 10001  # numeric, so that Kubernetes can check runAsNonRoot (the user "scim")
 WORKDIR /var/lib/scim-gateway
 VOLUME ["/var/lib/scim-gateway"]
 EXPOSE 8080
