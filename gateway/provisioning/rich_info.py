@@ -89,6 +89,13 @@ def _list_form(value: Any) -> RichInfo:
         return ()
     if isinstance(info, Mapping):
         lowered = {str(k).lower(): v for k, v in info.items()}
+        unknown = sorted(set(lowered) - {"version", "fields"})
+        if unknown:  # e.g. {"Department": "Sales"}: the map form, under the wrong schema
+            raise InvalidValue(
+                f'{RICH_INFO_LIST_URN}: richInfo takes {{"version": 0, "fields": [{{"type", "value"}}]}}, not '
+                f"{', '.join(map(repr, unknown))}; for fields as an object such as "
+                f'{{"Department": "Sales"}} use the extension {RICH_INFO_MAP_URN}'
+            )
         if lowered.get("version", 0) != 0:
             raise InvalidValue(f"{RICH_INFO_LIST_URN}: richInfo.version must be 0")
         info = lowered.get("fields", [])

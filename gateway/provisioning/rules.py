@@ -32,6 +32,9 @@ MAX_EXTERNAL_ID_BYTES = 768
 # keeps the index safe; brig checks an address its own way on the brig backend.
 MAX_EMAIL_BYTES = 768
 ROLES: tuple[Role, ...] = ("owner", "admin", "member", "partner")
+# Where an IdP admin reads how to fix a mapping: the common section of the identity-provider guides,
+# which links to each IdP's own section (docs/idp/). Each 400 for a mapping mistake ends with it.
+GUIDE = "docs/idp/README.md"
 RESERVED_HANDLES = frozenset(
     "account admin administrator all android anna avs backend bot cs design dev developer "
     "development everyone help helpdesk hr info ios legal management news otto payment product "
@@ -65,8 +68,10 @@ def validate_user(body: Any, *, idp: str | None, rules: UserRules) -> ValidUser:
         email = external_id
     if idp is None and email is None:
         raise InvalidValue(
-            "Could not process externalId. Please check: (1) does the scim user contain a valid "
-            "email address? (2) did you associate your scim token with a SAML IdP in wire?"
+            "Could not process externalId: this token has no SAML IdP, so users are invited by email "
+            "and each needs a valid email address, in emails or as externalId. Fix: map "
+            'emails[type eq "work"].value (or externalId) to the user\'s email address, or, if your '
+            "users log in with SAML, use a token created for the IdP they log in with" + _see("externalid")
         )
     handle = validate_handle(attrs.get("username"))
     display_name = _display_name(attrs.get("displayname"), email or external_id)
@@ -106,15 +111,39 @@ def lower_keys(body: Any, *, where: str) -> dict[str, Any]:
 
 def validate_handle(value: Any) -> str:
     if not isinstance(value, str) or not value:
-        raise InvalidValue('userName is required: the Wire handle, e.g. "jdoe"')
+        raise InvalidValue(
+            'userName is required: it is the Wire handle, e.g. "jdoe". Fix: map userName to a '
+            "handle-like attribute of the user" + _see("username")
+        )
     handle = value.lower()
     if not HANDLE.fullmatch(handle) or handle in RESERVED_HANDLES:
         raise InvalidValue(
-            f"{value!r} is not a valid Wire handle: userName must be 2 to 256 characters of "
-            "a-z, 0-9, '_', '.' and '-' (map userName to a handle-like attribute, not an email "
-            "address)" + (" and not a reserved name" if handle in RESERVED_HANDLES else "")
+            f"{value!r} is not a valid Wire handle{_handle_problem(handle)}. Rule: userName is the "
+            "Wire handle, 2 to 256 characters of a-z, 0-9, '_', '.' and '-' (capitals are "
+            "lower-cased), not a reserved name. Fix: map userName to a handle-like attribute, not "
+            f"an email address or UPN{_handle_example(handle)}" + _see("username")
         )
     return handle
+
+
+def _handle_problem(handle: str) -> str:
+    """Why a lower-cased userName is no handle, for the error's first sentence."""
+    if handle in RESERVED_HANDLES:
+        return " (Wire reserves it)"
+    if "@" in handle:
+        return " (it contains '@': an email address or UPN)"
+    if not 2 <= len(handle) <= 256:
+        return f" (it has {len(handle)} character{'' if len(handle) == 1 else 's'})"
+    others = sorted({c for c in handle if not HANDLE.fullmatch(c * 2)})
+    return " (it contains " + ", ".join(repr(c) for c in others[:5]) + ")"
+
+
+def _handle_example(handle: str) -> str:
+    """`, e.g. 'jane.doe'`: an address's part before '@' without other characters, if a handle."""
+    example = re.sub(r"[^a-z0-9_.-]", "", handle.split("@", 1)[0])
+    if "@" not in handle or not is_valid_handle(example):
+        return ""
+    return f", e.g. the part before '@' without other characters ({example!r})"
 
 
 def is_valid_handle(value: str) -> bool:
@@ -124,7 +153,12 @@ def is_valid_handle(value: str) -> bool:
 
 def _external_id(value: Any) -> str:
     if value is None or value == "":
-        raise InvalidValue("externalId is required (the SAML NameID, or the email address)")
+        raise InvalidValue(
+            "externalId is required. Rule: with a token created for a SAML IdP it is the user's SAML "
+            "NameID, exactly as the IdP sends it at login; with a token without IdP it is the user's "
+            "email address. Fix: map externalId to the attribute your IdP sends as the NameID (or "
+            "to the email address)" + _see("externalid")
+        )
     if not isinstance(value, str):
         raise InvalidValue("externalId must be a string")
     return storable(value, where="externalId", max_bytes=MAX_EXTERNAL_ID_BYTES)
@@ -166,7 +200,11 @@ def _display_name(value: Any, fallback: str) -> str:
         return fallback[:128]
     if not isinstance(value, str) or not 1 <= len(value) <= 128:
         length = len(value) if isinstance(value, str) else "not a string"
-        raise InvalidValue(f"displayName must be 1 to 128 characters (got {length})")
+        raise InvalidValue(
+            f"displayName must be 1 to 128 characters (got {length}). Fix: map displayName to the "
+            "user's display name, shortened in the IdP's expression if it can be longer, or leave "
+            "it unmapped (Wire then shows the email address or externalId)" + _see("displayname")
+        )
     return storable(value, where="displayName")
 
 
@@ -177,7 +215,9 @@ def _language(value: Any, default: str) -> str:
     if code not in ISO_639_1 or (isinstance(value, str) and len(value) > 2 and value[2] not in "-_"):
         raise InvalidValue(
             f"Could not parse language {value!r}. Expected format for preferredLanguage is ISO 639-1, "
-            'e.g. "en" or "en-US" (lower-case language part)'
+            'e.g. "en" or "en-US" (lower-case language part). Fix: map preferredLanguage to an '
+            "attribute holding such codes, or leave it unmapped (new users get the default "
+            "language)" + _see("preferredlanguage")
         )
     return code
 
@@ -188,12 +228,26 @@ def _role(value: Any) -> Role | None:
     if not isinstance(value, list):
         value = [value]
     if len(value) > 1:
-        raise InvalidValue("A user cannot have more than one role.")
+        raise InvalidValue(
+            "A user cannot have more than one role. Rule: roles holds one Wire team role. Fix: map "
+            "one role per user, e.g. the primary one (in Entra ID SingleAppRoleAssignment, not "
+            "AppRoleAssignmentsComplex)" + _see("roles")
+        )
     entry = value[0]
     name = lower_keys(entry, where="a roles entry").get("value") if isinstance(entry, Mapping) else entry
     if not isinstance(name, str) or name.lower() not in ROLES:
-        raise InvalidValue(f"The role {name!r} is not valid. Valid roles are owner, admin, member, partner.")
+        raise InvalidValue(
+            f"The role {name!r} is not valid. Valid roles are owner, admin, member, partner. Rule: "
+            'roles holds one of them, as a string or as {"value": ...}, in any case. Fix: give the '
+            "IdP's roles these values, or leave roles unmapped (new users are members, and an "
+            "update without roles keeps the role)" + _see("roles")
+        )
     return name.lower()  # type: ignore[return-value]  # checked against ROLES above
+
+
+def _see(section: str) -> str:
+    """The end of a mapping error: the guide section to read, by its path in the repository."""
+    return f"; see {GUIDE}#{section}"
 
 
 def parse_bool(value: Any, *, default: bool) -> bool:

@@ -154,7 +154,10 @@ class TestDisplayName:
     @pytest.mark.parametrize(("name", "length"), [("", "0"), ("x" * 129, "129"), (5, "not a string")])
     def test_display_name_must_have_1_to_128_characters(self, name: Any, length: str) -> None:
         """A displayName that is empty, longer than 128 or not text is invalidValue."""
-        assert f"displayName must be 1 to 128 characters (got {length})" == refused(displayName=name)
+        detail = refused(displayName=name)
+
+        assert detail.startswith(f"displayName must be 1 to 128 characters (got {length}). Fix: ")
+        assert detail.endswith("; see docs/idp/README.md#displayname")
 
     def test_128_characters_are_allowed(self) -> None:
         """A displayName of exactly 128 characters is fine."""
@@ -255,7 +258,10 @@ class TestRoles:
 
     def test_more_than_one_role_is_refused(self) -> None:
         """Two roles are refused: a Wire user has one."""
-        assert "A user cannot have more than one role." == refused(roles=["admin", "member"])
+        detail = refused(roles=["admin", "member"])
+
+        assert detail.startswith("A user cannot have more than one role. Rule: ")
+        assert detail.endswith("; see docs/idp/README.md#roles")
 
     @pytest.mark.parametrize("roles", [["boss"], [{"value": "root"}], [{"display": "Admin"}], [3]])
     def test_unknown_role_is_refused(self, roles: Any) -> None:
@@ -396,3 +402,15 @@ class TestRichInfo:
     def test_merge_without_any_input_is_empty(self) -> None:
         """No list and no map give no rich info."""
         assert () == merge_rich_info((), {})
+
+
+def test_rich_info_as_an_object_under_the_list_schema_names_the_map_schema() -> None:
+    """{"richInfo": {"Department": "Sales"}} is the map form under the wrong schema: a 400 that says which to use, never silently empty."""
+    from gateway.backend.wire_user import RICH_INFO_LIST_URN, RICH_INFO_MAP_URN
+    from gateway.provisioning.rich_info import parse_rich_info
+    from gateway.scim.errors import InvalidValue
+
+    with pytest.raises(InvalidValue) as raised:
+        parse_rich_info({RICH_INFO_LIST_URN.lower(): {"richInfo": {"Department": "Sales"}}}, limit=5000)
+
+    assert "'department'" in raised.value.detail and RICH_INFO_MAP_URN in raised.value.detail
