@@ -191,7 +191,7 @@ class Scim:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SsoSwitch:
-    """The SSO-invite switch's webhook (README, "The SSO-invite switch")."""
+    """The SSO-invite switch's webhook (docs/token-api.md, "The SSO-invite switch")."""
 
     webhook_url: str | None = _opt(
         None, "URL POSTed {team, sso_invites_enabled, changed_at, event_id} on every flip (null: no webhook)"

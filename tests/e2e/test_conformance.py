@@ -37,10 +37,12 @@ pytestmark = [
 ]
 
 TOOL_SECONDS = 300
+# Where the expected failures are documented, with their reasons ("Conformance tools").
+SCIM_API_DOC = REPO_ROOT / "docs" / "scim-api.md"
 # scim2-tester's result statuses (scim2_tester.utils.Status); these two are failures.
 STATUSES = ("SUCCESS", "COMPLIANT", "ACCEPTABLE", "DEVIATION", "ERROR", "CRITICAL", "SKIPPED")
 FAILING = ("ERROR", "CRITICAL")
-# Wire's rules (README, "Wire's rules"): userName is a handle (no "@"), externalId is required.
+# Wire's rules (docs/scim-api.md, "Wire's rules"): userName is a handle (no "@"), externalId is required.
 # scim-sanity's generated user has neither, so its POST would get a 400 and every later user
 # check would be skipped; these fields make its user a valid Wire user.
 SANITY_USER_FIELDS = {
@@ -73,13 +75,13 @@ def _saml_gateway(start_gateway: StartGateway) -> tuple[Gateway, str]:
 
 # scim2-models (under scim2-tester) cannot parse an extension URN whose last segment is a version,
 # as Wire's `urn:wire:scim:schemas:profile:1.0` is; the checks that build attribute paths from the
-# schema fail in the tool before sending a request. README.md lists them; nothing else may fail,
+# schema fail in the tool before sending a request. docs/scim-api.md lists them; nothing else may fail,
 # and these may fail only for that reason.
 TOOL_CANNOT_PARSE_WIRE_PROFILE_URN = "urn:wire:scim:schemas:profile:1.0"
 
 
 def test_scim2_tester_fails_only_where_it_cannot_parse_wires_urn(saml_gateway: tuple[Gateway, str]) -> None:
-    """scim2-tester reports no failure but the README-listed checks its URN parser cannot run."""
+    """scim2-tester reports no failure but the listed checks (docs/scim-api.md) its URN parser cannot run."""
     gateway, token = saml_gateway
     scim2 = find_tool("scim2")
     done = subprocess.run(
@@ -101,8 +103,8 @@ def test_scim2_tester_fails_only_where_it_cannot_parse_wires_urn(saml_gateway: t
 
 
 def readme_scim2_tester_limits() -> set[str]:
-    """The scim2-tester check names README.md lists (backticked, on the line naming scim2-tester)."""
-    text = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    """The scim2-tester check names docs/scim-api.md lists (backticked, on the line naming scim2-tester)."""
+    text = SCIM_API_DOC.read_text(encoding="utf-8")
     line = next((l for l in text.splitlines() if l.startswith("- scim2-tester:")), "")
     return set(re.findall(r"`([a-z_]+)`", line))
 
@@ -151,7 +153,7 @@ def _only_primary_set(reason: str) -> bool:
 
 
 _PATCH_CHECKS = frozenset({"check_add_attribute", "check_replace_attribute"})
-# README, "Wire's rules" and "Conformance tools": where the tool's random values break a rule of
+# docs/scim-api.md, "Wire's rules" and "Conformance tools": where the tool's random values break a rule of
 # Wire's other than preferredLanguage, the gateway answers as Wire does and the check fails.
 WIRE_RULE_FAILURES = (
     WireRuleFailure(
@@ -230,7 +232,7 @@ def _wire_rule_explaining(result: dict[str, Any]) -> WireRuleFailure | None:
 def test_scim_sanity_failures_are_only_the_documented_deliberate_differences(
     saml_gateway: tuple[Gateway, str],
 ) -> None:
-    """Every `scim-sanity probe` failure is a deliberate difference listed in the README."""
+    """Every `scim-sanity probe` failure is a deliberate difference listed in docs/scim-api.md."""
     gateway, token = saml_gateway
     done = subprocess.run(
         [
@@ -258,7 +260,7 @@ def test_scim_sanity_failures_are_only_the_documented_deliberate_differences(
     documented = readme_scim_sanity_differences()
     unexplained = [f"{name}: {why}" for name, why in failures.items() if name not in documented]
     assert [] == unexplained, (
-        "scim-sanity failures not listed as deliberate differences in README.md:\n"
+        "scim-sanity failures not listed as deliberate differences in docs/scim-api.md:\n"
         + "\n".join(unexplained)
     )
 
@@ -288,10 +290,10 @@ def tool_python(name: str) -> str:
 
 def readme_scim_sanity_differences() -> set[str]:
     """
-    The scim-sanity check names README.md lists as deliberate: the `code` spans after the first
+    The scim-sanity check names docs/scim-api.md lists as deliberate: the `code` spans after the first
     line that mentions scim-sanity within the "Deliberate differences" part of its section.
     """
-    text = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    text = SCIM_API_DOC.read_text(encoding="utf-8")
     match = re.search(r"^Deliberate differences.*?(?=^## |\Z)", text, re.S | re.M)
     if match is None:
         return set()

@@ -1,6 +1,7 @@
 """
 The README's quick start, taken from README.md itself and run as a newcomer would: on a fresh
-clone, install and serve, then create a token and a user with curl and read it back.
+clone, install and serve, then the first user in five commands: a token, a user created with curl
+(its id kept), read back (invited, so inactive), its invitation accepted, found by a filter (active).
 """
 
 from __future__ import annotations
@@ -29,19 +30,26 @@ MARK = "=====e2e-readme-next-command====="
 
 
 def quick_start_commands() -> list[str]:
-    """The ```sh blocks of the README's "## Quick start" section, in order."""
+    """The ```sh blocks of the README's "## Quick start" section (its subsections too), in order."""
     text = README.read_text(encoding="utf-8")
     match = re.search(r"^## Quick start\n(.*?)(?=^## )", text, re.S | re.M)
     assert match is not None, "README.md has no '## Quick start' section"
     return [block.strip() for block in re.findall(r"```sh\n(.*?)\n```", match.group(1), re.S)]
 
 
-def test_quick_start_has_two_set_up_commands_then_three_newcomer_commands() -> None:
-    """The quick start is: install-and-serve, run the tests, then token, curl POST, curl GET."""
+def test_quick_start_has_two_set_up_commands_then_a_first_user_in_five() -> None:
+    """The quick start is: install-and-serve, run the tests, then token, POST, GET, accept, GET."""
     commands = quick_start_commands()
     kinds = [_kind(command) for command in commands]
-    assert ["serve", "test", "token", "create", "read"] == kinds, commands
-    assert [1] * 5 == [len(command.splitlines()) for command in commands], commands
+    assert ["serve", "test", "token", "create", "read", "accept", "read"] == kinds, commands
+    assert [1] * 7 == [len(command.splitlines()) for command in commands], commands
+
+
+def test_the_readme_is_a_front_door() -> None:
+    """README.md stays under 8 KB: the manual is docs/README.md, which it links to."""
+    text = README.read_text(encoding="utf-8")
+    assert len(text.encode("utf-8")) < 8 * 1024
+    assert "(docs/README.md)" in text and "(docs/idp/README.md)" in text
 
 
 def _kind(command: str) -> str:
@@ -51,17 +59,20 @@ def _kind(command: str) -> str:
         return "test"
     if "token create" in command:
         return "token"
-    if command.startswith("curl") and "-X POST" in command:
+    if "accept-invitation" in command:
+        return "accept"
+    curl = command.split("=", 1)[1].removeprefix("$(") if command.startswith("USER_ID=") else command
+    if curl.startswith("curl") and "-X POST" in curl:
         return "create"
-    if command.startswith("curl"):
+    if curl.startswith("curl"):
         return "read"
     return f"unknown: {command}"
 
 
 def test_the_quick_start_works_on_a_fresh_clone(tmp_path: Path) -> None:
-    """A newcomer following the quick start on a fresh clone provisions and reads back bjensen."""
-    serve, _test, token, create, read = quick_start_commands()
-    for command in (create, read):
+    """A newcomer following the quick start on a fresh clone provisions bjensen, who then accepts."""
+    serve, _test, token, create, read, accept, find = quick_start_commands()
+    for command in (create, read, find):
         assert README_ADDRESS in command, f"the README's curl no longer uses {README_ADDRESS}"
 
     clone = tmp_path / "clone"
@@ -86,19 +97,25 @@ def test_the_quick_start_works_on_a_fresh_clone(tmp_path: Path) -> None:
     try:
         _wait_for_status(server, port, output)
         script = "\n".join(
-            ["set -euo pipefail", token, _at(create, port), f"echo; echo {MARK}", _at(read, port)]
-        )
+            [
+                "set -euo pipefail", token, _at(create, port), f'echo "$USER_ID"; echo {MARK}',
+                _at(read, port), f"echo; echo {MARK}", accept, f"echo {MARK}", _at(find, port),
+            ]
+        )  # fmt: skip
         done = subprocess.run(
             ["bash", "-c", script], cwd=clone, env=env, capture_output=True, text=True,
             timeout=STEP_SECONDS, check=False,
         )  # fmt: skip
         assert 0 == done.returncode, f"stdout:\n{done.stdout}\nstderr:\n{done.stderr}"
-        created_text, _, read_text = done.stdout.partition(MARK)
-        created, found = _json(created_text, "curl POST"), _json(read_text, "curl GET")
-        assert "bjensen" == created.get("userName"), created
-        assert isinstance(created.get("id"), str) and created["id"], created
+        user_id, read_text, accepted, find_text = done.stdout.split(MARK)
+        user_id = user_id.strip()
+        read_back, found = _json(read_text, "curl GET by id"), _json(find_text, "curl GET with a filter")
+        assert user_id and (user_id, "bjensen", False) == (
+            read_back.get("id"), read_back.get("userName"), read_back.get("active")
+        ), read_back
+        assert user_id in accepted, accepted
         assert 1 == found.get("totalResults"), found
-        assert [created["id"]] == [user["id"] for user in found["Resources"]]
+        assert [(user_id, True)] == [(user["id"], user["active"]) for user in found["Resources"]]
     finally:
         _stop_group(server)
 
