@@ -13,6 +13,7 @@ import secrets
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from aiohttp.test_utils import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -138,3 +139,27 @@ async def test_throttled_requests_are_counted(make_client: Callable[..., Any], c
     assert [401, 429, 429] == statuses
     assert 2 == moved(before, after, "scim_gateway_throttled_requests_total", api="scim")
     assert 2 == moved(before, after, "scim_gateway_http_requests_total", **requests("GET", "/scim/v2/Users", "429"))
+
+
+@pytest.mark.backends("brig")
+async def test_brig_calls_are_counted_by_route_template_and_outcome(client: TestClient, saml_token: str) -> None:
+    """A SAML create through brig-lite moves the brig-call counters of its routes, ids as `{id}`, by outcome."""
+    before = await scrape(client)
+    created = await client.post("/scim/v2/Users", json=user_body("metered"), headers=auth(saml_token))
+    assert 201 == created.status, await created.text()
+    read = await client.get(f"/scim/v2/Users/{(await created.json())['id']}", headers=auth(saml_token))
+    after = await scrape(client)
+
+    def moved(name: str, **labels: str) -> float:
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    spar_create = {"service": "brig", "method": "POST", "route": "/i/users/spar", "outcome": "2xx"}
+    assert 1 == moved("scim_gateway_backend_calls_total", **spar_create)
+    assert 1 == moved("scim_gateway_backend_call_duration_seconds_count", **spar_create)
+    assert 1 == moved("scim_gateway_backend_calls_total", service="brig", method="HEAD",
+                      route="/i/handles/{handle}", outcome="4xx")  # fmt: skip  # 404: the handle is free
+    assert 200 == read.status
+    member = {"service": "galley", "method": "GET", "route": "/i/teams/{id}/members/{id}", "outcome": "2xx"}
+    assert 1 == moved("scim_gateway_backend_calls_total", **member)
+    assert not [labels for (name, labels) in after if name.startswith("scim_gateway_backend") and
+                any(len(v) == 36 and v.count("-") == 4 for _, v in labels)]  # fmt: skip  # no raw ids
