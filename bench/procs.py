@@ -95,7 +95,8 @@ def write_gateway_config(path: Path, *, port: int, workers: int, db: Path, log_l
                          brig_url: str | None = None) -> None:  # fmt: skip
     """
     A gateway config.yaml for the bench: loopback, the given store, JSON logs to the log file;
-    with `brig_url`, the brig backend in front of that brig(-lite).
+    with `brig_url`, the brig backend in front of that brig(-lite), which also plays spar (the
+    bench IdP's issuer comes from its `GET /i/identity-providers/:tid`).
     """
     config: dict = {
         "listen": {"host": "127.0.0.1", "port": port, "workers": workers},
@@ -104,7 +105,7 @@ def write_gateway_config(path: Path, *, port: int, workers: int, db: Path, log_l
         "shutdown_grace_seconds": 2.0,
     }
     if brig_url is not None:
-        config["backend"] = {"kind": "brig", "brig_url": brig_url}
+        config["backend"] = {"kind": "brig", "brig_url": brig_url, "spar_url": brig_url}
     path.write_text(yaml.safe_dump(config, sort_keys=False))
 
 

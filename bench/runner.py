@@ -26,7 +26,7 @@ import aiohttp
 from bench import procs, report
 from bench.api_seeding import seed_through_api
 from bench.loadgen import LoadSpec, run_load
-from bench.population import Population, SeededPopulation, sample_population
+from bench.population import IDP, TEAM, Population, SeededPopulation, sample_population
 from bench.profile import Sampler, summarise
 from bench.seeding import seed_store
 from bench.workloads import GATEWAY_WORKLOADS
@@ -135,6 +135,14 @@ def _run_spawned(plan: Plan, workloads: list[str], work: Path, scale: int, worke
     return {"scale": scale, "workers": workers, "pinned": server.pinned, "backend": "embedded", "results": results}
 
 
+def _add_bench_idp(lite_db: Path) -> None:
+    """The bench IdP (population.IDP) of the bench team in brig-lite's spar table, with an issuer URI."""
+    from gateway.brig_lite.app import add_idp
+    from gateway.config import BrigLite
+
+    asyncio.run(add_idp(BrigLite(path=str(lite_db)), team=TEAM, issuer="https://idp.bench.example/", idp_id=IDP))
+
+
 def _run_brig(plan: Plan, workloads: list[str], work: Path, scale: int, workers: int, doc: dict[str, Any]) -> dict[str, Any]:
     """
     brig mode: a fresh brig-lite (pinned to the gateway's core), a gateway with the brig backend
@@ -153,6 +161,7 @@ def _run_brig(plan: Plan, workloads: list[str], work: Path, scale: int, workers:
     server: procs.Server | None = None
     try:
         lite.wait_ready("/i/status", workers=1)
+        _add_bench_idp(lite_db)  # the bench token's SAML IdP, as spar would list it
         procs.write_gateway_config(config, port=port, workers=workers, db=db, log_level=plan.log_level,
                                    brig_url=lite.base_url)  # fmt: skip
         server = procs.start_gateway(config, port=port, workers=workers, pin=plan.pin, log_path=work / f"gateway-{tag}.log")
