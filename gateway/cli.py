@@ -205,6 +205,8 @@ def _check_config(config: Config, args: argparse.Namespace) -> int:
             from gateway.db.connect import redact_dsn
 
             value = redact_dsn(value)
+        if key in ("spar_state.username", "spar_state.password") and value:
+            value = "***"  # credentials are never printed
         print(f"  {key}: {json.dumps(value)}")
     _explain_idp_source(config)
     return 0

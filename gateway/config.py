@@ -206,6 +206,99 @@ class SsoSwitch:
     )
 
 
+# Keys of `spar_state` that hold credentials: only from the environment or a file, never the YAML file.
+SPAR_STATE_SECRETS = ("username", "password")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SparState:
+    """
+    spar's own Cassandra tables (gateway/backend/spar_state): with kind cassandra the gateway reads and
+    writes spar's SAML users, externalId index, SCIM times and tokens as spar's SCIM does.
+    """
+
+    kind: Literal["none", "cassandra"] = _opt(
+        "none", "none: the gateway keeps this state in its own database; cassandra: in spar's keyspace"
+    )
+    contact_points: tuple[str, ...] = _opt((), "Cassandra hosts to connect to first, e.g. [cassandra] (kind cassandra)")
+    port: int = _opt(9042, "Cassandra's native protocol port (spar's chart: 9042)", min=1, max=65535)
+    keyspace: str = _opt("spar", "spar's keyspace (spar's chart: spar)")
+    consistency: Literal["ONE", "LOCAL_ONE", "QUORUM", "LOCAL_QUORUM", "EACH_QUORUM", "ALL"] = _opt(
+        "LOCAL_QUORUM", "consistency of every read and write (spar uses LOCAL_QUORUM for these tables)"
+    )
+    local_datacenter: str | None = _opt(
+        None, "the datacentre whose nodes are asked (spar's filterNodesByDatacentre; null: the first contact point's)"
+    )
+    protocol_version: int | None = _opt(
+        None, "native protocol version (null: negotiated; 3 for Cassandra 2.1)", min=3, max=5
+    )
+    tls_ca_file: str | None = _opt(
+        None, "PEM file of the CA that signed Cassandra's certificate: TLS on (spar's chart: tlsCa)"
+    )
+    username: str | None = field(
+        default=None,
+        repr=False,
+        metadata={"help": "only from SCIM_GATEWAY__SPAR_STATE__USERNAME or username_file, never this file"},
+    )
+    password: str | None = field(
+        default=None,
+        repr=False,
+        metadata={"help": "only from SCIM_GATEWAY__SPAR_STATE__PASSWORD or password_file, never this file"},
+    )
+    username_file: str | None = _opt(None, "file holding the Cassandra user name (null: none, or from the environment)")
+    password_file: str | None = _opt(None, "file holding the Cassandra password (null: none, or from the environment)")
+    connect_timeout_seconds: float = _opt(5.0, "longest wait to connect to a Cassandra node", min=0.01, max=600)
+    request_timeout_seconds: float = _opt(
+        5.0, "longest wait for one statement (SCIM 504 above; 503 when no node answers)", min=0.01, max=600
+    )
+    retry_after_seconds: int = _opt(5, "Retry-After sent with a 503 or 504 when Cassandra fails", min=0, max=3600)
+    token_cache_seconds: float = _opt(
+        10.0,
+        "how long a token found in spar's table is trusted without asking again: a token deleted in Team "
+        "Settings or by spar keeps working this long here (0: ask on every request)",
+        min=0,
+        max=3600,
+    )
+
+
+def _refuse_file_secrets(raw: Mapping[str, Any], path: Path) -> None:
+    """A credential of `spar_state` written in the config file itself: refused (files are copied and shown)."""
+    section = raw.get("spar_state")
+    if not isinstance(section, dict):
+        return
+    for key in SPAR_STATE_SECRETS:
+        if section.get(key) is not None:
+            raise ConfigError(
+                f"{path}: spar_state.{key}: never read from the config file; set SCIM_GATEWAY__SPAR_STATE__"
+                f"{key.upper()} or spar_state.{key}_file (a file only the gateway can read)"
+            )
+
+
+def _check_spar_state(config: Config) -> None:
+    spar = config.spar_state
+    if spar.kind != "cassandra":
+        return
+    if config.backend.kind != "brig" or not config.backend.spar_url:
+        raise ConfigError(
+            "spar_state.kind: cassandra needs backend.kind: brig and backend.spar_url (the gateway shares spar's "
+            "tables only beside a real Wire)"
+        )
+    if not spar.contact_points:
+        raise ConfigError("spar_state.contact_points: required when spar_state.kind is cassandra, e.g. [cassandra]")
+    if not spar.keyspace.replace("_", "").isalnum():
+        raise ConfigError(f"spar_state.keyspace: {spar.keyspace!r} is not a keyspace name (letters, digits, _)")
+    for key in SPAR_STATE_SECRETS:
+        if getattr(spar, key) is not None and getattr(spar, f"{key}_file") is not None:
+            raise ConfigError(
+                f"spar_state.{key}_file: give the {key} once: the file or SCIM_GATEWAY__SPAR_STATE__"
+                f"{key.upper()}, not both"
+            )
+    if (spar.username is None and spar.username_file is None) != (spar.password is None and spar.password_file is None):
+        raise ConfigError("spar_state.password: a user name and a password go together (both or neither)")
+    if importlib.util.find_spec("cassandra") is None:
+        raise ConfigError("spar_state.kind: cassandra needs cassandra-driver: pip install 'scim-gateway[cassandra]'")
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Config:
     """Everything the gateway reads from its environment, read once at start."""
@@ -227,6 +320,9 @@ class Config:
         SsoSwitch, "the SSO-invite switch: a webhook told when a team's first token is made or its last deleted"
     )
     brig_lite: BrigLite = _section(BrigLite, "brig-lite: brig's and galley's internal API for trying the brig backend")
+    spar_state: SparState = _section(
+        SparState, "spar's own Cassandra tables (SAML users, externalIds, SCIM times, tokens), shared with spar"
+    )
 
 
 def load_config(path: Path | None, env: Mapping[str, str]) -> Config:
@@ -237,6 +333,8 @@ def load_config(path: Path | None, env: Mapping[str, str]) -> Config:
         ConfigError: naming the key (and line for YAML syntax errors) and what is allowed.
     """
     raw = _read_yaml(path) if path is not None else {}
+    if path is not None:
+        _refuse_file_secrets(raw, path)
     for name in sorted(env):
         if name.startswith(ENV_PREFIX):
             keys = name.removeprefix(ENV_PREFIX).lower().split("__")
@@ -395,6 +493,7 @@ def _check_cross_field(config: Config) -> None:
     ):
         if url is not None and not url.startswith(("http://", "https://")):
             raise ConfigError(f"{key}: {url!r} must start with http:// or https://")
+    _check_spar_state(config)
     if config.sso_switch.retry_seconds > config.sso_switch.max_retry_seconds:
         raise ConfigError("sso_switch.retry_seconds: must not exceed sso_switch.max_retry_seconds")
     if config.limits.default_page_size > config.limits.max_page_size:

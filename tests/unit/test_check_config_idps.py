@@ -107,3 +107,19 @@ def test_spar_url_must_be_http() -> None:
         load_config(None, {"SCIM_GATEWAY__BACKEND__SPAR_URL": "spar:8080"})
 
     assert str(raised.value).startswith("backend.spar_url: 'spar:8080' must start with http:// or https://")
+
+
+def test_cassandra_credentials_are_never_printed(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """spar_state's user name and password (from the environment) show as *** in check-config's listing."""
+    pytest.importorskip("cassandra")  # spar_state.kind cassandra needs the driver (the cassandra extra)
+    monkeypatch.setenv("SCIM_GATEWAY__SPAR_STATE__USERNAME", "cassandra-user-x1")
+    monkeypatch.setenv("SCIM_GATEWAY__SPAR_STATE__PASSWORD", "s3cret-pass-y2")
+    code, out, err = check_config(
+        capsys,
+        "backend: {kind: brig, brig_url: 'http://b:8080', spar_url: 'http://spar:8080'}\n"
+        "spar_state: {kind: cassandra, contact_points: [cassandra]}\n",
+    )
+
+    assert 0 == code, err
+    assert '"***"' in out
+    assert "cassandra-user-x1" not in out + err and "s3cret-pass-y2" not in out + err

@@ -193,7 +193,7 @@ class TestErrors:
         ("text", "expected"),
         [
             ("prot: 1\n", "prot: unknown key; allowed here: backend, brig_lite, limits, listen, log, "
-                          "public_base_url, scim, shutdown_grace_seconds, sso_switch, store, trusted_proxies"),
+                          "public_base_url, scim, shutdown_grace_seconds, spar_state, sso_switch, store, trusted_proxies"),
             ("listen:\n  prot: 1\n", "listen.prot: unknown key; allowed here: header_timeout_seconds, host, "
                                     "internal_port, keepalive_timeout_seconds, max_connections, port, "
                                     "trusted_proxies, workers"),
