@@ -19,6 +19,8 @@ from gateway.backend.brig.client import BrigSettings
 from gateway.backend.brig.directory import BrigTeamDirectory
 from gateway.backend.embedded.backend import EmbeddedBackend
 from gateway.backend.embedded.team_directory import EmbeddedTeamDirectory
+from gateway.backend.spar_state.cassandra import CassandraSparState
+from gateway.backend.spar_state.model import SparState
 from gateway.backend.team_directory import TeamDirectory
 from gateway.config import Backend as BackendConfig
 from gateway.config import Config
@@ -50,6 +52,7 @@ class State:
     backend: Backend
     directory: TeamDirectory  # who may manage tokens through the token API (owners and admins)
     idps: TeamIdps  # a team's SAML IdPs for the token API: spar's (backend.spar_url) or the registry's
+    spar_state: SparState | None = None  # spar's own tables (spar_state.kind cassandra), else None
 
 
 OpenState = Callable[[Config], AbstractAsyncContextManager[State]]
@@ -67,19 +70,26 @@ async def open_state(config: Config) -> AsyncIterator[State]:
     backend: Backend
     directory: TeamDirectory
     idps: TeamIdps = RegistryIssuers(store)
+    spar: SparState | None = None
     if config.backend.kind == "brig":
         settings = brig_settings(config.backend)
+        if config.spar_state.kind == "cassandra":  # load_config requires brig with spar_url for it
+            spar = await CassandraSparState.open(config.spar_state)
         registry = None if settings.spar_url else RegistryIssuers(store)  # None: spar's, on the backend's client
-        backend = brig = await BrigBackend.open(settings, store.db, group_members=group_members, issuers=registry)
+        backend = brig = await BrigBackend.open(
+            settings, store.db, group_members=group_members, issuers=registry, spar_state=spar
+        )
         idps = brig.spar_issuers or idps
         directory = BrigTeamDirectory(brig.client)
     else:
         backend = EmbeddedBackend(store.db, documents=UserDocuments(), group_members=group_members)
         directory = EmbeddedTeamDirectory(store.db)
     try:
-        yield State(store, backend, directory, idps)
+        yield State(store, backend, directory, idps, spar)
     finally:
         await backend.close()
+        if spar is not None:
+            await spar.close()
         await store.close()
 
 
@@ -107,7 +117,13 @@ def user_rules(config: Config) -> UserRules:
 
 def token_service(config: Config, state: State, *, on_change: Callable[[str], None] | None = None) -> TokenService:
     """The one token service (the CLI's and the API's); `on_change(team)` after each add or revoke."""
-    return TokenService(state.store, state.backend, max_per_team=config.limits.tokens_per_team, on_change=on_change)
+    return TokenService(
+        state.store,
+        state.backend,
+        max_per_team=config.limits.tokens_per_team,
+        on_change=on_change,
+        spar=state.spar_state,
+    )
 
 
 def scim_router() -> ScimRouter:

@@ -6,6 +6,14 @@ stored only as "sha512:" + base64(SHA-512(token)), so spar's stored hashes can b
 (`scim-gateway token ...`) and Wire's token API (gateway/provisioning/token_api.py) both use it.
 A team's first token and the deletion of its last flip the SSO-invite switch; the store records
 the flip in the same transaction, and `on_change` wakes this process's webhook deliverer.
+
+With spar's own tables (`spar_state`, gateway/backend/spar_state/), spar's token tables are the
+truth, as they are for Wire: a token is valid when spar's `team_provisioning_by_token` holds it
+(a token made in Team Settings or by wire_scim_token.py works at once, no import; one deleted
+there stops within `spar_state.token_cache_seconds`, the time spar_state keeps a found token);
+tokens made here are written there too, so spar's auto-provisioning guard sees them and the
+SSO-invite switch holds in Wire itself; listing and counting read spar's tables. The gateway's
+store keeps its own copy (last use, the switch's outbox).
 """
 
 from __future__ import annotations
@@ -17,11 +25,13 @@ import secrets
 import time
 import uuid
 from collections.abc import Callable
+from datetime import datetime
 
 import structlog
 
 from gateway.backend.base import Backend
-from gateway.clock import now_text
+from gateway.backend.spar_state.model import SparState, TokenInfo
+from gateway.clock import format_time, now_text
 from gateway.scim.errors import Forbidden, Unauthorized
 from gateway.store.base import Store, TokenLimitReached, TokenRecord
 
@@ -70,9 +80,14 @@ class TokenService:
         max_per_team: int,
         on_change: Callable[[str], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        spar: SparState | None = None,
     ) -> None:
-        """`on_change(team)` is called after each token added or revoked (it may have flipped the switch)."""
+        """
+        `on_change(team)` is called after each token added or revoked (it may have flipped the
+        switch); `spar`: spar's own tables, then the truth for tokens (see the module docstring).
+        """
         self._store = store
+        self._spar = spar
         self._backend = backend
         self._max_per_team = max_per_team
         self._on_change = on_change
@@ -99,6 +114,13 @@ class TokenService:
             idp=idp,
         )
         await self._add(record)
+        if self._spar is not None:
+            try:
+                await self._spar.token_insert(secret, _spar_info(record))
+            except BaseException:
+                await asyncio.shield(self._store.revoke_token(team, token_id))  # made in neither, then
+                self._changed(team)
+                raise
         return secret, record
 
     async def import_record(self, record: TokenRecord) -> bool:
@@ -118,19 +140,40 @@ class TokenService:
         self._changed(record.team)
 
     async def list(self, team: str) -> list[TokenRecord]:
-        return await self._store.list_tokens(team)
+        """The team's tokens: spar's (with spar_state; last use from the gateway's copy), else the store's."""
+        own = await self._store.list_tokens(team)
+        if self._spar is None:
+            return own
+        used = {t.id: t.last_used_at for t in own}
+        return [
+            _record_of(info, last_used_at=used.get(str(info.id)))
+            for info in await self._spar.tokens_of_team(uuid.UUID(team))
+        ]
 
     async def revoke(self, team: str, token_id: str) -> bool:
         revoked = await self._store.revoke_token(team, token_id)
+        if self._spar is not None:
+            known = any(str(t.id) == token_id for t in await self._spar.tokens_of_team(uuid.UUID(team)))
+            if known:
+                await self._spar.token_delete(uuid.UUID(team), uuid.UUID(token_id))
+            revoked = revoked or known
         if revoked:
             self._changed(team)
         return revoked
 
     async def rename(self, team: str, token_id: str, name: str) -> bool:
-        return await self._store.rename_token(team, token_id, name)
+        renamed = await self._store.rename_token(team, token_id, name)
+        if self._spar is not None:
+            known = any(str(t.id) == token_id for t in await self._spar.tokens_of_team(uuid.UUID(team)))
+            if known:
+                await self._spar.token_rename(uuid.UUID(team), uuid.UUID(token_id), name)
+            renamed = renamed or known
+        return renamed
 
     async def count(self, team: str) -> int:
-        """The team's tokens now: the SSO-invite switch is on exactly when this is 0."""
+        """The team's tokens now (spar's with spar_state): the SSO-invite switch is on exactly when this is 0."""
+        if self._spar is not None:
+            return len(await self._spar.tokens_of_team(uuid.UUID(team)))
         return await self._store.count_tokens(team)
 
     def _changed(self, team: str) -> None:
@@ -140,7 +183,7 @@ class TokenService:
     async def verify(self, authorization: str | None) -> TokenRecord:
         """The token record for an Authorization header; Unauthorized, the same for every cause."""
         token = bearer_token(authorization)
-        record = None if token is None else await self._find(hash_token(token))
+        record = None if token is None else await self._find_token(token)
         if record is None:
             raise Unauthorized(
                 "authorization failed: send a valid SCIM token as 'Authorization: Bearer <token>'",
@@ -154,6 +197,13 @@ class TokenService:
             self._touching.add(task)
             task.add_done_callback(self._touching.discard)
         return record
+
+    async def _find_token(self, token: str) -> TokenRecord | None:
+        """spar's row for the token with spar_state (the truth, cached by spar_state), else the store's."""
+        if self._spar is None:
+            return await self._find(hash_token(token))
+        info = await self._spar.token_lookup(token)
+        return None if info is None else _record_of(info, token_hash=hash_token(token))
 
     async def _find(self, token_hash: str) -> TokenRecord | None:
         """
@@ -189,3 +239,29 @@ class TokenService:
         """Wait for pending last-used writes (before the store closes)."""
         if self._touching:
             await asyncio.gather(*self._touching, return_exceptions=True)
+
+
+def _spar_info(record: TokenRecord) -> TokenInfo:
+    """A token's row in spar's tables (ScimTokenInfo) from the gateway's record."""
+    return TokenInfo(
+        team=uuid.UUID(record.team),
+        id=uuid.UUID(record.id),
+        created_at=datetime.fromisoformat(record.created_at.replace("Z", "+00:00")),
+        idp=None if record.idp is None else uuid.UUID(record.idp),
+        descr=record.description,
+        name=record.name,
+    )
+
+
+def _record_of(info: TokenInfo, *, token_hash: str = "", last_used_at: str | None = None) -> TokenRecord:
+    """The gateway's record of a token in spar's tables (`token_hash` unknown when listed)."""
+    return TokenRecord(
+        id=str(info.id),
+        team=str(info.team),
+        hash=token_hash,
+        created_at=format_time(info.created_at),
+        description=info.descr,
+        name=info.name,
+        idp=None if info.idp is None else str(info.idp),
+        last_used_at=last_used_at,
+    )

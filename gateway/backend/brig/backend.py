@@ -21,7 +21,9 @@ from gateway.backend.brig.groups import BrigGroups
 from gateway.backend.brig.idp_issuers import SparIssuers
 from gateway.backend.brig.locks import WriteLocks
 from gateway.backend.brig.refusals import refusals_mapped
+from gateway.backend.brig.spar_writes import SparWrites
 from gateway.backend.brig.users import CALLS_PER_CREATE, BrigUsers
+from gateway.backend.spar_state.model import SparState
 from gateway.backend.wire_group import GroupEdit, GroupPage, GroupQuery, NewGroup, WireGroup
 from gateway.backend.wire_user import NewUser, Page, UserFields, UserQuery, WireUser
 from gateway.db.dialect import Database
@@ -52,10 +54,12 @@ class BrigBackend:
         stale_after: float,
         group_members: MemberRule,
         issuers: IssuerLookup | None = None,
+        spar_state: SparState | None = None,
     ) -> None:
         self._brig = client
         locks = WriteLocks(db)  # per user and per group, across the processes on `db`
-        self._users = BrigUsers(client, db, locks, issuers or NoIssuers(), stale_after=stale_after)
+        spar = SparWrites(spar_state)  # spar's own tables beside brig (spar_writes.py), or nothing
+        self._users = BrigUsers(client, db, locks, issuers or NoIssuers(), stale_after=stale_after, spar=spar)
         self._groups = BrigGroups(client, db, locks, group_members, stale_after=stale_after)
         self._users.join_groups = self._groups.admit_accepted
         self._default_locale: tuple[float, str] | None = None  # (read at, brig's answer)
@@ -63,7 +67,13 @@ class BrigBackend:
 
     @classmethod
     async def open(
-        cls, settings: BrigSettings, db: Database, *, group_members: MemberRule, issuers: IssuerLookup | None = None
+        cls,
+        settings: BrigSettings,
+        db: Database,
+        *,
+        group_members: MemberRule,
+        issuers: IssuerLookup | None = None,
+        spar_state: SparState | None = None,
     ) -> BrigBackend:
         """
         The client (one session, a bounded keep-alive pool, made on the running loop) over the
@@ -74,7 +84,14 @@ class BrigBackend:
         stale_after = CALLS_PER_CREATE * settings.call_timeout + 5
         client = BrigClient(settings)
         spar = SparIssuers(client) if issuers is None and settings.spar_url else None
-        backend = cls(client, db, stale_after=stale_after, group_members=group_members, issuers=issuers or spar)
+        backend = cls(
+            client,
+            db,
+            stale_after=stale_after,
+            group_members=group_members,
+            issuers=issuers or spar,
+            spar_state=spar_state,
+        )
         backend.spar_issuers = spar
         return backend
 

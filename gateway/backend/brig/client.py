@@ -107,6 +107,19 @@ class BrigClient:
             found.extend(u for u in body if isinstance(u, dict))
         return found
 
+    async def get_user_by_handle(self, handle: str) -> dict[str, Any] | None:
+        """`GET /i/users?handles=` (`iGetUsersByVariousKeys`): the live account with this handle, if any."""
+        _, body = await self._call(
+            "GET",
+            "brig",
+            "/i/users",
+            params={"handles": handle, "includePendingInvitations": "true"},
+            read=True,
+            what="find a user by handle",
+        )
+        found = [u for u in body if isinstance(u, dict) and u.get("handle") == handle] if isinstance(body, list) else []
+        return found[0] if found else None
+
     async def handle_taken(self, handle: str) -> bool:
         """
         `HEAD /i/handles/:h` (`iHeadHandle`, libs/wire-api/src/Wire/API/Routes/Internal/Brig.hs):

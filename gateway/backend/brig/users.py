@@ -35,8 +35,8 @@ from typing import Any, NoReturn
 import structlog
 
 from gateway.backend.base import IssuerLookup
+from gateway.backend.brig import adoption, group_mirror
 from gateway.backend.brig import external_id_moves as moves
-from gateway.backend.brig import group_mirror
 from gateway.backend.brig import user_mirror as state
 from gateway.backend.brig.client import BrigClient, BrigRefused
 from gateway.backend.brig.locks import WriteLocks
@@ -54,6 +54,8 @@ from gateway.backend.brig.mapping import (
     with_content,
 )
 from gateway.backend.brig.refusals import refusals_mapped
+from gateway.backend.brig.spar_writes import SparWrites
+from gateway.backend.spar_state.model import CreationStatus
 from gateway.backend.sql.filters import compile_filter, order_by
 from gateway.backend.wire_user import NewUser, Page, Status, UserFields, UserQuery, WireUser, fields_of, next_status
 from gateway.clock import now_text
@@ -69,13 +71,21 @@ class BrigUsers:
     """The user methods of the brig backend (backend.py); see the module docstring."""
 
     def __init__(
-        self, client: BrigClient, db: Database, locks: WriteLocks, issuers: IssuerLookup, *, stale_after: float
+        self,
+        client: BrigClient,
+        db: Database,
+        locks: WriteLocks,
+        issuers: IssuerLookup,
+        *,
+        stale_after: float,
+        spar: SparWrites | None = None,
     ) -> None:
         self._brig = client
         self._db = db
         self._locks = locks
         self._issuers = issuers
         self._stale_after = stale_after
+        self._spar = spar or SparWrites(None)
         self.join_groups: JoinGroups = _no_groups  # set by backend.py: BrigGroups.admit_accepted
 
     # --- reads ------------------------------------------------------------------------------
@@ -113,6 +123,8 @@ class BrigUsers:
                 )
             )
             if not rows:
+                if attempt == 1 and total == 0 and await self._adopt(team, query):
+                    continue  # a user spar's SCIM made, now in the mirror: search again
                 return Page(total, ())
             accounts = await self._brig.get_users([row.id for row in rows])
             pairs, gone = [], []
@@ -129,6 +141,13 @@ class BrigUsers:
             if not drifted or attempt == 2:  # else the mirror changed under the filter: once more
                 return Page(total - len(gone), tuple(users))
         raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _adopt(self, team: str, query: UserQuery) -> bool:
+        """An IdP's `externalId eq` / `userName eq` that found nothing: a user spar's SCIM made (adoption.py)?"""
+        named = adoption.wanted(query.filter)
+        if named is None or not self._spar.active:
+            return False
+        return await adoption.adopt(self._brig, self._db, self._spar, self._issuers, team, *named) is not None
 
     async def _keep(
         self, pairs: Iterable[tuple[WireUser, WireUser]], *, team: str, forget: Iterable[str] = ()
@@ -187,19 +206,24 @@ class BrigUsers:
         if await self._brig.handle_taken(f.handle):
             raise Uniqueness(f"userName {f.handle!r} is already taken")
         issuer = None if new.idp is None else await self._issuers.issuer_of(team, new.idp)  # before any write
+        await self._free_in_spar(team, f.external_id, issuer)
         await self._db.write(lambda conn: state.claim(conn, team, f.external_id, new.id, time.time()))
         try:
+            await self._spar.creating(team, f.external_id, new.id)
             user = await self._create_in_brig(team, new, issuer)
         except BaseException:
-            await asyncio.shield(self._undo_create(team, f.external_id, new.id))
+            await asyncio.shield(self._undo_create(team, f.external_id, new.id, issuer))
             raise
         await self._db.write(lambda conn: state.record_created(conn, user))
         return user
 
     async def _create_in_brig(self, team: str, new: NewUser, issuer: str | None) -> WireUser:
+        """brig's calls of a create, with spar's rows where spar writes them (spar_writes.py)."""
         f = new.fields
+        now = now_text()
         if issuer is not None:
             await self._brig.create_spar_user(spar_user_body(team, new, issuer))
+            await self._spar.created(team, f.external_id, issuer, new.id, now)
             status: Status = "active"
             if not f.active:
                 await self._brig.put_user_field(new.id, "status", {"status": "suspended"})
@@ -211,8 +235,9 @@ class BrigUsers:
             await self._brig.put_user_field(new.id, "handle", {"handle": f.handle})
             if f.rich_info:
                 await self._brig.put_user_field(new.id, "rich-info", {"rich_info": rich_info_body(f.rich_info)})
+            await self._spar.created(team, f.external_id, None, new.id, now)
             status = "pending-invitation"
-        now = now_text()
+        await self._spar.finished(team, f.external_id, new.id)
         blank = WireUser(
             id=new.id,
             team=team,
@@ -232,15 +257,37 @@ class BrigUsers:
         )
         return with_content(blank, f, status)
 
-    async def _undo_create(self, team: str, external_id: str, user_id: str) -> None:
-        """Delete what a failed create left in brig; if brig fails too, mark the claim abandoned."""
+    async def _undo_create(self, team: str, external_id: str, user_id: str, issuer: str | None) -> None:
+        """
+        Delete what a failed create left in brig and in spar's tables; if either fails, mark the
+        claim abandoned (a retried POST cleans up first; spar's CREATING marker tells spar so too).
+        """
         try:
             await self._brig.delete_user(user_id)
+            await self._spar.forget(team, external_id, user_id, issuer)
         except ScimError:
             await self._db.write(lambda conn: state.set_claim_state(conn, team, external_id, user_id, "abandoned"))
             log.warning("create_left_over", user_id=user_id, team=team)
             return
         await self._db.write(lambda conn: state.release(conn, team, external_id, user_id))
+
+    async def _free_in_spar(self, team: str, external_id: str, issuer: str | None) -> None:
+        """
+        spar's `scim_external` row for the externalId (with spar_state): a complete user brig still
+        has is 409 (spar's `assertExternalIdUnused`); a create interrupted (CREATING) or a user brig
+        let go is cleaned up first, brig's account before spar's rows, as spar does.
+        """
+        entry = await self._spar.entry(team, external_id)
+        if entry is None:
+            return
+        holder = str(entry.user)
+        alive = [u for u in await self._brig.get_users([holder]) if u.get("team") == team and status_of(u) is not None]
+        if alive and entry.status == CreationStatus.CREATED:
+            raise Uniqueness(f"externalId {external_id!r} is already taken by Wire user {holder}")
+        if alive:
+            await self._brig.delete_user(holder)
+        await self._spar.forget(team, external_id, holder, issuer)
+        log.info("interrupted_spar_create_cleaned", user_id=holder, team=team)
 
     async def _free_external_id(self, team: str, external_id: str, *, mover: str | None = None) -> None:
         """
@@ -300,6 +347,7 @@ class BrigUsers:
                 return current
             await self._write_changes(team, current, wanted)
             updated = dataclasses.replace(wanted, last_modified=now_text())
+            await self._spar.touched(updated)  # spar's last write of an update: the SCIM times
             await self._db.write(lambda conn: state.save(conn, updated))
             return updated
 
@@ -322,8 +370,17 @@ class BrigUsers:
         try:
             await self._write_fields(team, current, wanted, sso)
         except BaseException:
-            await asyncio.shield(moves.settle(self._brig, self._db, team, uid, wanted.external_id, sso))
+            await asyncio.shield(self._settle_move(team, current, wanted.external_id, sso))
             raise
+
+    async def _settle_move(self, team: str, current: WireUser, new: str, sso: moves.SsoWrite) -> None:
+        """A failed externalId change: the index as brig holds it; spar's rows back if brig kept the old one."""
+        await moves.settle(self._brig, self._db, team, current.id, new, sso)
+        if sso.state != "done":
+            try:
+                await self._spar.moved(team, current.id, (new, sso.issuer), (current.external_id, sso.issuer))
+            except ScimError:
+                log.warning("spar_external_id_not_moved_back", user_id=current.id, team=team)
 
     async def _check_handle(self, current: WireUser, wanted: WireUser) -> None:
         if wanted.handle != current.handle and await self._brig.handle_taken(wanted.handle):
@@ -335,6 +392,7 @@ class BrigUsers:
         if wanted.handle != current.handle:
             await self._brig.put_user_field(uid, "handle", {"handle": wanted.handle})
         if sso is not None:
+            await self._spar.moved(team, uid, (current.external_id, sso.issuer), (wanted.external_id, sso.issuer))
             sso.state = "sent"
             try:
                 await self._brig.put_user_field(uid, "sso-id", sso_id(wanted.external_id, sso.issuer))
@@ -362,6 +420,15 @@ class BrigUsers:
             mirror = await self._db.read(lambda conn: state.mirror_row(conn, team, user_id))
             if mirror is None:
                 return False
+            issuer = None
+            if mirror.idp is not None:
+                try:
+                    issuer = await self._issuers.issuer_of(team, mirror.idp)
+                except (
+                    ScimError
+                ):  # the IdP is gone: its user_v2 row cannot be named (spar's login cannot use it either)
+                    log.warning("saml_user_row_left", user_id=user_id, team=team, idp=mirror.idp)
+            await self._spar.deleted(team, user_id, [(mirror.external_id, issuer)])  # deleteScimUser: spar first
             code = await self._brig.delete_user(user_id)
             await self._db.write(lambda conn: state.forget(conn, user_id))
             return code == 202
