@@ -305,8 +305,6 @@ def test_the_rendered_config_is_one_the_gateway_accepts(rendered: Rendered, tmp_
     from gateway.config import load_config
 
     env = container_env(rendered.container())
-    if any(name.startswith("SCIM_GATEWAY__SPAR_STATE__") for name in env):
-        pytest.skip("spar_state (Cassandra credentials) is for the coming spar-state feature")
     path = tmp_path / "config.yaml"
     path.write_text(rendered.one("ConfigMap")["data"]["config.yaml"])  # the file the pod reads
 
