@@ -16,6 +16,8 @@ Modules, one job each:
 - api_seeding brig mode: creates the users and groups through the SCIM API instead
 - workloads   what each workload sends (Entra's and Okta's request shapes)
 - loadgen     the load generator: aiohttp client processes, pinned to their own core
+- wrk         the native load generator (--loadgen wrk): wrk and its Lua script for the reads
+- postgres_store  --store postgres: a seeded store copied into a fresh PostgreSQL database
 - procs       starting/stopping the gateway, brig-lite and the ceiling app; CPU and peak RSS from
               /proc; brig-lite's call count
 - ceiling     the minimal aiohttp app that bounds what any aiohttp handler can do

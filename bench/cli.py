@@ -6,6 +6,7 @@ Examples (docs/performance.md has more):
 
     python -m bench --spawn --smoke --json-out /tmp/smoke.json
     python -m bench --spawn --smoke --backend brig
+    python -m bench --spawn --loadgen wrk --workload ceiling,get-by-id,filter-username,okta-import --warmup 2
     python -m bench --spawn --scales 10000,100000 --workers 1,2 --concurrency 32 --duration 10
     python -m bench --url http://127.0.0.1:8080 --token "$TOKEN" --gateway-pid 1234 --workload get-by-id
 """
@@ -16,7 +17,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from bench import procs, report
+from bench import procs, report, wrk
 from bench.runner import Plan, run
 from bench.workloads import ALL
 
@@ -59,6 +60,13 @@ def parser() -> argparse.ArgumentParser:
                         help="with --spawn: embedded (a seeded store) or brig (a brig-lite process behind the gateway, "
                              "seeded through the API; reports backend calls per SCIM operation)")  # fmt: skip
 
+    target.add_argument("--store", choices=("sqlite", "postgres"), default="sqlite",
+                        help="with --spawn and the embedded backend: the gateway's store; postgres copies each seeded "
+                             "store into a fresh database of --postgres-dsn (scim-gateway store copy)")  # fmt: skip
+    target.add_argument("--postgres-dsn", metavar="URL",
+                        help="with --store postgres: a server and database where the bench may create and drop "
+                             "databases, e.g. postgresql://postgres@127.0.0.1:5432/postgres")  # fmt: skip
+
     what = p.add_argument_group("what to run")
     what.add_argument("--workload", type=_workloads, default=ALL, metavar="NAME[,NAME]",
                       help="comma-separated workloads to run (default: all)")  # fmt: skip
@@ -69,7 +77,12 @@ def parser() -> argparse.ArgumentParser:
                       help="with --spawn: listen.workers of the gateway (and processes of the ceiling); >1 is not pinned")  # fmt: skip
 
     how = p.add_argument_group("how hard")
-    how.add_argument("--concurrency", type=int, metavar="N", help="requests in flight at once (default 32)")
+    how.add_argument("--loadgen", choices=("aiohttp", "wrk"), default="aiohttp",
+                     help="load generator: aiohttp client processes (default), or wrk for the ceiling and the read "
+                          "workloads (get-by-id, filter-username, okta-import; the writes keep the aiohttp client), "
+                          "so that the gateway, not the client, is the limit (apt-get install -y wrk)")  # fmt: skip
+    how.add_argument("--concurrency", type=int, metavar="N",
+                     help="requests in flight at once (default 32; with --loadgen wrk 16: wrk -t1 -c16)")  # fmt: skip
     how.add_argument("--duration", type=float, metavar="S", help="seconds measured per workload (default 10)")
     how.add_argument("--requests", type=int, metavar="N", help="operations per workload instead of --duration")
     how.add_argument("--warmup", type=float, metavar="S", help="unmeasured seconds before each workload (default 1)")
@@ -110,12 +123,20 @@ def plan_from(args: argparse.Namespace, p: argparse.ArgumentParser) -> Plan:
     scales = args.scales or ((args.seed_users,) if args.seed_users else smoke.get("scales", (DEFAULT_SCALE[args.backend],)))
     requests = args.requests
     duration = None if requests is not None else (args.duration or smoke.get("duration", 10.0))
+    if args.store == "postgres" and (not args.spawn or args.backend != "embedded" or not args.postgres_dsn):
+        p.error("--store postgres needs --spawn, the embedded backend and --postgres-dsn")
+    if args.loadgen == "wrk":
+        if args.requests is not None:
+            p.error("--loadgen wrk runs for a --duration, not a number of --requests")
+        if args.client_processes != 1:
+            p.error("--loadgen wrk is one wrk process with one thread (wrk -t1); leave out --client-processes")
+        wrk.require_wrk()  # exits saying how to install it
     pin = not args.no_pin and procs.can_pin()
     if not args.no_pin and not pin:
         print("bench: cannot pin (needs taskset and cores 0 and 1); running unpinned", file=sys.stderr)
     return Plan(
         workloads=args.workload,
-        concurrency=args.concurrency or smoke.get("concurrency", 32),
+        concurrency=args.concurrency or (wrk.DEFAULT_CONCURRENCY if args.loadgen == "wrk" else smoke.get("concurrency", 32)),
         duration=duration,
         requests=requests,
         warmup=args.warmup if args.warmup is not None else smoke.get("warmup", 1.0),
@@ -133,6 +154,9 @@ def plan_from(args: argparse.Namespace, p: argparse.ArgumentParser) -> Plan:
         quiet_wait=args.quiet_wait,
         retry_noisy=args.retry_noisy,
         backend=args.backend,
+        loadgen=args.loadgen,
+        store=args.store,
+        postgres_dsn=args.postgres_dsn,
     )
 
 

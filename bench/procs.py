@@ -92,7 +92,7 @@ class Server:
 
 
 def write_gateway_config(path: Path, *, port: int, workers: int, db: Path, log_level: str,
-                         brig_url: str | None = None) -> None:  # fmt: skip
+                         brig_url: str | None = None, postgres_dsn: str | None = None) -> None:  # fmt: skip
     """
     A gateway config.yaml for the bench: loopback, the given store, JSON logs to the log file;
     with `brig_url`, the brig backend in front of that brig(-lite), which also plays spar (the
@@ -106,6 +106,8 @@ def write_gateway_config(path: Path, *, port: int, workers: int, db: Path, log_l
     }
     if brig_url is not None:
         config["backend"] = {"kind": "brig", "brig_url": brig_url, "spar_url": brig_url}
+    if postgres_dsn is not None:  # --store postgres: that database instead of the SQLite file
+        config["store"] = {"kind": "postgres", "dsn": postgres_dsn}
     path.write_text(yaml.safe_dump(config, sort_keys=False))
 
 
@@ -209,6 +211,20 @@ def cpu_seconds(pids: list[int]) -> float:
             continue
         total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
     return total / _TICKS
+
+
+def postgres_pids() -> list[int]:
+    """The PostgreSQL server's processes on this machine (comm "postgres"), for --store postgres."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/comm") as f:
+                    if f.read().strip() == "postgres":
+                        found.append(int(entry))
+            except OSError:
+                continue
+    return found
 
 
 def machine_busy_seconds() -> float:

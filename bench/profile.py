@@ -44,7 +44,7 @@ def py_spy() -> str | None:
 class Sampler:
     """`py-spy record` of some pids from start() to stop(), writing collapsed stacks to `out`."""
 
-    def __init__(self, pids: list[int], out: Path, *, rate: int = 200, gil_only: bool = False) -> None:
+    def __init__(self, pids: list[int], out: Path, *, rate: int = 1000, gil_only: bool = False) -> None:
         self.out = out
         self._argv = [
             py_spy() or "py-spy", "record", "--format", "raw", "--rate", str(rate),

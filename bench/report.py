@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.loadgen import LoadOutcome
+from bench.wrk import WrkOutcome
 
 
 def percentile(ordered: list[float], q: float) -> float:
@@ -74,7 +75,43 @@ def summarise(outcome: LoadOutcome) -> dict[str, Any]:
                     "statuses": _statuses([s])}
             for label, s in outcome.labels.items()
         }  # fmt: skip
-    go, done = outcome.hooks.get("go") or {}, outcome.hooks.get("done") or {}
+    _add_hook_figures(result, outcome.hooks, wall, outcome.client_cpu)
+    return result
+
+
+def summarise_wrk(outcome: WrkOutcome) -> dict[str, Any]:
+    """A measured wrk run (bench/wrk.py) as the same JSON-ready dict as `summarise`."""
+    stats = outcome.stats
+    wall = stats["duration_us"] / 1e6
+    transport = {k: stats[k] for k in ("connect", "read", "write", "timeout")}
+    errors = sum(transport.values()) + stats["status"] + stats["failed_checks"]
+    samples = [f"{kind} errors: {n}" for kind, n in transport.items() if n]
+    if stats["status"]:
+        samples.append(f"non-2xx/3xx answers: {stats['status']}")
+    if stats["failed_checks"]:
+        samples.append(f"failed checks: {stats['failed_checks']}, e.g. {stats['check_sample'][:200]!r}")
+    result: dict[str, Any] = {
+        "requests": stats["requests"],
+        "requests_per_s": round(stats["requests"] / wall, 1) if wall > 0 else 0.0,
+        "p50_ms": round(stats["p50_us"] / 1000, 2),
+        "p95_ms": round(stats["p95_us"] / 1000, 2),
+        "p99_ms": round(stats["p99_us"] / 1000, 2),
+        "operations": stats["requests"],
+        "duration_s": round(wall, 3),
+        "errors": errors,
+        "error_samples": samples,
+        "client_cpu_pct": round(100 * outcome.client_cpu / outcome.hook_wall, 1) if outcome.hook_wall > 0 else None,
+        "loadgen": "wrk",
+        "wrk": stats,
+    }
+    # the gateway's CPU and the machine's were read around the whole wrk process: use that window
+    _add_hook_figures(result, outcome.hooks, outcome.hook_wall, outcome.client_cpu)
+    return result
+
+
+def _add_hook_figures(result: dict[str, Any], hooks: dict[str, Any], wall: float, client_cpu: float) -> None:
+    """The gateway's CPU %, others' CPU %, peak RSS (and brig-lite's figures) from on_go/on_done."""
+    go, done = hooks.get("go") or {}, hooks.get("done") or {}
     if "cpu" in go and "cpu" in done:
         result["gateway_cpu_pct"] = round(100 * (done["cpu"] - go["cpu"]) / wall, 1)
     backend_cpu = 0.0
@@ -84,18 +121,21 @@ def summarise(outcome: LoadOutcome) -> dict[str, Any]:
         result["backend_calls"] = calls
         result["backend_calls_per_op"] = round(calls / result["requests"], 2) if result["requests"] else None
         result["backend_cpu_pct"] = round(100 * backend_cpu / wall, 1) if wall > 0 else None
+    if "db_cpu" in go and "db_cpu" in done:  # --store postgres: the PostgreSQL server's processes
+        db_cpu = done["db_cpu"] - go["db_cpu"]
+        backend_cpu += db_cpu
+        result["db_server_cpu_pct"] = round(100 * db_cpu / wall, 1) if wall > 0 else None
     if "machine_busy" in go and "machine_busy" in done:
         # CPU the rest of the machine used meanwhile (other sessions, py-spy, ...): a noisy-run flag
         busy = done["machine_busy"] - go["machine_busy"]
         gateway = (done["cpu"] - go["cpu"]) if "cpu" in go and "cpu" in done else 0.0
-        others = busy - gateway - backend_cpu - outcome.client_cpu
+        others = busy - gateway - backend_cpu - client_cpu
         result["others_cpu_pct"] = round(max(0.0, 100 * others / wall), 1)
     if done.get("rss"):
         peaks = [v for v in done["rss"].values() if v is not None]
         result["gateway_peak_rss_mb"] = round(max(peaks), 1) if peaks else None
         result["gateway_peak_rss_total_mb"] = round(sum(peaks), 1) if peaks else None
         result["rss_reset_per_workload"] = bool(go.get("rss_reset"))
-    return result
 
 
 def _statuses(stats: Any) -> dict[str, int]:
@@ -134,7 +174,18 @@ def machine() -> dict[str, Any]:
         "sqlite": sqlite3.sqlite_version,
         "kernel": platform.release(),
         "commit": commit,
+        "wrk": _wrk_version(),
     }
+
+
+def _wrk_version() -> str | None:
+    """wrk's first line of `--version` (e.g. "wrk debian/4.1.0-3+b2 [epoll] ..."), None without wrk."""
+    try:
+        shown = subprocess.run(["wrk", "--version"], capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    first = (shown.stdout or shown.stderr).strip().splitlines()
+    return first[0].split(" Copyright")[0].strip() if first else None
 
 
 # --- derived figures ---------------------------------------------------------------------------
@@ -212,7 +263,7 @@ def markdown(doc: dict[str, Any]) -> str:
         lines.append(_row("–", workers, "ceiling (minimal aiohttp)", ceiling))
     for run in doc["runs"]:
         workers = run["workers"] if run["workers"] is not None else "?"
-        scale = f"{run['scale']:,}" + (" (brig)" if run.get("backend") == "brig" else "")
+        scale = f"{run['scale']:,}" + (" (brig)" if run.get("backend") == "brig" else "") + (" (PostgreSQL)" if run.get("store") == "postgres" else "")
         for name, result in run["results"].items():
             lines.append(_row(scale, workers, name, result))
             for label, sub in (result.get("by_request") or {}).items():

@@ -23,12 +23,13 @@ from typing import Any
 
 import aiohttp
 
-from bench import procs, report
+from bench import postgres_store, procs, report
 from bench.api_seeding import seed_through_api
 from bench.loadgen import LoadSpec, run_load
 from bench.population import IDP, TEAM, Population, SeededPopulation, sample_population
 from bench.profile import Sampler, summarise
 from bench.seeding import seed_store
+from bench.wrk import WRK_WORKLOADS, WrkSpec, run_wrk
 from bench.workloads import GATEWAY_WORKLOADS
 
 
@@ -53,6 +54,9 @@ class Plan:
     quiet_wait: float = 0.0  # before each workload, wait up to this long for an idle machine
     retry_noisy: int = 0  # repeat a measurement disturbed by other processes up to this often
     backend: str = "embedded"  # with spawn: "embedded" (seeded store) or "brig" (brig-lite, API-seeded)
+    loadgen: str = "aiohttp"  # "wrk": bench/wrk.py drives the ceiling and the read workloads
+    store: str = "sqlite"  # with spawn and the embedded backend: "postgres" copies each seed there
+    postgres_dsn: str | None = None  # with store "postgres": a server where the bench may create databases
 
 
 def log(message: str) -> None:
@@ -120,19 +124,30 @@ def _run_spawned(plan: Plan, workloads: list[str], work: Path, scale: int, worke
                  template: Path, token: str, doc: dict[str, Any]) -> dict[str, Any]:  # fmt: skip
     db = work / f"run-{scale}-{workers}w.db"
     _remove_db(db)
-    shutil.copyfile(template, db)
+    postgres = f"scim_bench_{scale}_{workers}w" if plan.store == "postgres" else None
+    dsn = None
+    if postgres is not None:
+        assert plan.postgres_dsn
+        log(f"copying the {scale:,}-user store into PostgreSQL ...")
+        dsn = postgres_store.create_copy(plan.postgres_dsn, postgres, template, log=log)
+    else:
+        shutil.copyfile(template, db)
     port = procs.free_port()
-    config = work / f"gateway-{scale}-{workers}w.yaml"
-    procs.write_gateway_config(config, port=port, workers=workers, db=db, log_level=plan.log_level)
-    server = procs.start_gateway(config, port=port, workers=workers, pin=plan.pin, log_path=work / f"gateway-{scale}-{workers}w.log")
+    tag = f"{scale}-{workers}w" + ("-pg" if postgres else "")
+    config = work / f"gateway-{tag}.yaml"
+    procs.write_gateway_config(config, port=port, workers=workers, db=db, log_level=plan.log_level, postgres_dsn=dsn)
+    server = procs.start_gateway(config, port=port, workers=workers, pin=plan.pin, log_path=work / f"gateway-{tag}.log")
     try:
         server.wait_ready("/i/status", workers=workers)
-        where = f"{scale:,} users, {workers} worker(s)"
-        results = _run_workloads(plan, workloads, work, server, token, SeededPopulation(scale), where, f"{scale}-{workers}w", doc)
+        where = f"{scale:,} users, {workers} worker(s)" + (", PostgreSQL" if postgres else "")
+        results = _run_workloads(plan, workloads, work, server, token, SeededPopulation(scale), where, tag, doc)
     finally:
         server.stop()
         _remove_db(db)
-    return {"scale": scale, "workers": workers, "pinned": server.pinned, "backend": "embedded", "results": results}
+        if postgres is not None and plan.postgres_dsn:
+            postgres_store.drop_database(plan.postgres_dsn, postgres)
+    return {"scale": scale, "workers": workers, "pinned": server.pinned, "backend": "embedded",
+            "store": plan.store, "results": results}  # fmt: skip
 
 
 def _add_bench_idp(lite_db: Path) -> None:
@@ -261,6 +276,8 @@ def _measure_once(plan: Plan, name: str, base_url: str, token: str, population: 
     state: dict[str, Any] = {}
 
     def backend_figures() -> dict[str, Any]:
+        if plan.store == "postgres":  # the database server's CPU is the store's, not "others"
+            return {"db_cpu": procs.cpu_seconds(procs.postgres_pids())}
         if backend is None:
             return {}
         return {"backend_calls": procs.backend_calls(backend.base_url), "backend_cpu": procs.cpu_seconds([backend.pid])}
@@ -295,8 +312,16 @@ def _measure_once(plan: Plan, name: str, base_url: str, token: str, population: 
         if waited > 1.5:
             log(f"    waited {waited:.0f} s for the machine to be idle")
     started = time.monotonic()
-    outcome = run_load(spec, on_go=on_go, on_done=on_done)
-    result = report.summarise(outcome)
+    if plan.loadgen == "wrk" and name in WRK_WORKLOADS:
+        wrk_spec = WrkSpec(
+            base_url=base_url, token=token, workload=name, population=population,
+            concurrency=plan.concurrency, duration=plan.duration or 10.0, warmup=plan.warmup,
+            cpus=procs.CLIENT_CPUS if plan.pin else None, work=plan.work_dir or Path(tempfile.gettempdir()),
+        )  # fmt: skip
+        result = report.summarise_wrk(run_wrk(wrk_spec, on_go=on_go, on_done=on_done))
+    else:
+        result = report.summarise(run_load(spec, on_go=on_go, on_done=on_done))
+        result["loadgen"] = "aiohttp"
     log(
         f"{name:>19} @ {where}: {result['requests_per_s']:>8,.1f} req/s  p50 {result['p50_ms']:.2f} ms  "
         f"p99 {result['p99_ms']:.2f} ms  errors {result['errors']}  "

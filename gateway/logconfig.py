@@ -3,6 +3,16 @@ The only structlog.configure() call; the CLI calls it once at start. aiohttp's a
 loggers, and the event loop's exception handler, are routed here too, as one line each that
 carries no request data: aiohttp quotes the bytes it could not parse (an Authorization header, a
 query string) and asyncio the reprs of transports and protocols.
+
+`log_request` writes the access line (one per request, gateway/web/middlewares.py). With the JSON
+format at level info or below it renders the line itself, byte for byte what the processor chain
+configured here would write (the same keys in the same order, the same timestamp, the same
+serialiser), in about half the time: the chain's generic steps (merging every bound context
+variable, the exception renderer, the level filter's wrapper) were a tenth of a lookup's CPU.
+Whenever structlog is configured otherwise (the console format, a higher level, a test's
+capture_logs), it goes through structlog as any other line. Of the bound context it carries the
+request id, the only context variable the gateway binds (gateway/web/middlewares.py); one bound
+elsewhere would have to be added here too.
 """
 
 from __future__ import annotations
@@ -13,6 +23,7 @@ import re
 import sys
 import time
 import traceback
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -34,13 +45,16 @@ def configure_logging(*, level: str = "info", format: str = "auto") -> None:
         if as_json
         else [structlog.dev.ConsoleRenderer(colors=False, exception_formatter=structlog.dev.plain_traceback)]
     )
+    processors: list[structlog.types.Processor] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        *renderer,
+    ]
+    global _access_line
+    _access_line = None
     structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            *renderer,
-        ],
+        processors=processors,
         wrapper_class=structlog.make_filtering_bound_logger(LEVELS[level]),
         logger_factory=(
             structlog.BytesLoggerFactory(file=sys.stderr.buffer)
@@ -49,12 +63,50 @@ def configure_logging(*, level: str = "info", format: str = "auto") -> None:
         ),
         cache_logger_on_first_use=True,
     )
+    if as_json and LEVELS[level] <= logging.INFO:
+        _access_line = _AccessLine(processors, sys.stderr.buffer)
     bridge = _StructlogBridge()
     for name in LIBRARY_LOGGERS:
         library = logging.getLogger(name)
         library.handlers[:] = [bridge]
         library.propagate = False
         library.setLevel(max(LEVELS[level], logging.INFO))  # their debug lines quote requests
+
+
+def log_request(request_id: str, fields: dict[str, Any]) -> None:
+    """
+    The access line: `fields` (the caller's dict, changed here), event "request", the request id,
+    level and timestamp, as `structlog.get_logger().info("request", **fields)` would write it
+    with the request id bound (see the module docstring).
+    """
+    line = _access_line
+    if line is None or not line.configured():
+        structlog.get_logger().info("request", **fields)  # a fresh proxy: nothing cached across configurations
+        return
+    fields["event"] = "request"
+    fields["request_id"] = request_id
+    fields["level"] = "info"
+    fields["timestamp"] = datetime.now(tz=UTC).isoformat().replace("+00:00", "Z")  # TimeStamper's
+    line.write(orjson.dumps(fields, default=str) + b"\n")
+    line.flush()
+
+
+class _AccessLine:
+    """Where `log_request` writes, and the processor chain it stands in for (while that one is configured)."""
+
+    def __init__(self, processors: list[structlog.types.Processor], out: Any) -> None:
+        self._processors = processors
+        self._chain = tuple(processors)
+        self.write = out.write
+        self.flush = out.flush
+
+    def configured(self) -> bool:
+        """Whether structlog still has our chain (capture_logs, for one, changes the list in place)."""
+        current = structlog.get_config()["processors"]
+        return current is self._processors and len(current) == len(self._chain) and current[-1] is self._chain[-1]
+
+
+_access_line: _AccessLine | None = None
 
 
 LIBRARY_LOGGERS = ("aiohttp", "asyncio")

@@ -10,6 +10,8 @@ of them) and removes it when they have stopped.
 With `listen.internal_port` set, every process also listens there: `/i/...` (probes, metrics) is
 answered only on that port, the rest only on `listen.port` (gateway/web/middlewares.py).
 
+The event loop is uvloop's when it is installed (`run_loop`), asyncio's otherwise.
+
 Connections go through gateway/web/connections.py (head deadline, connection cap, SCIM error pages
 for what aiohttp's parser rejects) rather than aiohttp's run_app, which offers neither.
 """
@@ -23,21 +25,24 @@ import signal
 import subprocess
 import sys
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Coroutine, Mapping
+from typing import Any, TypeVar
 
 import structlog
 from aiohttp import web
 
 from gateway.app import create_app
 from gateway.config import Config
-from gateway.logconfig import configure_logging, install_loop_exception_handler
+from gateway.logconfig import configure_logging, install_loop_exception_handler, log_request
 from gateway.metrics import MULTIPROCESS_ENV
 from gateway.web.connections import ConnectionLimits, GatewaySite
+from gateway.web.keys import ACCESS_LOG
 from gateway.web.middlewares import SERVES_ALL, SERVES_INTERNAL, SERVES_PUBLIC
 
 log = structlog.get_logger()
 
 WORKER_ENV = "SCIM_GATEWAY_WORKER"
+T = TypeVar("T")
 
 
 def serve(config: Config) -> int:
@@ -55,7 +60,7 @@ def serve(config: Config) -> int:
         backend=config.backend.kind,
         max_connections=limits.max_connections,
     )
-    asyncio.run(_serve(config, limits))
+    run_loop(_serve(config, limits))
     log.info("stopped", pid=os.getpid())
     return 0
 
@@ -67,7 +72,9 @@ async def _serve(config: Config, limits: ConnectionLimits) -> None:
     stop = asyncio.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    runner = web.AppRunner(create_app(config), access_log=None, shutdown_timeout=config.shutdown_grace_seconds)
+    app = create_app(config)
+    app[ACCESS_LOG] = log_request  # the access line without structlog's generic chain (gateway/logconfig.py)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=config.shutdown_grace_seconds)
     await runner.setup()
     try:
         internal_port = config.listen.internal_port
@@ -88,6 +95,18 @@ async def _serve(config: Config, limits: ConnectionLimits) -> None:
         await stop.wait()
     finally:
         await runner.cleanup()
+
+
+def run_loop(main: Coroutine[Any, Any, T]) -> T:
+    """
+    Run `main` on uvloop's event loop when it is installed (a dependency on Linux and macOS), else
+    on asyncio's. uvloop took a GET by id from 206 to 189 µs of CPU (docs/performance.md).
+    """
+    try:
+        import uvloop
+    except ImportError:  # e.g. Windows, which uvloop does not support
+        return asyncio.run(main)
+    return uvloop.run(main)
 
 
 BACKLOG = 128  # aiohttp's default: connections the kernel queues before the gateway accepts them

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from aiohttp import web
 
 from gateway.config import Config
@@ -21,6 +24,10 @@ TOKEN_API = web.AppKey("token_api", TokenApi)  # Wire's /scim/auth-tokens, over 
 IDPS = web.AppKey("idps", IdpRegistry)
 STORE = web.AppKey[Store]("store")
 BACKEND = web.AppKey[object]("backend")  # a gateway.backend.base.Backend
+AccessLog = Callable[[str, dict[str, Any]], None]
+# The access line's writer: (request id, fields). `serve` sets gateway/logconfig.py's `log_request`,
+# which writes what structlog would, faster; without it (an app made by tests), structlog writes it.
+ACCESS_LOG: web.AppKey[AccessLog] = web.AppKey("access_log")
 AUTH_FAILURES = web.AppKey("auth_failures", FailureThrottle)  # failed authentications per client address
 
 TOKEN = web.RequestKey("token", TokenRecord)

@@ -13,7 +13,8 @@ Requests aiohttp's parser rejects never get here: gateway/web/connections.py ans
 The request id is nginz's (`Request-Id`, else `X-Request-Id`) when it is a sane one, else a new
 one; it goes back in both headers and on every log line of the request. The access line also
 carries the client address (through `listen.trusted_proxies`, gateway/web/routing.py) and the
-User-Agent's product only (`product_of`). Each answer is counted in the metrics by route template
+User-Agent's product only (`product_of`); `serve` gives the app a faster writer for it
+(`ACCESS_LOG`), the same line. Each answer is counted in the metrics by route template
 (gateway/metrics.py). With `listen.internal_port` set, a listener answers only its own paths:
 `/i/...` on the internal one, everything else on the public one; the rest is a SCIM 404.
 """
@@ -23,6 +24,7 @@ from __future__ import annotations
 import functools
 import random
 import time
+from typing import Any
 
 import structlog
 from aiohttp import web
@@ -31,7 +33,7 @@ from gateway import metrics
 from gateway.provisioning.wire_errors import WireError, wire_error_of
 from gateway.scim.errors import InvalidSyntax, NotFound, ScimError, UnsupportedMediaType
 from gateway.web.json_io import error_response
-from gateway.web.keys import REQUEST_ID, ROUTE, TOKEN, WIRE_API
+from gateway.web.keys import ACCESS_LOG, REQUEST_ID, ROUTE, TOKEN, WIRE_API
 from gateway.web.routing import Handler, logged_client_address
 
 log = structlog.get_logger()
@@ -82,18 +84,24 @@ async def handle_request(request: web.Request, handler: Handler) -> web.StreamRe
     team = token.team if token else None
     seconds = time.perf_counter() - started
     metrics.observe_request(request.method, _route_of(request), response.status, team, seconds)
-    log.info(
-        "request",
-        method=request.method,
-        path=request.path,
-        status=response.status,
-        duration_ms=round(seconds * 1000, 2),
-        team=team,
-        token_id=token.id if token else None,
-        client=logged_client_address(request),
-        user_agent=product_of(request.headers.get("User-Agent")),
+    request.app.get(ACCESS_LOG, _access_line_by_structlog)(
+        request_id,
+        {
+            "method": request.method,
+            "path": request.path,
+            "status": response.status,
+            "duration_ms": round(seconds * 1000, 2),
+            "team": team,
+            "token_id": token.id if token else None,
+            "client": logged_client_address(request),
+            "user_agent": product_of(request.headers.get("User-Agent")),
+        },
     )
     return response
+
+
+def _access_line_by_structlog(request_id: str, fields: dict[str, Any]) -> None:
+    log.info("request", **fields)  # the request id is bound in the context already
 
 
 def _check_listener(request: web.Request) -> None:

@@ -10,6 +10,7 @@ correct answers.
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -79,3 +80,65 @@ def test_bench_smoke_in_brig_mode_counts_backend_calls(tmp_path: Path) -> None:
     calls = {name: result.get("backend_calls_per_op") for name, result in results.items() if name != "ceiling"}
     assert [] == [name for name, per_op in calls.items() if per_op is None]
     assert (3.0, 1.5) == (calls["get-by-id @ 200"], calls["group-member-patch @ 200"])
+
+
+WRK_READS = ("ceiling", "get-by-id", "filter-username", "okta-import")
+
+
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed (apt-get install -y wrk)")
+def test_bench_smoke_with_wrk_runs_the_reads_without_errors(tmp_path: Path) -> None:
+    """--loadgen wrk: the ceiling and the three reads driven by wrk, each with requests and no error."""
+    doc = run_smoke(tmp_path, "--loadgen", "wrk", "--workload", ",".join(WRK_READS))
+
+    results = {"ceiling": doc["ceiling"]["1"]}
+    results.update({f"{n} @ {run['scale']}": r for run in doc["runs"] for n, r in run["results"].items()})
+    assert {"ceiling"} | {f"{n} @ {s}" for n in WRK_READS[1:] for s in (200, 1000)} == set(results)
+    assert [] == [name for name, r in results.items() if r["loadgen"] != "wrk" or r["requests"] == 0 or r["errors"]]
+
+
+# A server answering every request 200 with a ListResponse that found nothing, and the wrk run of
+# filter-username against it: every answer must fail the workload's totalResults check.
+_WRONG_TOTAL = """
+import asyncio, json, sys, threading
+from pathlib import Path
+from aiohttp import web
+from bench.population import SeededPopulation
+from bench.wrk import WrkSpec, run_wrk
+
+async def empty(request):
+    return web.json_response({"schemas": [], "totalResults": 0, "Resources": []})
+
+def serve(ready, port):
+    async def main():
+        app = web.Application()
+        app.router.add_get("/{tail:.*}", empty)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port.append(site._server.sockets[0].getsockname()[1])
+        ready.set()
+        await asyncio.Event().wait()
+    asyncio.run(main())
+
+ready, port = threading.Event(), []
+threading.Thread(target=serve, args=(ready, port), daemon=True).start()
+ready.wait(10)
+spec = WrkSpec(base_url=f"http://127.0.0.1:{port[0]}", token="dG9rZW4=", workload="filter-username",
+               population=SeededPopulation(50), concurrency=2, duration=1, warmup=0, cpus=None, work=Path(sys.argv[1]))
+print(json.dumps(run_wrk(spec).stats))
+"""
+
+
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed (apt-get install -y wrk)")
+def test_wrk_counts_a_filter_that_finds_nobody_as_failed(tmp_path: Path) -> None:
+    """The wrk script checks each filter answer's totalResults, not only its status."""
+    completed = subprocess.run(
+        [sys.executable, "-c", _WRONG_TOTAL, str(tmp_path)],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    stats = json.loads(completed.stdout.strip().splitlines()[-1])
+
+    assert stats["requests"] > 0
+    assert (0, stats["requests"]) == (stats["status"], stats["failed_checks"])

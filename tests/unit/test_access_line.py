@@ -1,0 +1,118 @@
+"""
+The access line's own renderer (gateway/logconfig.py `log_request`): byte for byte the line the
+configured structlog chain writes, except for the moment in its timestamp; through structlog
+whenever structlog is configured otherwise (a test's capture_logs); none above level info.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import structlog
+
+from gateway import logconfig
+
+FIELDS = {
+    "method": "GET",
+    "path": "/scim/v2/Users/5eed0000-be4c-4a11-9000-000000000001",
+    "status": 200,
+    "duration_ms": 0.42,
+    "team": "5eed0000-be4c-4a11-9000-000000000002",
+    "token_id": None,
+    "client": "127.0.0.1",
+    "user_agent": "Okta SCIM Client 1.0.0",
+}
+
+
+@pytest.fixture(name="stderr")
+def _stderr(monkeypatch: pytest.MonkeyPatch) -> Iterator[io.BytesIO]:
+    """
+    A byte buffer for configure_logging to take as sys.stderr (`configure` below: pytest puts its
+    own sys.stderr back between a fixture and the test); structlog's configuration and the
+    library loggers are put back after.
+    """
+    raw = io.BytesIO()
+    monkeypatch.setattr(logconfig, "_access_line", None)
+    saved = structlog.get_config()
+    libraries = {name: logging.getLogger(name) for name in logconfig.LIBRARY_LOGGERS}
+    kept = {name: (lg.handlers[:], lg.propagate, lg.level) for name, lg in libraries.items()}
+    yield raw
+    structlog.configure(**saved)
+    structlog.contextvars.clear_contextvars()
+    for name, (handlers, propagate, level) in kept.items():
+        libraries[name].handlers[:] = handlers
+        libraries[name].propagate = propagate
+        libraries[name].setLevel(level)
+
+
+def configure(raw: io.BytesIO, level: str) -> None:
+    """configure_logging(format json) writing to `raw`."""
+    real = sys.stderr
+    sys.stderr = _Stderr(raw)  # type: ignore[assignment]
+    try:
+        logconfig.configure_logging(level=level, format="json")
+    finally:
+        sys.stderr = real
+
+
+class _Stderr:
+    """What configure_logging uses of sys.stderr: its byte buffer, and not a terminal."""
+
+    def __init__(self, raw: io.BytesIO) -> None:
+        self.buffer = raw
+
+    def isatty(self) -> bool:
+        return False
+
+    def write(self, text: str) -> int:
+        return self.buffer.write(text.encode())
+
+    def flush(self) -> None:
+        pass
+
+
+def lines(raw: io.BytesIO) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in raw.getvalue().splitlines()]
+
+
+def test_the_line_is_what_structlog_writes_but_for_the_time(stderr: io.BytesIO) -> None:
+    """Same keys in the same order, same values; both timestamps ISO 8601 UTC with a Z."""
+    configure(stderr, "info")
+    structlog.contextvars.bind_contextvars(request_id="abc123")
+
+    structlog.get_logger().info("request", **FIELDS)
+    logconfig.log_request("abc123", dict(FIELDS))
+
+    by_structlog, by_us = lines(stderr)
+    assert list(by_structlog) == list(by_us)
+    assert {**by_structlog, "timestamp": ""} == {**by_us, "timestamp": ""}
+    assert by_us["timestamp"].endswith("Z") and by_us["timestamp"][:4].isdigit()
+    assert "request" == by_us["event"] and "info" == by_us["level"]
+
+
+def test_a_capture_of_the_logs_still_sees_the_line(stderr: io.BytesIO) -> None:
+    """capture_logs reconfigures structlog: the line goes through it there, not to stderr."""
+    configure(stderr, "info")
+
+    with structlog.testing.capture_logs() as captured:
+        logconfig.log_request("abc123", dict(FIELDS))
+
+    assert [("request", "/scim/v2/Users/5eed0000-be4c-4a11-9000-000000000001")] == [
+        (e["event"], e["path"]) for e in captured
+    ]
+    assert b"" == stderr.getvalue()
+
+
+def test_no_access_line_above_level_info(stderr: io.BytesIO) -> None:
+    """log.level warning: requests are not logged, as with structlog's own filter."""
+    configure(stderr, "warning")
+
+    logconfig.log_request("abc123", dict(FIELDS))
+
+    assert b"" == stderr.getvalue()
