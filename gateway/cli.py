@@ -161,6 +161,11 @@ def _parser() -> argparse.ArgumentParser:
     importing.add_argument("--config", metavar="FILE", help="YAML config (default: ./config.yaml if present)")
     importing.add_argument("--file", required=True, help="the exported rows ('-' for standard input)")
     importing.set_defaults(run=_token_import)
+    token_command(
+        "copy-to-spar",
+        "With spar_state: copy a team's tokens made by the gateway before into spar's tables (docs/spar-state.md).",
+        _token_copy_to_spar,
+    )
 
     from gateway.cli_team import add_team_commands
 
@@ -403,6 +408,21 @@ def _token_import(config: Config, args: argparse.Namespace) -> int:
                 print(f"scim-gateway: token {record.id}: {exc.detail}", file=sys.stderr)
                 return 1
         print(f"imported {imported} token(s), {len(records) - imported} already present")
+        return 0
+
+    return with_state(config, work)
+
+
+def _token_copy_to_spar(config: Config, args: argparse.Namespace) -> int:
+    team = uuid_arg(args.team, "--team")
+    if config.spar_state.kind != "cassandra":
+        raise UsageError("token copy-to-spar: spar_state is not configured (spar_state.kind: cassandra)")
+
+    async def work(state: Any) -> int:
+        from gateway.app import token_service
+
+        copied = await token_service(config, state).copy_to_spar(team)
+        print(f"copied {copied} token(s) of team {team} into spar's tables")
         return 0
 
     return with_state(config, work)

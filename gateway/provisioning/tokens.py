@@ -132,6 +132,25 @@ class TokenService:
         await self._add(record)
         return True
 
+    async def copy_to_spar(self, team: str) -> int:
+        """
+        With spar_state: write the team's tokens the gateway made before spar_state was on into
+        spar's tables (by their hash), so they keep working now that spar's tables are the truth;
+        how many were copied. An explicit step, never automatic: a token deleted in Team Settings
+        must not come back.
+        """
+        if self._spar is None:
+            raise ValueError("spar_state is not configured (spar_state.kind: cassandra)")
+        in_spar = {str(t.id) for t in await self._spar.tokens_of_team(uuid.UUID(team))}
+        copied = 0
+        for record in await self._store.list_tokens(team):
+            if record.id not in in_spar:
+                await self._spar.token_insert_hashed(record.hash, _spar_info(record))
+                copied += 1
+        if copied:
+            self._changed(team)
+        return copied
+
     async def _add(self, record: TokenRecord) -> None:
         try:
             await self._store.add_token(record, max_per_team=self._max_per_team)

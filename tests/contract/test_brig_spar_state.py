@@ -281,3 +281,19 @@ async def test_a_wire_member_is_never_taken_over(setup: Setup) -> None:
     page = await setup.backend.search_users(TEAM, UserQuery(filter=parse_filter('userName eq "hank"')))
 
     assert 0 == page.total
+
+
+async def test_tokens_made_before_spar_state_are_copied_by_an_explicit_step(tokens: Any, setup: Setup) -> None:
+    """A token in the gateway's store only stops with spar_state on; `copy_to_spar` brings it over, once."""
+    from gateway.provisioning.tokens import TokenService
+
+    service, spar = tokens
+    team = str(uuid.uuid4())
+    before = TokenService(service._store, setup.backend, max_per_team=8)  # noqa: SLF001 - the same store, no spar
+    secret, record = await before.create(team, description="made before spar_state")
+
+    with pytest.raises(ScimError):
+        await service.verify(f"Bearer {secret}")
+    assert 1 == await service.copy_to_spar(team)
+    assert record.id == (await service.verify(f"Bearer {secret}")).id
+    assert 0 == await service.copy_to_spar(team)

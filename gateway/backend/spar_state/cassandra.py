@@ -222,7 +222,11 @@ class CassandraSparState:
         return sorted((_token_info(row) for row in rows), key=lambda info: info.created_at)
 
     async def token_insert(self, token: str, info: TokenInfo) -> None:
-        key = token_key(token)
+        await self.token_insert_hashed(token_key(token), info)
+
+    async def token_insert_hashed(self, key: str, info: TokenInfo) -> None:
+        if not key.startswith(TOKEN_HASH_PREFIX):
+            raise ValueError("a token's key in spar's tables is its sha512: hash")
         row = _token_row(key, info)
         await self._batch([("TOKEN_INSERT_BY_TOKEN", row), ("TOKEN_INSERT_BY_TEAM", row)])
 

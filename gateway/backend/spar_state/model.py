@@ -108,6 +108,10 @@ class SparState(Protocol):
         """insertScimToken: both tables in one logged batch, keyed by the token's hash."""
         ...
 
+    async def token_insert_hashed(self, key: str, info: TokenInfo) -> None:
+        """As token_insert, for a token known only by its `sha512:` hash (a token the gateway made earlier)."""
+        ...
+
     async def token_delete(self, team: UUID, token_id: UUID) -> None:
         """deleteScimToken."""
         ...
