@@ -136,8 +136,9 @@ class TokenService:
         """
         With spar_state: write the team's tokens the gateway made before spar_state was on into
         spar's tables (by their hash), so they keep working now that spar's tables are the truth;
-        how many were copied. An explicit step, never automatic: a token deleted in Team Settings
-        must not come back.
+        how many were copied. An explicit step, never automatic, to run once right after turning
+        spar_state on: a token deleted in Team Settings must not come back, and a later run would
+        bring back one deleted there since (the gateway's store keeps its copy).
         """
         if self._spar is None:
             raise ValueError("spar_state is not configured (spar_state.kind: cassandra)")

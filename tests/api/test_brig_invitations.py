@@ -181,3 +181,30 @@ async def test_a_put_failing_at_any_write_converges_when_retried(
         query = quote('externalId eq "' + external_id + '"')
         found = await client.get(f"{USERS}?filter={query}", headers=auth(saml_token))
         assert count == (await found.json())["totalResults"], external_id
+
+
+async def test_an_invitee_accepted_into_a_group_whose_other_member_left_wire(
+    client: TestClient, token: str, config: Config
+) -> None:
+    """A member of the invitee's group was deleted in Wire meanwhile: acceptance drops it, the invitee joins, reads work."""
+    ids = []
+    for name in ("left", "joins"):
+        created = await client.post(USERS, json=user_body(name), headers=auth(token))
+        assert 201 == created.status, await created.text()
+        ids.append((await created.json())["id"])
+    left, joins = ids
+    assert 200 == (await brig_lite(config, "POST", f"/i/_brig-lite/invitations/{left}/accept", {}))[0]
+    assert 200 == (await client.get(f"{USERS}/{left}", headers=auth(token))).status  # read once: accepted
+    body = {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "G",
+            "members": [{"value": left}, {"value": joins}]}  # fmt: skip
+    group = await client.post(GROUPS, json=body, headers=auth(token))
+    assert 201 == group.status, await group.text()
+    gid = (await group.json())["id"]
+    assert 202 == (await brig_lite(config, "DELETE", f"/i/users/{left}"))[0]  # deleted in Wire, behind SCIM's back
+    assert 200 == (await brig_lite(config, "POST", f"/i/_brig-lite/invitations/{joins}/accept", {}))[0]
+
+    read = await client.get(f"{USERS}/{joins}", headers=auth(token))
+
+    assert (200, True) == (read.status, (await read.json())["active"])
+    _, in_brig = await brig_lite(config, "GET", f"/i/user-groups/{TEAM}/{gid}/false")
+    assert [joins] == in_brig["members"]

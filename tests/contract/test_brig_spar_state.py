@@ -297,3 +297,23 @@ async def test_tokens_made_before_spar_state_are_copied_by_an_explicit_step(toke
     assert 1 == await service.copy_to_spar(team)
     assert record.id == (await service.verify(f"Bearer {secret}")).id
     assert 0 == await service.copy_to_spar(team)
+
+
+async def test_a_new_external_id_that_spars_index_gives_another_user_is_taken(setup: Setup) -> None:
+    """An update to the externalId of a user spar's SCIM made (not yet taken over) is 409; spar's row keeps its user."""
+    made_by_spar = saml_user("ivan", "ivan@example.com")
+    async with aiohttp.ClientSession() as session:
+        async with session.post(
+            f"{setup.brig_url}/i/users/spar", json=spar_user_body(TEAM, made_by_spar, ISSUER)
+        ) as answer:
+            assert answer.status in (200, 201)
+    setup.raw.execute(
+        "INSERT INTO scim_external (team, external_id, user, creation_status) VALUES (%s, %s, %s, %s)",
+        (uuid.UUID(TEAM), "ivan@example.com", uuid.UUID(made_by_spar.id), int(CreationStatus.CREATED)),
+    )
+    ours = await setup.backend.create_user(TEAM, saml_user("judy", "judy@example.com"))
+
+    with pytest.raises(Uniqueness):
+        await setup.backend.update_user(TEAM, ours.id, saml_user("judy", "ivan@example.com").fields)
+
+    assert uuid.UUID(made_by_spar.id) == setup.external_id_row("ivan@example.com").user

@@ -24,6 +24,7 @@ from gateway.backend.spar_state.model import CreationStatus
 from gateway.backend.wire_user import WireUser
 from gateway.clock import format_time, now_text
 from gateway.db.dialect import Database
+from gateway.scim.errors import Uniqueness
 from gateway.scim.filter.ast import Compare
 
 log = structlog.get_logger()
@@ -102,7 +103,10 @@ async def adopt(
         state.claim(conn, team, external_id, user_id, time.time())
         state.record_created(conn, user)
 
-    await db.write(record)
+    try:
+        await db.write(record)
+    except Uniqueness:  # another request took it over meanwhile: the search finds its row
+        return None
     log.info("user_taken_over_from_spar", user_id=user_id, team=team)
     return user
 

@@ -32,9 +32,10 @@ Wire either. brig's refusals become SCIM errors where the public methods return 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -265,13 +266,16 @@ class BrigGroups:
             )
         return row
 
-    async def _put(self, team: str, group_id: str, name: str, members: Sequence[str]) -> bool:
+    async def _put(
+        self, team: str, group_id: str, name: str, members: Sequence[str], *, accepted: str | None = None
+    ) -> bool:
         """
-        brig's PUT of the name and the whole list; False when brig refused a member that has left
-        the team (`user-group-invalid`; that user is forgotten, so the next plan goes without it);
-        NotFound when brig has no such group any more (the mirror forgets it).
+        brig's PUT of the name and the whole list (pending invitees left out, but `accepted`);
+        False when brig refused a member that has left the team (`user-group-invalid`; that user
+        is forgotten, so the next plan goes without it); NotFound when brig has no such group any
+        more (the mirror forgets it).
         """
-        members = await self._in_wire(members)
+        members = await self._in_wire(members, accepted=accepted)
         try:
             found = await self._brig.put_user_group(team, group_id, name, members)
         except BrigRefused as refused:
@@ -382,20 +386,28 @@ class BrigGroups:
         pending = await self._db.read(lambda conn: gs.pending_among(conn, members))
         return [m for m in members if m not in pending or m == accepted]
 
-    async def admit_accepted(self, team: str, user_id: str, group_ids: Sequence[str]) -> None:
+    async def admit_accepted(
+        self, team: str, user_id: str, group_ids: Sequence[str], mark_active: Callable[[], Awaitable[None]]
+    ) -> None:
         """
         An invitee who accepted joins in brig the groups the gateway kept them in while pending:
-        each group's whole list again (Wire's PUT), under the group's write section.
+        each group's whole list again (Wire's PUT, a member who left the team dropped as `_put`
+        does). Every group's write section is held, in id order, until `mark_active` has recorded
+        the user active: a change of one of these groups meanwhile would otherwise still take the
+        user for pending and send brig a list without them, which the mirror would then follow.
         """
-        for group_id in group_ids:
-            async with self._locks.hold(_lock_key(group_id)):
-                row = await self._db.read(lambda conn: gs.group_row(conn, team, group_id))  # noqa: B023 - awaited here
-                if row is None:
-                    continue
-                members = await self._db.read(lambda conn: gs.member_ids(conn, group_id))  # noqa: B023 - awaited here
-                if user_id in members:
-                    wire = await self._in_wire(members, accepted=user_id)
-                    await self._brig.put_user_group(team, group_id, row.group.display_name, wire)
+        async with contextlib.AsyncExitStack() as held:
+            for group_id in sorted(set(group_ids)):
+                await held.enter_async_context(self._locks.hold(_lock_key(group_id)))
+            for group_id in sorted(set(group_ids)):
+                for _ in range(EDIT_ATTEMPTS):
+                    row = await self._db.read(lambda conn: gs.group_row(conn, team, group_id))  # noqa: B023 - awaited here
+                    members = await self._db.read(lambda conn: gs.member_ids(conn, group_id))  # noqa: B023 - awaited here
+                    if row is None or user_id not in members:
+                        break
+                    if await self._put(team, group_id, row.group.display_name, members, accepted=user_id):
+                        break
+            await mark_active()
 
     async def _drop_vanished(self, team: str, user_ids: Sequence[str]) -> bool:
         """Forget the users among `user_ids` that brig no longer has in `team`; True when there were any."""

@@ -186,10 +186,17 @@ class BrigUsers:
         the user joins in brig the groups the gateway kept for them (brig refuses pending members).
         """
         await self._brig.put_member_permissions(team, accepted.id, permissions(pending.role))  # once per user
+        settled = with_content(accepted, dataclasses.replace(fields_of(accepted), role=pending.role), accepted.status)
         if pending.groups:
-            await self.join_groups(team, accepted.id, [group_id for group_id, _ in pending.groups])
+
+            async def mark_active() -> None:  # under the groups' write sections (groups.py admit_accepted)
+                await self._db.write(
+                    lambda conn: state.save(conn, dataclasses.replace(settled, last_modified=now_text()))
+                )
+
+            await self.join_groups(team, accepted.id, [group_id for group_id, _ in pending.groups], mark_active)
         log.info("invitation_accepted", user_id=accepted.id, team=team)
-        return with_content(accepted, dataclasses.replace(fields_of(accepted), role=pending.role), accepted.status)
+        return settled
 
     async def _vanished(self, user_id: str) -> NoReturn:
         """Forget a user brig no longer has (its externalId becomes free) and answer NotFound."""
@@ -206,9 +213,9 @@ class BrigUsers:
         if await self._brig.handle_taken(f.handle):
             raise Uniqueness(f"userName {f.handle!r} is already taken")
         issuer = None if new.idp is None else await self._issuers.issuer_of(team, new.idp)  # before any write
-        await self._free_in_spar(team, f.external_id, issuer)
         await self._db.write(lambda conn: state.claim(conn, team, f.external_id, new.id, time.time()))
         try:
+            await self._free_in_spar(team, f.external_id, issuer)  # after the claim: no concurrent create of ours
             await self._spar.creating(team, f.external_id, new.id)
             user = await self._create_in_brig(team, new, issuer)
         except BaseException:
@@ -347,7 +354,10 @@ class BrigUsers:
                 return current
             await self._write_changes(team, current, wanted)
             updated = dataclasses.replace(wanted, last_modified=now_text())
-            await self._spar.touched(updated)  # spar's last write of an update: the SCIM times
+            try:
+                await self._spar.touched(updated)  # spar's last write of an update: the SCIM times
+            except ScimError:  # brig holds the change: answer it; the times are only spar's meta
+                log.warning("spar_times_not_written", user_id=user_id, team=team)
             await self._db.write(lambda conn: state.save(conn, updated))
             return updated
 
@@ -363,6 +373,7 @@ class BrigUsers:
             await self._write_fields(team, current, wanted, None)
             return
         await self._free_external_id(team, wanted.external_id, mover=uid)
+        await self._check_spar_index(team, wanted.external_id, uid)
         await self._check_handle(current, wanted)
         issuer = None if current.idp is None else await self._issuers.issuer_of(team, current.idp)
         await self._db.write(lambda conn: state.hold_move(conn, team, uid, wanted.external_id, time.time()))
@@ -376,11 +387,20 @@ class BrigUsers:
     async def _settle_move(self, team: str, current: WireUser, new: str, sso: moves.SsoWrite) -> None:
         """A failed externalId change: the index as brig holds it; spar's rows back if brig kept the old one."""
         await moves.settle(self._brig, self._db, team, current.id, new, sso)
-        if sso.state != "done":
+        if sso.state == "unsent":  # brig kept the old one for sure ("sent": unknown, spar's rows stay new)
             try:
                 await self._spar.moved(team, current.id, (new, sso.issuer), (current.external_id, sso.issuer))
             except ScimError:
                 log.warning("spar_external_id_not_moved_back", user_id=current.id, team=team)
+
+    async def _check_spar_index(self, team: str, external_id: str, user_id: str) -> None:
+        """With spar_state: a new externalId that spar's index gives another live user is taken (409)."""
+        entry = await self._spar.entry(team, external_id)
+        if entry is None or str(entry.user) == user_id:
+            return
+        holders = [u for u in await self._brig.get_users([str(entry.user)]) if u.get("team") == team]
+        if any(status_of(u) is not None for u in holders):
+            raise Uniqueness(f"externalId {external_id!r} is already taken by Wire user {entry.user}")
 
     async def _check_handle(self, current: WireUser, wanted: WireUser) -> None:
         if wanted.handle != current.handle and await self._brig.handle_taken(wanted.handle):
@@ -449,11 +469,13 @@ class BrigUsers:
         return await self.get_user(team, user_id)
 
 
-JoinGroups = Callable[[str, str, Sequence[str]], Awaitable[None]]
+JoinGroups = Callable[[str, str, Sequence[str], Callable[[], Awaitable[None]]], Awaitable[None]]
 
 
-async def _no_groups(team: str, user_id: str, group_ids: Sequence[str]) -> None:
-    return None
+async def _no_groups(
+    team: str, user_id: str, group_ids: Sequence[str], mark_active: Callable[[], Awaitable[None]]
+) -> None:
+    await mark_active()
 
 
 def _live(users: Iterable[Mapping[str, Any]], mirror: WireUser) -> Mapping[str, Any] | None:
