@@ -160,33 +160,22 @@ def _existing(conn: sqlite3.Connection, team: str, group_id: str) -> tuple[str, 
 
 def _check_profiles_in_team(conn: sqlite3.Connection, team: str, members: Sequence[str]) -> None:
     """400 `user-group-invalid` unless every id is a user of `team` with a profile (not pending; tombstones pass)."""
-    found: set[str] = set()
-    for start in range(0, len(members), _CHUNK):
-        chunk = list(members[start : start + _CHUNK])
-        found.update(
-            row[0]
-            for row in conn.execute(
-                f"SELECT id FROM accounts WHERE team = ? AND status != 'pending-invitation' "
-                f"AND id IN ({', '.join('?' * len(chunk))})",
-                [team, *chunk],
-            )
-        )
-    if any(member not in found for member in members):
-        raise WireError(*NOT_IN_TEAM)
+    profiles = "SELECT id FROM accounts WHERE team = ? AND status != 'pending-invitation' AND id"
+    _require_all(conn, profiles, team, members)
 
 
 def _check_in_team(conn: sqlite3.Connection, team: str, members: Sequence[str]) -> None:
     """400 `user-group-invalid` unless every id is a galley member of `team`."""
+    _require_all(conn, "SELECT user FROM team_members WHERE team = ? AND user", team, members)
+
+
+def _require_all(conn: sqlite3.Connection, select: str, team: str, members: Sequence[str]) -> None:
+    """400 `user-group-invalid` unless `select` (ending in the id column) `IN (...)` finds every member."""
     found: set[str] = set()
     for start in range(0, len(members), _CHUNK):
         chunk = list(members[start : start + _CHUNK])
-        found.update(
-            row[0]
-            for row in conn.execute(
-                f"SELECT user FROM team_members WHERE team = ? AND user IN ({', '.join('?' * len(chunk))})",
-                [team, *chunk],
-            )
-        )
+        marks = ", ".join("?" * len(chunk))
+        found.update(row[0] for row in conn.execute(f"{select} IN ({marks})", [team, *chunk]))
     if any(member not in found for member in members):
         raise WireError(*NOT_IN_TEAM)
 
