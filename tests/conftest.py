@@ -137,6 +137,9 @@ class FixedIssuers:
     async def issuer_of(self, team: str, idp_id: str) -> str:
         return issuer_of(idp_id)
 
+    async def idps_of(self, team: str) -> list[tuple[str, str | None]]:
+        return []  # any id has an issuer; none is listed
+
 
 async def add_saml_idp(path: Path, team: str, idp: str) -> None:
     """spar's IdP `idp` of `team` with its issuer, in the brig-lite whose database is `path`."""

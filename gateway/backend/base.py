@@ -146,6 +146,10 @@ class IssuerLookup(Protocol):
         """The issuer URI; a ScimError whose detail tells the operator what to fix when there is none."""
         ...
 
+    async def idps_of(self, team: str) -> Sequence[tuple[str, str | None]]:
+        """The team's IdPs as (id, issuer URI or None when not known)."""
+        ...
+
 
 @runtime_checkable
 class UserDocumentStore(Protocol):

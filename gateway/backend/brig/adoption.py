@@ -114,10 +114,9 @@ async def adopt(
 async def _idp_of(issuers: IssuerLookup, team: str, sso: Any) -> str | None:
     """The id of the team's IdP whose issuer is the SAML tenant of `sso` (None: not a SAML user, or unknown)."""
     tenant = sso.get("tenant") if isinstance(sso, dict) else None
-    listing = getattr(issuers, "idps_of", None)  # spar's list (SparIssuers) or the registry's
-    if not isinstance(tenant, str) or listing is None:
+    if not isinstance(tenant, str):
         return None
-    for idp_id, issuer in await listing(team):
+    for idp_id, issuer in await issuers.idps_of(team):  # spar's list or the registry's
         if issuer and f">{issuer}<" in tenant:
             return str(idp_id)
     return None

@@ -42,6 +42,9 @@ class NoIssuers:
             status=500,
         )
 
+    async def idps_of(self, team: str) -> list[tuple[str, str | None]]:
+        return []
+
 
 class BrigBackend:
     """A `Backend` over brig and galley; see the module docstring."""
