@@ -48,6 +48,15 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("backend_kind", marker.args)
 
 
+@pytest.fixture(name="fresh_directory")
+def _fresh_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The test runs in an empty working directory, without SCIM_GATEWAY__ variables (the CLI's tests)."""
+    monkeypatch.chdir(tmp_path)
+    for name in list(os.environ):
+        if name.startswith("SCIM_GATEWAY__"):
+            monkeypatch.delenv(name)
+
+
 @pytest.fixture(name="store_settings")
 def _store_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     """

@@ -60,6 +60,21 @@ class Setup:
     def times_row(self, user_id: str) -> Any:
         return self.one("SELECT created_at, last_updated_at FROM scim_user_times WHERE uid = %s", uuid.UUID(user_id))
 
+    async def made_by_spar(
+        self, handle: str, external_id: str, status: CreationStatus = CreationStatus.CREATED, managed_by: str = "scim"
+    ) -> NewUser:
+        """A user as spar's SCIM makes one: brig's account (POST /i/users/spar) and its scim_external row."""
+        user = saml_user(handle, external_id)
+        body = {**spar_user_body(TEAM, user, ISSUER), "newUserSparManagedBy": managed_by}
+        async with aiohttp.ClientSession() as session:
+            async with session.post(f"{self.brig_url}/i/users/spar", json=body) as answer:
+                assert answer.status in (200, 201)
+        self.raw.execute(
+            "INSERT INTO scim_external (team, external_id, user, creation_status) VALUES (%s, %s, %s, %s)",
+            (uuid.UUID(TEAM), external_id, uuid.UUID(user.id), int(status)),
+        )
+        return user
+
     async def faults(self, *rules: dict[str, Any]) -> None:
         async with aiohttp.ClientSession() as session:
             async with session.put(f"{self.brig_url}/i/_faults", json={"rules": list(rules)}) as answer:
@@ -143,16 +158,8 @@ async def test_a_create_failing_in_brig_leaves_nothing_that_blocks_the_retry(set
 
 async def test_a_complete_user_of_spars_is_a_conflict_and_an_interrupted_one_is_cleaned(setup: Setup) -> None:
     """spar's row (CREATED, user alive in brig) is 409; (CREATING, user alive) is an interrupted create: cleaned, then created."""
-    async with aiohttp.ClientSession() as session:
-        for handle, status in (("dave", CreationStatus.CREATED), ("erin", CreationStatus.CREATING)):
-            made_by_spar = saml_user(handle, f"{handle}@example.com")
-            body = spar_user_body(TEAM, made_by_spar, ISSUER)
-            async with session.post(f"{setup.brig_url}/i/users/spar", json=body) as answer:
-                assert answer.status in (200, 201)
-            setup.raw.execute(
-                "INSERT INTO scim_external (team, external_id, user, creation_status) VALUES (%s, %s, %s, %s)",
-                (uuid.UUID(TEAM), f"{handle}@example.com", uuid.UUID(made_by_spar.id), int(status)),
-            )
+    await setup.made_by_spar("dave", "dave@example.com", CreationStatus.CREATED)
+    await setup.made_by_spar("erin", "erin@example.com", CreationStatus.CREATING)
 
     with pytest.raises(Uniqueness):
         await setup.backend.create_user(TEAM, saml_user("dave2", "dave@example.com"))
@@ -241,16 +248,7 @@ async def test_a_user_spars_scim_made_is_found_by_the_idps_match_and_managed(set
     from gateway.backend.wire_user import UserQuery
     from gateway.scim.filter.grammar import parse_filter
 
-    made_by_spar = saml_user("gina", "Gina@Example.com")
-    async with aiohttp.ClientSession() as session:
-        async with session.post(
-            f"{setup.brig_url}/i/users/spar", json=spar_user_body(TEAM, made_by_spar, ISSUER)
-        ) as answer:
-            assert answer.status in (200, 201)
-    setup.raw.execute(
-        "INSERT INTO scim_external (team, external_id, user, creation_status) VALUES (%s, %s, %s, %s)",
-        (uuid.UUID(TEAM), "Gina@Example.com", uuid.UUID(made_by_spar.id), int(CreationStatus.CREATED)),
-    )
+    made_by_spar = await setup.made_by_spar("gina", "Gina@Example.com")
 
     page = await setup.backend.search_users(TEAM, UserQuery(filter=parse_filter(match)))
 
@@ -268,15 +266,7 @@ async def test_a_wire_member_is_never_taken_over(setup: Setup) -> None:
     from gateway.backend.wire_user import UserQuery
     from gateway.scim.filter.grammar import parse_filter
 
-    made = saml_user("hank", "hank@example.com")
-    body = {**spar_user_body(TEAM, made, ISSUER), "newUserSparManagedBy": "wire"}
-    async with aiohttp.ClientSession() as session:
-        async with session.post(f"{setup.brig_url}/i/users/spar", json=body) as answer:
-            assert answer.status in (200, 201)
-    setup.raw.execute(
-        "INSERT INTO scim_external (team, external_id, user, creation_status) VALUES (%s, %s, %s, %s)",
-        (uuid.UUID(TEAM), "hank@example.com", uuid.UUID(made.id), int(CreationStatus.CREATED)),
-    )
+    await setup.made_by_spar("hank", "hank@example.com", managed_by="wire")
 
     page = await setup.backend.search_users(TEAM, UserQuery(filter=parse_filter('userName eq "hank"')))
 
@@ -301,16 +291,7 @@ async def test_tokens_made_before_spar_state_are_copied_by_an_explicit_step(toke
 
 async def test_a_new_external_id_that_spars_index_gives_another_user_is_taken(setup: Setup) -> None:
     """An update to the externalId of a user spar's SCIM made (not yet taken over) is 409; spar's row keeps its user."""
-    made_by_spar = saml_user("ivan", "ivan@example.com")
-    async with aiohttp.ClientSession() as session:
-        async with session.post(
-            f"{setup.brig_url}/i/users/spar", json=spar_user_body(TEAM, made_by_spar, ISSUER)
-        ) as answer:
-            assert answer.status in (200, 201)
-    setup.raw.execute(
-        "INSERT INTO scim_external (team, external_id, user, creation_status) VALUES (%s, %s, %s, %s)",
-        (uuid.UUID(TEAM), "ivan@example.com", uuid.UUID(made_by_spar.id), int(CreationStatus.CREATED)),
-    )
+    made_by_spar = await setup.made_by_spar("ivan", "ivan@example.com")
     ours = await setup.backend.create_user(TEAM, saml_user("judy", "judy@example.com"))
 
     with pytest.raises(Uniqueness):

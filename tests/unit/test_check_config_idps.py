@@ -23,12 +23,7 @@ OTHER_IDP = "7b0c4a1e-5d3f-4e2a-9c8b-1a2b3c4d5e6f"
 BRIG = "backend: {kind: brig, brig_url: 'http://127.0.0.1:9'}\n"
 
 
-@pytest.fixture(autouse=True)
-def _in_fresh_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(tmp_path)
-    for name in list(os.environ):
-        if name.startswith("SCIM_GATEWAY__"):
-            monkeypatch.delenv(name)
+pytestmark = pytest.mark.usefixtures("fresh_directory")  # tests/conftest.py
 
 
 def check_config(capsys: pytest.CaptureFixture[str], yaml_text: str) -> tuple[int, str, str]:

@@ -22,13 +22,7 @@ OTHER_TEAM = "d2a1c0de-1111-4222-8333-944455556666"
 IDP = "2d6f7a8e-0a8b-4c4f-9a3e-5b2e1c0d9f11"
 
 
-@pytest.fixture(autouse=True)
-def _in_fresh_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every test runs in an empty working directory, without SCIM_GATEWAY__ variables."""
-    monkeypatch.chdir(tmp_path)
-    for name in list(os.environ):
-        if name.startswith("SCIM_GATEWAY__"):
-            monkeypatch.delenv(name)
+pytestmark = pytest.mark.usefixtures("fresh_directory")  # tests/conftest.py
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

@@ -16,12 +16,7 @@ IDP = "2d6f7a8e-0a8b-4c4f-9a3e-5b2e1c0d9f11"
 ISSUER = "https://sts.windows.net/0b6c4e5a-7d1f-4a8e-9c2b-3d4e5f6a7b8c/"
 
 
-@pytest.fixture(autouse=True)
-def _in_fresh_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(tmp_path)
-    for name in list(os.environ):
-        if name.startswith("SCIM_GATEWAY__"):
-            monkeypatch.delenv(name)
+pytestmark = pytest.mark.usefixtures("fresh_directory")  # tests/conftest.py
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
