@@ -36,11 +36,35 @@ IDP = "2d6f7a8e-0a8b-4c4f-9a3e-5b2e1c0d9f11"
 ISSUER = issuer_of(IDP)
 
 
+class Flaky:
+    """spar's tables with one write made to fail: the `nth` call (from 1) of the method `fail`, before it runs."""
+
+    def __init__(self, state: Any) -> None:
+        self._state = state
+        self.fail: str | None = None
+        self.nth = 1
+        self._seen = 0
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._state, name)
+        if name != self.fail:
+            return method
+
+        async def failing(*args: Any, **kwargs: Any) -> Any:
+            self._seen += 1
+            if self._seen == self.nth:
+                raise ScimError("Cassandra failed (injected)", status=503)
+            return await method(*args, **kwargs)
+
+        return failing
+
+
 @dataclasses.dataclass
 class Setup:
     backend: BrigBackend
     raw: Any  # a driver session on the keyspace: what spar reads
     brig_url: str
+    spar: Flaky
 
     def one(self, cql: str, *params: Any) -> Any:
         return self.raw.execute(cql, params).one()
@@ -90,10 +114,11 @@ async def _setup(tmp_path: Path, raw: Any) -> AsyncIterator[Setup]:
         await add_saml_idp(tmp_path / "brig-lite.db", TEAM, IDP)
         db = await SqliteDatabase.open(tmp_path / "gw.db")
         spar = await CassandraSparState.open(_settings(keyspace))
+        flaky = Flaky(spar)
         settings = brig_settings(BackendConfig(kind="brig", brig_url=url, spar_url=url))
-        backend = await BrigBackend.open(settings, db, group_members=group_members, spar_state=spar)
+        backend = await BrigBackend.open(settings, db, group_members=group_members, spar_state=flaky)
         try:
-            yield Setup(backend, session, url)
+            yield Setup(backend, session, url, flaky)
         finally:
             await backend.close()
             await spar.close()
@@ -154,6 +179,30 @@ async def test_a_create_failing_in_brig_leaves_nothing_that_blocks_the_retry(set
     assert (None, None) == (setup.external_id_row("carol@example.com"), setup.saml_row("carol@example.com"))
     retried = await setup.backend.create_user(TEAM, saml_user("carol", "carol@example.com"))
     assert uuid.UUID(retried.id) == setup.external_id_row("carol@example.com").user
+
+
+# spar's writes of a create, in order (spar_writes.py): the CREATING marker, the times, the
+# externalId row, user_v2, the CREATED marker.
+CREATE_WRITES = [("external_id_put", 1), ("user_times_put", 1), ("external_id_put", 2), ("saml_user_put", 1),
+                 ("external_id_put", 3)]  # fmt: skip
+
+
+@pytest.mark.parametrize(("write", "nth"), CREATE_WRITES)
+async def test_a_create_interrupted_at_any_of_spars_writes_blocks_no_retry(setup: Setup, write: str, nth: int) -> None:
+    """Cassandra fails one write of a create: a 503, no brig account left, and the IdP's retry makes the user."""
+    new = saml_user("kate", "kate@example.com")
+    setup.spar.fail, setup.spar.nth = write, nth
+    with pytest.raises(ScimError):
+        await setup.backend.create_user(TEAM, new)
+    setup.spar.fail = None
+
+    async with aiohttp.ClientSession() as session:
+        async with session.get(f"{setup.brig_url}/i/users", params={"ids": new.id}) as answer:
+            assert [] == await answer.json()  # the failed create's account is gone
+    retried = await setup.backend.create_user(TEAM, saml_user("kate", "kate@example.com"))
+    row = setup.external_id_row("kate@example.com")
+    assert (uuid.UUID(retried.id), CreationStatus.CREATED) == (row.user, row.creation_status)
+    assert uuid.UUID(retried.id) == setup.saml_row("kate@example.com").uid
 
 
 async def test_a_complete_user_of_spars_is_a_conflict_and_an_interrupted_one_is_cleaned(setup: Setup) -> None:
