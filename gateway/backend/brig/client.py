@@ -91,7 +91,11 @@ class BrigClient:
     # --- brig -------------------------------------------------------------------------------
 
     async def get_users(self, ids: Sequence[str], *, include_pending: bool = True) -> list[dict[str, Any]]:
-        """`GET /i/users?ids=`: the accounts with these ids, pending invitations unless told (deleted left out)."""
+        """
+        `GET /i/users?ids=` (`iGetUsersByVariousKeys`, Internal/Brig.hs; answers `[User]`, golden
+        testObject_User_user_*.json): the accounts with these ids, pending invitations unless told
+        (deleted left out).
+        """
         found: list[dict[str, Any]] = []
         pending = str(include_pending).lower()
         for start in range(0, len(ids), IDS_PER_LOOKUP):
@@ -131,7 +135,7 @@ class BrigClient:
         return status == 200
 
     async def default_locale(self) -> str:
-        """brig's default user locale: `GET /i/users/locale` (GetDefaultLocale), a LocaleUpdate {"locale"}."""
+        """brig's default user locale: `GET /i/users/locale` (`i-get-default-locale`), a LocaleUpdate {"locale"}."""
         _, body = await self._call("GET", "brig", "/i/users/locale", read=True, what="read the default locale")
         locale = body.get("locale") if isinstance(body, dict) else None
         if not isinstance(locale, str) or not locale:
@@ -139,31 +143,45 @@ class BrigClient:
         return locale
 
     async def create_spar_user(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        """
+        `POST /i/users/spar` (`createUserNoVerifySpar`, Internal/Brig.hs; body NewUserSpar; 201 with
+        a SelfProfile, CreateUserSparInternalResponses in libs/wire-api/src/Wire/API/User.hs).
+        """
         _, user = await self._call(
             "POST", "brig", "/i/users/spar", payload=body, expect=(200, 201), what="create a SAML user"
         )
         return user
 
     async def create_invitation(self, team: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        """
+        `POST /i/teams/:tid/invitations` (`create-invitations-via-scim`, Internal/Brig.hs; body
+        NewUserScimInvitation; 200 with the pending User).
+        """
         _, user = await self._call(
             "POST", "brig", f"/i/teams/{team}/invitations", payload=body, expect=(200, 201), what="invite a user"
         )
         return user
 
     async def put_user_field(self, user_id: str, field: str, body: Mapping[str, Any]) -> None:
-        """`PUT /i/users/:uid/<field>` (name, handle, managed-by, sso-id, rich-info, locale, status)."""
+        """
+        `PUT /i/users/:uid/<field>`, Internal/Brig.hs: `iPutUserName` (NameUpdate), `iPutHandle`
+        (HandleUpdate), `iPutManagedBy`, `iPutUserSsoId` (UserSSOId), `iPutRichInfo`
+        (RichInfoUpdate), `i-update-user-locale` (LocaleUpdate), `iPutUserStatus`
+        (AccountStatusUpdate); each answers 200.
+        """
         await self._call(
             "PUT", "brig", f"/i/users/{user_id}/{field}", payload=body, expect=(200, 204), what=f"set {field}"
         )
 
     async def get_rich_info(self, user_id: str) -> Any | None:
+        """`GET /i/users/:uid/rich-info` (`iGetRichInfo`, Internal/Brig.hs; RichInfo, empty for an unknown user)."""
         status, body = await self._call(
             "GET", "brig", f"/i/users/{user_id}/rich-info", expect=(200, 404), read=True, what="read rich info"
         )
         return body if status == 200 else None
 
     async def delete_user(self, user_id: str) -> int:
-        """`DELETE /i/users/:uid`: 202 deleted, 200 already deleted, 404 no such user."""
+        """`DELETE /i/users/:uid` (`iDeleteUser`): 202 deleted, 200 already deleted, 404 no such user (UserNotFound)."""
         status, _ = await self._call(
             "DELETE", "brig", f"/i/users/{user_id}", expect=(200, 202, 404), what="delete a user"
         )
@@ -196,8 +214,9 @@ class BrigClient:
 
     async def reauthenticate(self, user_id: str, body: Mapping[str, Any]) -> tuple[int, str | None]:
         """
-        `GET /i/users/:uid/reauthenticate` with a JSON body {password, verification_code,
-        action}; (200, None) when accepted, else (403 or 404, brig's label). The body is never logged.
+        `GET /i/users/:uid/reauthenticate` (`reauthenticate`, Internal/Brig.hs; ReAuthUser) with a
+        JSON body {password, verification_code, action}; (200, None) when accepted, else (403 or
+        404, brig's label). The body is never logged.
         """
         status, answer = await self._call(
             "GET",
@@ -235,7 +254,7 @@ class BrigClient:
     # --- brig: user groups (Wire's internal API replaces a member list only whole) -------------
 
     async def create_user_group(self, team: str, name: str, members: Sequence[str]) -> dict[str, Any]:
-        """`POST /i/user-groups/full`: a user group managed by SCIM; brig chooses its id."""
+        """`POST /i/user-groups/full` (`i-create-group-full`; NewUserGroup, answers a UserGroup): managed by SCIM."""
         body = {
             "managed_by": "scim",
             "team_id": team,
@@ -267,7 +286,7 @@ class BrigClient:
         return page, total
 
     async def get_user_group(self, team: str, group_id: str) -> dict[str, Any] | None:
-        """`GET /i/user-groups/:tid/:gid/false`: the group with its members; None when brig has none."""
+        """`GET /i/user-groups/:tid/:gid/false` (`i-get-group`; Maybe UserGroup): the group; None when brig has none."""
         status, group = await self._call(
             "GET",
             "brig",
@@ -279,7 +298,7 @@ class BrigClient:
         return group if status == 200 and isinstance(group, dict) else None  # brig answers 200 `null`
 
     async def put_user_group(self, team: str, group_id: str, name: str, members: Sequence[str]) -> bool:
-        """`PUT /i/user-groups`: name and the WHOLE member list; False when brig has no such group."""
+        """`PUT /i/user-groups` (`i-update-group`): name and the WHOLE member list; False when brig has none."""
         body = {"team_id": team, "group_id": group_id, "name": name, "members": list(members)}
         status, _ = await self._call(
             "PUT", "brig", "/i/user-groups", payload=body, expect=(200, 204, 404), what="update a user group"
@@ -287,7 +306,7 @@ class BrigClient:
         return status != 404
 
     async def delete_user_group(self, team: str, group_id: str) -> bool:
-        """`DELETE /i/user-groups/:tid/:gid/managed/scim`: True when deleted, False when brig had none."""
+        """`DELETE /i/user-groups/:tid/:gid/managed/scim` (`i-delete-group-managed`; 200, also for an unknown group)."""
         status, _ = await self._call(
             "DELETE",
             "brig",
@@ -300,7 +319,11 @@ class BrigClient:
     # --- galley ------------------------------------------------------------------------------
 
     async def get_member_permissions(self, team: str, user_id: str) -> int | None:
-        """The member's `self` permission bits; None when not a member of the team."""
+        """
+        galley `GET /i/teams/:tid/members/:uid` (`unchecked-get-team-member`, Internal/Galley.hs;
+        TeamMember, golden testObject_TeamMember_team_1.json): the `self` permission bits; None on
+        404 `no-team-member` (not a member, or an invitation not yet accepted).
+        """
         status, body = await self._call(
             "GET",
             "galley",
@@ -313,7 +336,7 @@ class BrigClient:
 
     async def put_member_permissions(self, team: str, user_id: str, perms: Mapping[str, int]) -> None:
         """
-        galley `PUT /i/teams/:tid/members` (Internal/Galley.hs) with a NewTeamMember
+        galley `PUT /i/teams/:tid/members` (`unchecked-update-team-member`, Internal/Galley.hs) with a NewTeamMember
         {"member": {"user", "permissions", "created_by", "created_at"}} (Team/Member.hs
         `newTeamMemberSchema`, golden testObject_NewTeamMember_team_1.json), as spar's
         `updateTeamMember` (Spar/Intra/Galley.hs) sends it: no inviter, so both null.
@@ -343,7 +366,7 @@ class BrigClient:
         return isinstance(body, dict) and body.get("status") == "enabled"
 
     async def check_team(self, team: str) -> None:
-        """That galley answers for the team (a feature read that must succeed)."""
+        """That galley answers for the team: its `IFeatureStatusGet` for validateSAMLemails, which must succeed."""
         await self._call(
             "GET", "galley", f"/i/teams/{team}/features/validateSAMLemails", read=True, what="check the team"
         )
