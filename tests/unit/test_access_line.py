@@ -6,11 +6,13 @@ whenever structlog is configured otherwise (a test's capture_logs); none above l
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -116,3 +118,49 @@ def test_no_access_line_above_level_info(stderr: io.BytesIO) -> None:
     logconfig.log_request("abc123", dict(FIELDS))
 
     assert b"" == stderr.getvalue()
+
+
+@pytest.mark.parametrize(
+    "now",
+    [0.0, 1.5, 1_764_777_600.000001, 1_764_777_600.999999, 1_764_777_600.9999996, 1_764_777_601.25, 4_102_444_799.5],
+)
+def test_the_timestamp_is_structlogs_format(now: float) -> None:
+    """iso_timestamp formats as TimeStamper(fmt="iso", utc=True): isoformat, "Z", no zero microseconds."""
+    expected = datetime.fromtimestamp(now, tz=UTC).isoformat().replace("+00:00", "Z")
+    assert expected == logconfig.iso_timestamp(now)
+    assert expected == logconfig.iso_timestamp(now)  # the second within the same second: from the cache
+
+
+class _CountingBuffer(io.BytesIO):
+    def __init__(self) -> None:
+        super().__init__()
+        self.flushes = 0
+        self.flushed = b""
+
+    def flush(self) -> None:
+        self.flushes += 1
+        self.flushed = self.getvalue()
+
+
+async def test_the_lines_of_one_loop_round_go_out_in_one_flush() -> None:
+    """On a running loop each line waits for the end of the round, then all of them are flushed together."""
+    out = _CountingBuffer()
+    line = logconfig._AccessLine([], out)  # noqa: SLF001 - the writer alone, without structlog's chain
+    for n in range(3):
+        line.write(b"line %d\n" % n)
+        line.flush_soon()
+    assert 0 == out.flushes  # nothing flushed within the round
+    await asyncio.sleep(0)  # the round ends
+    assert (1, b"line 0\nline 1\nline 2\n") == (out.flushes, out.flushed)
+    line.write(b"line 3\n")
+    line.flush_soon()
+    await asyncio.sleep(0)
+    assert (2, b"line 3\n") == (out.flushes, out.flushed[-7:])
+
+
+def test_without_a_loop_a_line_is_flushed_at_once() -> None:
+    out = _CountingBuffer()
+    line = logconfig._AccessLine([], out)  # noqa: SLF001
+    line.write(b"x\n")
+    line.flush_soon()
+    assert 1 == out.flushes
