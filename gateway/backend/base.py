@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from typing import Protocol, runtime_checkable
 
-from gateway.backend.documents import DocumentPage
+from gateway.backend.documents import DocumentPage, UserDocument
 from gateway.backend.wire_group import GroupEdit, GroupPage, GroupQuery, NewGroup, WireGroup
 from gateway.backend.wire_user import NewUser, Page, UserFields, UserQuery, WireUser
 
@@ -161,6 +161,13 @@ class UserDocumentStore(Protocol):
 
     async def search_user_documents(self, team: str, query: UserQuery) -> DocumentPage | None:
         """`search_users`'s page as documents; None when this backend was given no renderer."""
+
+    async def user_document(self, team: str, user_id: str) -> tuple[UserDocument, str] | None:
+        """
+        The user as its stored document with its groups, and its version; None when this backend
+        was given no renderer or the stored document is not current (then read `get_user`).
+        NotFound when there is no such user.
+        """
 
     async def refresh_documents(self, *, batch: int = 500) -> int:
         """Store the documents that are not current (once per renderer key); how many."""

@@ -32,6 +32,8 @@ class Dialect:
     position: str  # 1-based position of a substring: "instr" or "strpos"
     json_text: str  # a JSON text column's member as text; `{path}` is a dotted path, `{keys}` comma-separated
     json_values: str  # the rows (column `value`) of a JSON array of strings bound as one `?`
+    # an aggregate of `{a}` and `{b}` as one JSON text, an array of [a, b] pairs (NULL for no rows)
+    json_pairs: str
     for_update: str  # suffix of a SELECT that locks the rows it reads until commit ("" on SQLite)
     for_key_share: str  # suffix that keeps the rows from being deleted until commit ("" on SQLite)
     # suffix that locks the rows as an UPDATE of non-key columns would ("" on SQLite): it waits
@@ -65,6 +67,7 @@ SQLITE = Dialect(
     position="instr",
     json_text="json_extract({sql}, '$.{path}')",
     json_values="json_each(?)",
+    json_pairs="json_group_array(json_array({a}, {b}))",
     for_update="",
     for_key_share="",
     for_no_key_update="",
@@ -107,13 +110,17 @@ class Connection(Protocol):
 
 
 class Database(Protocol):
-    """A database opened for async use: units of work run on its threads, never on the loop."""
+    """A database opened for async use: units of work run on its threads (`read_point`: see there)."""
 
     @property
     def dialect(self) -> Dialect: ...
 
     def read(self, fn: Callable[[Connection], T]) -> Awaitable[T]:
         """Run `fn(connection)` on a reader connection (autocommit: each statement sees the latest)."""
+        ...
+
+    def read_point(self, fn: Callable[[Connection], T]) -> Awaitable[T]:
+        """`read` for a few index lookups; SQLite runs it on the loop's own connection, at once."""
         ...
 
     def write(self, fn: Callable[[Connection], T]) -> Awaitable[T]:

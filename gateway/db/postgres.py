@@ -39,6 +39,7 @@ POSTGRES = Dialect(
     position="strpos",
     json_text="(CAST({sql} AS jsonb) #>> '{{{keys}}}')",
     json_values="json_array_elements_text(CAST(? AS json))",
+    json_pairs="CAST(json_agg(json_build_array({a}, {b})) AS text)",
     for_update=" FOR UPDATE",
     for_key_share=" FOR KEY SHARE",
     for_no_key_update=" FOR NO KEY UPDATE",

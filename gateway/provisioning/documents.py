@@ -11,6 +11,7 @@ holds the two paths to that.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import inspect
 import sys
@@ -19,7 +20,7 @@ from typing import Any
 import orjson
 
 from gateway.backend import user_attributes
-from gateway.backend.documents import DocumentPage
+from gateway.backend.documents import DocumentPage, UserDocument
 from gateway.backend.wire_user import WireUser
 from gateway.provisioning import render as render_module
 from gateway.provisioning import rich_info
@@ -110,21 +111,37 @@ class UserDocuments:
         return orjson.dumps(resource).decode()
 
 
+def splice_user(user: UserDocument, *, base_url: str) -> bytes:
+    """One user's resource (see the module docstring) as serialised JSON: what GET /Users/<id> answers."""
+    user_id, document, user_groups = user
+    groups = _groups_json(user_groups, base_url) if user_groups else ""
+    return f'{document[:-2]},"location":{_users_location(base_url)}{user_id}"}}{groups}}}'.encode()
+
+
 def splice_page(page: DocumentPage, *, start_index: int, base_url: str) -> bytes:
     """The ListResponse of `page` (see the module docstring) as serialised JSON."""
-    location = orjson.dumps(f"{base_url}/Users/").decode()[:-1]  # opening quote, no closing one
-    groups_json: dict[tuple[tuple[str, str], ...], str] = {}  # a page's users share few groups
+    location = _users_location(base_url)
     parts = []
     for user_id, document, user_groups in page.users:
-        groups = ""
-        if user_groups:
-            groups = groups_json.get(user_groups, "")
-            if not groups:
-                rendered = render_user_groups(user_groups, base_url=base_url)
-                groups = groups_json[user_groups] = ',"groups":' + orjson.dumps(rendered).decode()
+        groups = _groups_json(user_groups, base_url) if user_groups else ""
         # the document ends with meta's closing brace and then its own: insert location and groups
         parts.append(f'{document[:-2]},"location":{location}{user_id}"}}{groups}}}')
     envelope: dict[str, Any] = list_response([], total=page.total, start_index=start_index)
     envelope["itemsPerPage"] = len(parts)
     head = orjson.dumps(envelope)  # ends with "Resources":[]}
     return b"".join((head[:-2], ",".join(parts).encode(), b"]}"))
+
+
+@functools.lru_cache(maxsize=64)
+def _users_location(base_url: str) -> str:
+    """The JSON string of `<base_url>/Users/`, without its closing quote (the id follows)."""
+    return orjson.dumps(f"{base_url}/Users/").decode()[:-1]
+
+
+@functools.lru_cache(maxsize=4096)
+def _groups_json(groups: tuple[tuple[str, str], ...], base_url: str) -> str:
+    """
+    `,"groups":[...]` for a user in `groups`: users share few sets of groups, so each is rendered
+    once. The key is the groups' ids and names themselves: a renamed group is another key.
+    """
+    return ',"groups":' + orjson.dumps(render_user_groups(groups, base_url=base_url)).decode()

@@ -8,6 +8,7 @@ conditional update on the version read, retried when another writer got in betwe
 from __future__ import annotations
 
 import dataclasses
+import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ import structlog
 
 from gateway.backend.base import Backend, UserDocumentStore
 from gateway.backend.wire_user import RICH_INFO_LIST_URN, RICH_INFO_MAP_URN, NewUser, Page, UserQuery, WireUser
-from gateway.provisioning.documents import splice_page
+from gateway.provisioning.documents import splice_page, splice_user
 from gateway.provisioning.render import render_user
 from gateway.provisioning.rules import UserRules, lower_keys, validate_user
 from gateway.provisioning.wire_schemas import USER_EXTENSION_URNS
@@ -66,6 +67,19 @@ class UserService:
 
     async def get(self, token: TokenRecord, user_id: str) -> WireUser:
         return await self._backend.get_user(token.team, _user_id(user_id))
+
+    async def get_serialised(self, token: TokenRecord, user_id: str, *, base_url: str) -> tuple[bytes, str] | None:
+        """
+        `get`'s user as serialised JSON made of its stored document, and its version; None when
+        the backend keeps no current document of it (then use `get`).
+        """
+        if self._documents is None:
+            return None
+        found = await self._documents.user_document(token.team, _user_id(user_id))
+        if found is None:
+            return None
+        document, version = found
+        return splice_user(document, base_url=base_url), version
 
     async def replace(self, token: TokenRecord, user_id: str, body: Any, *, if_match: str | None) -> WireUser:
         """PUT: full replacement; omitted fields reset, an omitted role is kept (Wire #3488)."""
@@ -169,7 +183,13 @@ def _user_query(request: SearchRequest) -> UserQuery:
     )
 
 
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
 def _user_id(text: str) -> str:
+    """A user id in its canonical form (lower-case, hyphenated); NotFound when it is no UUID."""
+    if _CANONICAL_UUID.fullmatch(text):
+        return text
     try:
         return str(uuid.UUID(text))
     except ValueError:

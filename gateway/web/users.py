@@ -58,6 +58,12 @@ async def create_user(request: web.Request) -> web.Response:
 
 
 async def get_user(request: web.Request) -> web.Response:
+    if not request.query_string:  # the whole user: its stored document, if the backend keeps one
+        users, base_url = request.app[USERS], request[BASE_URL]
+        found = await users.get_serialised(request[TOKEN], request[RESOURCE_ID], base_url=base_url)
+        if found is not None:
+            body, version = found
+            return not_modified(request, version) or serialised_response(body, headers={"ETag": version})
     user = await request.app[USERS].get(request[TOKEN], request[RESOURCE_ID])
     unchanged = not_modified(request, user.version)
     if unchanged is not None:

@@ -295,6 +295,7 @@ async def test_unexpected_exception_is_500_with_request_id_and_no_traceback(
         raise RuntimeError("secret internals: /srv/db password=hunter2")
 
     monkeypatch.setattr(UserService, "get", explode)
+    monkeypatch.setattr(UserService, "get_serialised", explode)
     response = await client.get(f"{USERS}/3f0e8a4c-5d7b-4e1a-9c2f-6b8d0a1e2f3c", headers=auth(token))
     body = await assert_scim_error(response, 500, None)
     text = await response.text()

@@ -22,7 +22,7 @@ from gateway.backend.wire_group import GroupFields, NewGroup
 from gateway.backend.wire_user import NewUser, UserFields
 from gateway.db.sqlite import SqliteDatabase
 from gateway.provisioning.group_members import group_members
-from gateway.web.keys import STORE
+from gateway.web.keys import BACKEND, STORE
 from group_calls import GROUPS, members, needs_group_backend, patch_group
 from scim_calls import USERS, op
 
@@ -86,7 +86,7 @@ async def sql_work(db: SqliteDatabase, action: Callable[[], Awaitable[Any]]) -> 
 
 
 async def statements(db: SqliteDatabase, action: Callable[[], Awaitable[Any]]) -> list[str]:
-    """The statements `action` runs on both connections."""
+    """The statements `action` runs on every connection (the reader's, the loop's, the writer's)."""
     seen: list[str] = []
 
     def install(conn: sqlite3.Connection) -> None:
@@ -95,12 +95,12 @@ async def statements(db: SqliteDatabase, action: Callable[[], Awaitable[Any]]) -
     def remove(conn: sqlite3.Connection) -> None:
         conn.set_trace_callback(None)
 
-    await db.read(install)
-    await db.write(install)
+    for run in (db.read, db.read_point, db.write):
+        await run(install)
     seen.clear()
     await action()
-    await db.read(remove)
-    await db.write(remove)
+    for run in (db.read, db.read_point, db.write):
+        await run(remove)
     return seen
 
 
@@ -217,13 +217,32 @@ async def test_a_group_list_page_costs_the_same_at_10_and_10000_groups(
 async def test_a_user_read_pays_one_indexed_membership_query(
     client: TestClient, token: str, sized_groups: dict[str, Any]
 ) -> None:
-    """GET /Users/:id runs exactly one statement on group_members, looked up by user_id."""
+    """
+    GET /Users/:id is one statement: the user's stored document, and its groups by the user_id
+    index of group_members in a subquery. With ?attributes= (rendered, not the stored document)
+    it runs exactly one statement on group_members, looked up by user_id.
+    """
     db = _db(client)
+    url = f"{USERS}/{sized_groups['member']}"
+    # the fixture wrote its users without documents: store them, as the start-up refresh would
+    await db.write(lambda conn: conn.execute("DELETE FROM user_documents_refreshed"))
+    assert await client.app[BACKEND].refresh_documents() > 0  # type: ignore[attr-defined]
 
     async def read() -> None:
-        assert 200 == (await client.get(f"{USERS}/{sized_groups['member']}", headers=auth(token))).status
+        response = await client.get(url, headers=auth(token))
+        assert 200 == response.status
+        assert (await response.json())["groups"]
 
-    ran = [statement for statement in await statements(db, read) if "group_members" in statement]
+    async def read_rendered() -> None:
+        response = await client.get(url, params={"attributes": "groups"}, headers=auth(token))
+        assert 200 == response.status
+        assert (await response.json())["groups"]
 
+    ran = [s for s in await statements(db, read) if "users" in s or "groups" in s]  # not the token's
+    assert 1 == len(ran), ran
+    assert "FROM users WHERE id = " in ran[0]
+    assert "WHERE m.user_id = users.id" in ran[0]
+
+    ran = [statement for statement in await statements(db, read_rendered) if "group_members" in statement]
     assert 1 == len(ran)
     assert "m.user_id = " in ran[0]

@@ -38,6 +38,14 @@ QUERIES = (
     "filter=" + quote('userName sw "u"'),
     "filter=" + quote('displayName co "ü" or active eq false'),
     "filter=" + quote('externalId eq "nobody"'),
+    # one user at most (a unique attribute, eq): one statement, no page window (embedded/backend.py)
+    "filter=" + quote('userName eq "u.one"'),
+    "filter=" + quote('USERNAME eq "U.One"'),
+    "filter=" + quote('urn:ietf:params:scim:schemas:core:2.0:User:userName eq "vier"'),
+    "filter=" + quote('externalId eq "u_two@example.com"') + "&startIndex=1&count=100",
+    "filter=" + quote('userName eq "u.one"') + "&startIndex=2",
+    "filter=" + quote('userName eq "u.one"') + "&count=0",
+    "filter=" + quote('userName eq "u.one"') + "&sortBy=displayName",
 )
 
 
@@ -61,6 +69,15 @@ async def _rendered_list(
         return await _list_bytes(client, token, query)
 
 
+async def _rendered_user(client: TestClient, token: str, user_id: str, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """GET /Users/<id> with the documents turned off: the user rendered (the reference)."""
+    with monkeypatch.context() as patch:
+        patch.setattr(UserService, "get_serialised", lambda *a, **k: _none())
+        response = await client.get(f"{USERS}/{user_id}", headers=auth(token))
+        await response.read()
+        return response
+
+
 async def _assert_documents_render_as_users(
     client: TestClient, token: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -72,6 +89,8 @@ async def _assert_documents_render_as_users(
         for resource in page["Resources"]:
             response = await client.get(f"{USERS}/{resource['id']}", headers=auth(token))
             one_by_one.append(await response.json())
+            rendered = await _rendered_user(client, token, resource["id"], monkeypatch)
+            assert (rendered.headers["ETag"], await rendered.read()) == (response.headers["ETag"], await response.read())
         expected = list_response(one_by_one, total=page["totalResults"], start_index=page["startIndex"])
         assert orjson.dumps(expected) == from_documents, query
 
@@ -280,3 +299,20 @@ async def test_rows_written_by_an_older_release_list_as_they_are(
     assert "2030-01-02T03:04:05.000Z" == by_id[ids[3]]["meta"]["lastModified"]
     assert group_id in {g["value"] for g in by_id[ids[1]]["groups"]}
     assert "groups" not in by_id[ids[2]]
+
+
+async def test_a_lookup_by_a_unique_attribute_finds_its_one_user(client: TestClient, token: str) -> None:
+    """`userName eq`, `externalId eq` and `id eq` (any case of the name) answer the one user, or none."""
+    ids = await _varied_team(client, token)
+    user = await (await client.get(f"{USERS}/{ids[0]}", headers=auth(token))).json()
+    for text in (
+        f'userName eq "{user["userName"]}"',
+        f'UserName eq "{user["userName"].upper()}"',
+        f'externalId eq "{user["externalId"]}"',
+        f'id eq "{ids[0]}"',
+    ):
+        page = orjson.loads(await _list_bytes(client, token, "filter=" + quote(text)))
+        assert (1, [ids[0]]) == (page["totalResults"], [r["id"] for r in page["Resources"]]), text
+    other = await new_token(client, team="7e4c0000-0000-4000-8000-00000000beef")
+    page = orjson.loads(await _list_bytes(client, other, "filter=" + quote(f'id eq "{ids[0]}"')))
+    assert 0 == page["totalResults"]  # another team's user is not found

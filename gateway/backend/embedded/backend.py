@@ -12,10 +12,10 @@ row `FOR UPDATE` before changing it (nothing on SQLite, where a write holds the 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TypeVar
+from typing import TypeGuard, TypeVar
 
 from gateway.backend.base import MemberRule
-from gateway.backend.documents import DocumentPage, DocumentRenderer
+from gateway.backend.documents import DocumentPage, DocumentRenderer, UserDocument
 from gateway.backend.embedded import groups, users
 from gateway.backend.embedded.documents import (
     mark_refreshed,
@@ -23,6 +23,8 @@ from gateway.backend.embedded.documents import (
     search_documents,
     stale_documents,
     store_documents,
+    unique_documents,
+    user_document,
 )
 from gateway.backend.embedded.memberships import with_groups, with_page_groups
 from gateway.backend.embedded.page_cursors import PageCursors
@@ -33,8 +35,25 @@ from gateway.backend.wire_group import GroupEdit, GroupPage, GroupQuery, NewGrou
 from gateway.backend.wire_user import NewUser, Page, UserFields, UserQuery, WireUser
 from gateway.db.dialect import Connection, Database
 from gateway.scim.errors import NotFound
+from gateway.scim.filter.ast import Compare, Filter
+from gateway.scim.schemas import USER_URN
 
 PageT = TypeVar("PageT", Page, DocumentPage)
+# Attributes no two users of a team share (the id, brig's handle, the externalId: unique indexes).
+_UNIQUE_ATTRIBUTES = frozenset({"id", "username", "externalid"})
+
+
+def matches_at_most_one(f: Filter | None) -> TypeGuard[Compare]:
+    """Whether `f` is `<unique attribute> eq "value"` (Entra's and Okta's lookups): one user at most."""
+    return (
+        isinstance(f, Compare)
+        and f.op == "eq"
+        and f.path.attr in _UNIQUE_ATTRIBUTES
+        and f.path.sub is None
+        and f.path.uri in (None, USER_URN.lower())
+    )
+
+
 _GROUP_FILTERS = group_filter_table(EMBEDDED_TABLES)
 
 
@@ -64,10 +83,17 @@ class EmbeddedBackend:
         return None  # the configured backend.default_locale
 
     async def get_user(self, team: str, user_id: str) -> WireUser:
-        user = await self._db.read(lambda conn: with_groups(conn, users.select_user(conn, team, user_id)))
+        user = await self._db.read_point(lambda conn: with_groups(conn, users.select_user(conn, team, user_id)))
         if user is None:
             raise NotFound(f"User {user_id} not found")
         return user
+
+    async def user_document(self, team: str, user_id: str) -> tuple[UserDocument, str] | None:
+        """`get_user` as its stored document (gateway/backend/embedded/documents.py); None: read `get_user`."""
+        documents = self._documents
+        if documents is None:
+            return None
+        return await self._db.read_point(lambda conn: user_document(conn, documents, team, user_id))
 
     async def search_users(self, team: str, query: UserQuery) -> Page:
         return await self._read_page(
@@ -83,6 +109,9 @@ class EmbeddedBackend:
         documents = self._documents
         if documents is None:
             return None
+        if query.offset == 0 and query.limit > 0 and matches_at_most_one(query.filter):
+            where, params = compile_filter(query.filter, dialect=self._db.dialect)
+            return await self._db.read_point(lambda conn: unique_documents(conn, documents, team, where, params))
         return await self._read_page(
             query, lambda conn, window: search_documents(conn, documents, team, window=window), team=team
         )

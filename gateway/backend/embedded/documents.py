@@ -20,13 +20,17 @@ page gives their names.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
-from gateway.backend.documents import DocumentPage, DocumentRenderer
+import orjson
+
+from gateway.backend.documents import DocumentPage, DocumentRenderer, UserDocument
 from gateway.backend.sql.user_rows import row_to_user
 from gateway.backend.sql.user_search import Window
 from gateway.backend.user_attributes import USER_COLUMNS
 from gateway.backend.wire_user import WireUser, sorted_groups
 from gateway.db.dialect import Connection
+from gateway.scim.errors import NotFound
 
 # The stored document when it is current, else NULL; takes the renderer's key.
 _CURRENT_DOCUMENT = "CASE WHEN document_key = ? AND document_stamp = version || ' ' || last_modified THEN document END"
@@ -68,6 +72,52 @@ def search_documents(
     groups = _groups_by_member_of(conn, {row[3] for row in rows})
     users = tuple((user_id, document, groups[member_of]) for user_id, document, _seq, member_of in rows)
     return DocumentPage(total, users), rows[-1][2]
+
+
+def _groups_column(conn: Connection) -> str:
+    """A users row's groups as one JSON text of [id, displayName] pairs, by group_members' user_id index."""
+    pairs = conn.dialect.json_pairs.format(a="g.id", b="g.display_name")
+    return f"(SELECT {pairs} FROM group_members m JOIN groups g ON g.id = m.group_id WHERE m.user_id = users.id)"
+
+
+def _groups_of(pairs: str | None) -> tuple[tuple[str, str], ...]:
+    return sorted_groups(orjson.loads(pairs)) if pairs else ()  # NULL (PostgreSQL) or "[]" (SQLite): none
+
+
+def user_document(
+    conn: Connection, documents: DocumentRenderer, team: str, user_id: str
+) -> tuple[UserDocument, str] | None:
+    """
+    One user's current document with its groups, and its version, in one statement; None when
+    its stored document is not current (the caller renders the user). NotFound when there is no
+    such user.
+    """
+    row = conn.execute(
+        f"SELECT {_CURRENT_DOCUMENT}, version, {_groups_column(conn)} FROM users WHERE id = ? AND team = ?",
+        (documents.key, user_id, team),
+    ).fetchone()
+    if row is None:
+        raise NotFound(f"User {user_id} not found")
+    document, version, groups = row
+    if document is None:
+        return None
+    return (user_id, document, _groups_of(groups)), version
+
+
+def unique_documents(
+    conn: Connection, documents: DocumentRenderer, team: str, where: str, params: Sequence[object]
+) -> DocumentPage | None:
+    """
+    The page of a filter that matches at most one user (`where` compares a unique column): one
+    statement, no count and no page window. None when the user's stored document is not current.
+    """
+    rows = conn.execute(
+        f"SELECT id, {_CURRENT_DOCUMENT}, {_groups_column(conn)} FROM users WHERE team = ? AND {where}",
+        (documents.key, team, *params),
+    ).fetchall()
+    if any(document is None for _, document, _ in rows):
+        return None
+    return DocumentPage(len(rows), tuple((user_id, document, _groups_of(groups)) for user_id, document, groups in rows))
 
 
 def _groups_by_member_of(conn: Connection, member_ofs: set[str]) -> dict[str, tuple[tuple[str, str], ...]]:
