@@ -202,8 +202,10 @@ class TokenService:
 
     async def verify(self, authorization: str | None) -> TokenRecord:
         """The token record for an Authorization header; Unauthorized, the same for every cause."""
-        token = bearer_token(authorization)
-        record = None if token is None else await self._find_token(token)
+        record = self._cached(authorization)
+        if record is None:
+            token = bearer_token(authorization)
+            record = None if token is None else await self._find_token(token, authorization)
         if record is None:
             raise Unauthorized(
                 "authorization failed: send a valid SCIM token as 'Authorization: Bearer <token>'",
@@ -218,35 +220,50 @@ class TokenService:
             task.add_done_callback(self._touching.discard)
         return record
 
-    async def _find_token(self, token: str) -> TokenRecord | None:
+    async def _find_token(self, token: str, authorization: str | None) -> TokenRecord | None:
         """spar's row for the token with spar_state (the truth, cached by spar_state), else the store's."""
         if self._spar is None:
-            return await self._find(hash_token(token))
+            return await self._find(hash_token(token), authorization)
         info = await self._spar.token_lookup(token)
         return None if info is None else _record_of(info, token_hash=hash_token(token))
 
-    async def _find(self, token_hash: str) -> TokenRecord | None:
+    def _cached(self, authorization: str | None) -> TokenRecord | None:
+        """
+        The record read for this very Authorization header, while the store's token generation
+        stays the one it was read under and for at most CACHE_SECONDS (see `_find`): the header
+        is the key, so a known token costs neither parsing nor SHA-512. In this process's memory
+        only, as the header itself is while the request lasts.
+        """
+        known = self._known.get(authorization) if authorization else None
+        if known is None:
+            return None
+        record, generation, read_at = known
+        if generation != self._store.token_generation() or self._clock() - read_at >= CACHE_SECONDS:
+            return None
+        return record
+
+    async def _find(self, token_hash: str, authorization: str | None) -> TokenRecord | None:
         """
         The record, read again only when the store's token generation moved (a token was made,
         renamed or revoked by any process) or CACHE_SECONDS passed: a revocation is seen by the
         next request. The generation is read before the record, so a record read just before a
         revocation is cached under the old generation and dropped at once. Unknown tokens are
-        never cached: every wrong token costs a read.
+        never cached: every wrong token costs a read. The cache is keyed by the Authorization
+        header (`_cached`).
         """
         generation = self._store.token_generation()
         if generation is None:
             return await self._store.find_token(token_hash)
         now = self._clock()
-        known = self._known.get(token_hash)
-        if known is not None and known[1] == generation and now - known[2] < CACHE_SECONDS:
-            return known[0]
         record = await self._store.find_token(token_hash)
+        if authorization is None:
+            return record
         if record is None:
-            self._known.pop(token_hash, None)
+            self._known.pop(authorization, None)
             return None
         if len(self._known) >= CACHE_ENTRIES:
             self._known.clear()
-        self._known[token_hash] = (record, generation, now)
+        self._known[authorization] = (record, generation, now)
         return record
 
     async def _touch(self, token_id: str, when: str) -> None:
