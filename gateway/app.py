@@ -38,7 +38,7 @@ from gateway.store.opening import open_store
 from gateway.web import discovery, groups, health, metrics_route, search, team_status, users
 from gateway.web.auth_tokens import add_auth_token_routes
 from gateway.web.keys import AUTH_FAILURES, BACKEND, CONFIG, GROUPS, IDPS, STORE, TOKEN_API, TOKENS, USERS
-from gateway.web.middlewares import handle_request
+from gateway.web.middlewares import Routes
 from gateway.web.openapi import add_openapi_route
 from gateway.web.routing import ScimRouter
 from gateway.web.throttle import FailureThrottle
@@ -158,7 +158,7 @@ def scim_router() -> ScimRouter:
 
 
 def create_app(config: Config, *, open_state: OpenState = open_state) -> web.Application:
-    app = web.Application(middlewares=[handle_request], client_max_size=config.limits.max_body_bytes)
+    app = web.Application(client_max_size=config.limits.max_body_bytes)
     app[CONFIG] = config
     app[AUTH_FAILURES] = FailureThrottle(config.limits.auth_failures_per_minute)
 
@@ -188,13 +188,14 @@ def create_app(config: Config, *, open_state: OpenState = open_state) -> web.App
             await tokens.drain()
 
     app.cleanup_ctx.append(state_context)
-    app.router.add_get("/i/live", health.live)
-    app.router.add_get("/i/ready", health.ready)
-    app.router.add_get("/i/status", health.status)  # /i/ready's first name
-    app.router.add_get(metrics_route.PATH, metrics_route.scrape)
-    app.router.add_get(team_status.PATH, team_status.scim_status, allow_head=False)
-    add_auth_token_routes(app.router)  # Wire's token API: before the SCIM catch-all
-    add_openapi_route(app.router)  # GET /i/openapi.json: before the SCIM catch-all
+    routes = Routes(app.router)  # every handler inside handle_request (the middleware)
+    routes.add_get("/i/live", health.live)
+    routes.add_get("/i/ready", health.ready)
+    routes.add_get("/i/status", health.status)  # /i/ready's first name
+    routes.add_get(metrics_route.PATH, metrics_route.scrape)
+    routes.add_get(team_status.PATH, team_status.scim_status, allow_head=False)
+    add_auth_token_routes(routes)  # Wire's token API: before the SCIM catch-all
+    add_openapi_route(routes)  # GET /i/openapi.json: before the SCIM catch-all
     # [\s\S]: any character, a newline too (an id with %0A must reach the SCIM router, not a bare 404)
-    app.router.add_route("*", r"/{tail:[\s\S]*}", scim_router().dispatch)
+    routes.add_route("*", r"/{tail:[\s\S]*}", scim_router().dispatch)
     return app

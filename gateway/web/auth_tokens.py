@@ -30,6 +30,7 @@ from gateway import metrics
 from gateway.provisioning.token_api import V8, TokenApi, parse_create, parse_rename
 from gateway.provisioning.wire_errors import WireError
 from gateway.web.keys import AUTH_FAILURES, TOKEN_API, WIRE_API
+from gateway.web.middlewares import Routes
 from gateway.web.routing import client_address, from_trusted_proxy
 
 PATHS = (
@@ -46,7 +47,7 @@ PASSWORD_FAILURES = frozenset({"access-denied", "code-authentication-failed"})
 Operation = Callable[[web.Request, TokenApi, str, int], Awaitable[web.StreamResponse]]
 
 
-def add_auth_token_routes(router: web.UrlDispatcher) -> None:
+def add_auth_token_routes(router: Routes) -> None:
     """Before the SCIM catch-all route, so that these paths never reach the SCIM router."""
     for path in PATHS:
         router.add_route("*", path, auth_tokens)

@@ -49,7 +49,35 @@ MAX_PRODUCT = 64
 SERVES_ALL, SERVES_PUBLIC, SERVES_INTERNAL = "all", "public", "internal"
 
 
-@web.middleware
+class Routes:
+    """
+    Where `create_app` adds its routes: each handler runs inside `handle_request`, wrapped when
+    added rather than installed as an aiohttp middleware, whose machinery (the chain built
+    around every handler, the current-app bookkeeping) cost more per request than the wrapper.
+    Every route goes through here, the SCIM catch-all too, so every request gets what the
+    middleware gave it.
+    """
+
+    def __init__(self, router: web.UrlDispatcher) -> None:
+        self._router = router
+
+    def add_get(self, path: str, handler: Handler, *, allow_head: bool = True) -> None:
+        self._router.add_get(path, within_request(handler), allow_head=allow_head)
+
+    def add_route(self, method: str, path: str, handler: Handler) -> None:
+        self._router.add_route(method, path, within_request(handler))
+
+
+def within_request(handler: Handler) -> Handler:
+    """`handler` inside `handle_request`."""
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        return await handle_request(request, handler)
+
+    return functools.update_wrapper(handle, handler)
+
+
+@web.middleware  # usable as aiohttp's middleware too (tests/api/test_connections.py)
 async def handle_request(request: web.Request, handler: Handler) -> web.StreamResponse:
     started = time.perf_counter()
     request_id = _request_id(request)

@@ -39,6 +39,7 @@ from gateway.scim.schemas import (
     SPC_URN,
     USER_URN,
 )
+from gateway.web.middlewares import Routes
 
 PATH = "/i/openapi.json"
 SERVER = "/scim/v2"
@@ -59,7 +60,7 @@ _SCIM_TYPES = (
 _MEDIA_TYPES = ("application/scim+json", "application/json")
 
 
-def add_openapi_route(router: web.UrlDispatcher) -> None:
+def add_openapi_route(router: Routes) -> None:
     """Before the SCIM catch-all route, like the token API's."""
     router.add_get(PATH, openapi_json, allow_head=False)
 

@@ -58,6 +58,17 @@ class ScimRouter:
         self._routes[(resource, with_id)] = Route({m.upper(): h for m, h in methods.items()}, needs_token)
 
     def parse(self, path: str) -> ScimPath | None:
+        if path.startswith("/scim/v2/"):  # the form nearly every request has: no empty segment, no prefix
+            written, slash, resource_id = path[9:].partition("/")
+            canonical = self._names.get(written.lower())
+            if canonical is not None and not slash:
+                return ScimPath("/scim/v2", canonical, None)
+            if canonical is not None and resource_id and "/" not in resource_id:
+                return ScimPath("/scim/v2", canonical, resource_id)
+        return self.parse_segments(path)
+
+    def parse_segments(self, path: str) -> ScimPath | None:
+        """`parse` for any path: segment by segment."""
         segments = [s for s in path.split("/") if s]
         prefix: list[str] = []
         if segments and _VERSION.fullmatch(segments[0]):
@@ -187,7 +198,7 @@ def logged_client_address(request: web.Request) -> str | None:
     """
     remote = request.remote
     cidrs = request.app[CONFIG].listen.trusted_proxies
-    if remote is None or not _is_trusted(remote, cidrs):
+    if not cidrs or remote is None or not _is_trusted(remote, cidrs):
         return remote
     forwarded = request.headers.getall("X-Forwarded-For", ())
     hops = [hop.strip() for hop in ",".join(forwarded).split(",")] if forwarded else []
