@@ -86,25 +86,22 @@ def log_request(request_id: str, fields: dict[str, Any]) -> None:
     fields["event"] = "request"
     fields["request_id"] = request_id
     fields["level"] = "info"
-    fields["timestamp"] = iso_timestamp(time.time())  # TimeStamper's format
-    line.write(orjson.dumps(fields, default=str) + b"\n")
+    fields["timestamp"] = iso_timestamp(time.time_ns())  # TimeStamper's format
+    line.write(orjson.dumps(fields, default=str, option=orjson.OPT_APPEND_NEWLINE))
     line.flush_soon()
 
 
 _second: tuple[int, str] = (-1, "")  # the last whole second formatted, and its text
 
 
-def iso_timestamp(now: float) -> str:
+def iso_timestamp(now_ns: int) -> str:
     """
-    `now` (seconds since the epoch) as structlog's TimeStamper(fmt="iso", utc=True) writes it:
-    `datetime.isoformat()` in UTC with "Z", microseconds only when they are not 0. The date and
-    time of day are formatted once a second.
+    `now_ns` (nanoseconds since the epoch, `time.time_ns()`) as structlog's TimeStamper(fmt="iso",
+    utc=True) writes a time: `datetime.isoformat()` in UTC with "Z", microseconds only when they
+    are not 0. The date and time of day are formatted once a second.
     """
     global _second
-    whole = int(now)
-    micros = round((now - whole) * 1_000_000)
-    if micros == 1_000_000:
-        whole, micros = whole + 1, 0
+    whole, micros = divmod(now_ns // 1000, 1_000_000)
     if _second[0] != whole:
         _second = (whole, datetime.fromtimestamp(whole, tz=UTC).isoformat()[:19])
     return f"{_second[1]}.{micros:06d}Z" if micros else f"{_second[1]}Z"

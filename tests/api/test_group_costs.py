@@ -240,7 +240,7 @@ async def test_a_user_read_pays_one_indexed_membership_query(
 
     ran = [s for s in await statements(db, read) if "users" in s or "groups" in s]  # not the token's
     assert 1 == len(ran), ran
-    assert "FROM users WHERE id = " in ran[0]
+    assert " AND id = " in ran[0]
     assert "WHERE m.user_id = users.id" in ran[0]
 
     ran = [statement for statement in await statements(db, read_rendered) if "group_members" in statement]

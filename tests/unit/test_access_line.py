@@ -12,7 +12,7 @@ import json
 import logging
 import sys
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -121,14 +121,15 @@ def test_no_access_line_above_level_info(stderr: io.BytesIO) -> None:
 
 
 @pytest.mark.parametrize(
-    "now",
-    [0.0, 1.5, 1_764_777_600.000001, 1_764_777_600.999999, 1_764_777_600.9999996, 1_764_777_601.25, 4_102_444_799.5],
+    "now_ns",
+    [0, 1_500_000_000, 1_764_777_600_000_001_000, 1_764_777_600_999_999_999, 1_764_777_601_250_000_000, 4_102_444_799_500_000_000],
 )
-def test_the_timestamp_is_structlogs_format(now: float) -> None:
+def test_the_timestamp_is_structlogs_format(now_ns: int) -> None:
     """iso_timestamp formats as TimeStamper(fmt="iso", utc=True): isoformat, "Z", no zero microseconds."""
-    expected = datetime.fromtimestamp(now, tz=UTC).isoformat().replace("+00:00", "Z")
-    assert expected == logconfig.iso_timestamp(now)
-    assert expected == logconfig.iso_timestamp(now)  # the second within the same second: from the cache
+    when = datetime.fromtimestamp(now_ns // 1_000_000_000, tz=UTC) + timedelta(microseconds=now_ns // 1000 % 1_000_000)
+    expected = when.isoformat().replace("+00:00", "Z")
+    assert expected == logconfig.iso_timestamp(now_ns)
+    assert expected == logconfig.iso_timestamp(now_ns)  # again within the same second: from the cache
 
 
 class _CountingBuffer(io.BytesIO):

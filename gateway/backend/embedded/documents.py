@@ -19,6 +19,7 @@ page gives their names.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Sequence
 
@@ -29,7 +30,7 @@ from gateway.backend.sql.user_rows import row_to_user
 from gateway.backend.sql.user_search import Window
 from gateway.backend.user_attributes import USER_COLUMNS
 from gateway.backend.wire_user import WireUser, sorted_groups
-from gateway.db.dialect import Connection
+from gateway.db.dialect import Connection, Dialect
 from gateway.scim.errors import NotFound
 
 # The stored document when it is current, else NULL; takes the renderer's key.
@@ -74,10 +75,15 @@ def search_documents(
     return DocumentPage(total, users), rows[-1][2]
 
 
-def _groups_column(conn: Connection) -> str:
-    """A users row's groups as one JSON text of [id, displayName] pairs, by group_members' user_id index."""
-    pairs = conn.dialect.json_pairs.format(a="g.id", b="g.display_name")
-    return f"(SELECT {pairs} FROM group_members m JOIN groups g ON g.id = m.group_id WHERE m.user_id = users.id)"
+@functools.lru_cache(maxsize=32)  # a few `where`s: the unique columns, compared as filters compile them
+def _one_user_sql(dialect: Dialect, where: str) -> str:
+    """
+    The statement of one user's id, current document, version and groups (as one JSON text of
+    [id, displayName] pairs, by group_members' user_id index), made once per dialect and `where`.
+    """
+    pairs = dialect.json_pairs.format(a="g.id", b="g.display_name")
+    groups = f"(SELECT {pairs} FROM group_members m JOIN groups g ON g.id = m.group_id WHERE m.user_id = users.id)"
+    return f"SELECT id, {_CURRENT_DOCUMENT}, version, {groups} FROM users WHERE team = ? AND {where}"
 
 
 def _groups_of(pairs: str | None) -> tuple[tuple[str, str], ...]:
@@ -92,13 +98,10 @@ def user_document(
     its stored document is not current (the caller renders the user). NotFound when there is no
     such user.
     """
-    row = conn.execute(
-        f"SELECT {_CURRENT_DOCUMENT}, version, {_groups_column(conn)} FROM users WHERE id = ? AND team = ?",
-        (documents.key, user_id, team),
-    ).fetchone()
+    row = conn.execute(_one_user_sql(conn.dialect, "id = ?"), (documents.key, team, user_id)).fetchone()
     if row is None:
         raise NotFound(f"User {user_id} not found")
-    document, version, groups = row
+    _, document, version, groups = row
     if document is None:
         return None
     return (user_id, document, _groups_of(groups)), version
@@ -111,13 +114,11 @@ def unique_documents(
     The page of a filter that matches at most one user (`where` compares a unique column): one
     statement, no count and no page window. None when the user's stored document is not current.
     """
-    rows = conn.execute(
-        f"SELECT id, {_CURRENT_DOCUMENT}, {_groups_column(conn)} FROM users WHERE team = ? AND {where}",
-        (documents.key, team, *params),
-    ).fetchall()
-    if any(document is None for _, document, _ in rows):
+    rows = conn.execute(_one_user_sql(conn.dialect, where), (documents.key, team, *params)).fetchall()
+    if any(row[1] is None for row in rows):
         return None
-    return DocumentPage(len(rows), tuple((user_id, document, _groups_of(groups)) for user_id, document, groups in rows))
+    users = tuple((user_id, document, _groups_of(groups)) for user_id, document, _, groups in rows)
+    return DocumentPage(len(users), users)
 
 
 def _groups_by_member_of(conn: Connection, member_ofs: set[str]) -> dict[str, tuple[tuple[str, str], ...]]:
