@@ -20,12 +20,13 @@ from gateway.db.threads import ThreadedDatabase
 
 T = TypeVar("T")
 
-# How much of the database file the event loop's connection (read_point) reads through a memory
-# map instead of read() calls and SQLite's page cache: a lookup then touches the file's pages in
-# place, a third less CPU than either a larger page cache or the default one (docs/performance.md).
-# Mapped pages count in the process's RSS, so it is bounded: a store of 10,000 users (20 MB) is
-# mapped whole; in a larger one the rest is read as before.
-POINT_READ_MMAP_BYTES = 64 * 1024 * 1024
+# How much of the database file the reading connections (the reader thread's, and the event
+# loop's for read_point) read through a memory map instead of read() calls and SQLite's page
+# cache: a lookup then touches the file's pages in place, a third less CPU than either a larger
+# page cache or the default one (docs/performance.md). Mapped pages count in the process's RSS,
+# once per connection, so it is bounded: a store of 10,000 users (20 MB) is mapped whole; in a
+# larger one the rest is read as before.
+READ_MMAP_BYTES = 48 * 1024 * 1024
 
 
 class SqliteDatabase(ThreadedDatabase[SqliteConnection]):
@@ -54,7 +55,7 @@ class SqliteDatabase(ThreadedDatabase[SqliteConnection]):
         db = cls(path, busy_timeout_ms=busy_timeout_ms)
         db.path.parent.mkdir(parents=True, exist_ok=True)
         await db._hop(db._writer, migrate)
-        await db._hop(db._reader, lambda conn: None)  # open the reader connection now
+        await db._hop(db._reader, _map_for_reading)  # open the reader connection now
         return db
 
     async def read_point(self, fn: Callable[[SqliteConnection], T]) -> T:
@@ -70,7 +71,7 @@ class SqliteDatabase(ThreadedDatabase[SqliteConnection]):
         conn = self._loop_conn
         if conn is None:
             conn = self._loop_conn = self._connect()
-            conn.execute(f"PRAGMA mmap_size={POINT_READ_MMAP_BYTES}")
+            _map_for_reading(conn)
             with self._connections_lock:
                 self._connections.append(conn)
         return fn(conn)
@@ -80,6 +81,10 @@ class SqliteDatabase(ThreadedDatabase[SqliteConnection]):
 
     def _transaction(self, conn: SqliteConnection, fn: Callable[[SqliteConnection], T]) -> T:
         return _in_transaction(conn, fn)
+
+
+def _map_for_reading(conn: sqlite3.Connection) -> None:
+    conn.execute(f"PRAGMA mmap_size={READ_MMAP_BYTES}")
 
 
 def connect_sqlite(path: str | Path, *, busy_timeout_ms: int = 5000) -> SqliteConnection:
