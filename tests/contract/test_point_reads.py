@@ -1,0 +1,69 @@
+"""
+Point reads (`Database.read_point`, gateway/db/): on SQLite they run on the event loop's own
+connection, which sees every commit at once and maps the file for reading, as the reader
+thread's does; on PostgreSQL they are ordinary reads on a reader thread.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from gateway.db.sqlite import READ_MMAP_BYTES, SqliteDatabase
+
+
+@pytest.fixture(name="sqlite")
+async def _sqlite(tmp_path: Path) -> AsyncIterator[SqliteDatabase]:
+    db = await SqliteDatabase.open(tmp_path / "store.db")
+    try:
+        yield db
+    finally:
+        await db.close()
+
+
+async def test_a_point_read_runs_on_the_loop_and_a_read_does_not(sqlite: SqliteDatabase) -> None:
+    loop_thread = threading.get_ident()
+
+    assert loop_thread == await sqlite.read_point(lambda conn: threading.get_ident())
+    assert loop_thread != await sqlite.read(lambda conn: threading.get_ident())
+
+
+async def test_a_point_read_sees_each_commit_at_once(sqlite: SqliteDatabase) -> None:
+    """The loop's connection is in autocommit: no snapshot outlives the statement."""
+    count = "SELECT count(*) FROM teams"
+    assert 0 == await sqlite.read_point(lambda conn: conn.execute(count).fetchone()[0])
+    await sqlite.write(lambda conn: conn.execute("INSERT INTO teams (id, created_at) VALUES ('t', 'now')"))
+    assert 1 == await sqlite.read_point(lambda conn: conn.execute(count).fetchone()[0])
+
+
+async def test_both_reading_connections_map_the_file_and_the_writer_does_not(sqlite: SqliteDatabase) -> None:
+    mapped = "PRAGMA mmap_size"
+
+    assert READ_MMAP_BYTES == await sqlite.read_point(lambda conn: conn.execute(mapped).fetchone()[0])
+    assert READ_MMAP_BYTES == await sqlite.read(lambda conn: conn.execute(mapped).fetchone()[0])
+    assert 0 == await sqlite.write(lambda conn: conn.execute(mapped).fetchone()[0])
+
+
+async def test_a_closed_database_refuses_point_reads(tmp_path: Path) -> None:
+    db = await SqliteDatabase.open(tmp_path / "store.db")
+    await db.close()
+    with pytest.raises(RuntimeError, match="closed"):
+        await db.read_point(lambda conn: None)
+
+
+@pytest.mark.postgres
+async def test_on_postgresql_a_point_read_is_a_read_on_a_reader_thread() -> None:
+    pytest.importorskip("psycopg")
+    from postgres_schema import fresh_schema  # noqa: PLC0415 - only with a PostgreSQL server
+
+    from gateway.db.postgres import PostgresDatabase  # noqa: PLC0415
+
+    with fresh_schema() as dsn:
+        db = await PostgresDatabase.open(dsn, readers=1, writers=1)
+        try:
+            assert threading.get_ident() != await db.read_point(lambda conn: threading.get_ident())
+        finally:
+            await db.close()
