@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import select
 import sys
 import time
 import traceback
@@ -87,8 +88,7 @@ def log_request(request_id: str, fields: dict[str, Any]) -> None:
     fields["request_id"] = request_id
     fields["level"] = "info"
     fields["timestamp"] = iso_timestamp(time.time_ns())  # TimeStamper's format
-    line.write(orjson.dumps(fields, default=str, option=orjson.OPT_APPEND_NEWLINE))
-    line.flush_soon()
+    line.add(orjson.dumps(fields, default=str, option=orjson.OPT_APPEND_NEWLINE))
 
 
 _second: tuple[int, str] = (-1, "")  # the last whole second formatted, and its text
@@ -108,35 +108,52 @@ def iso_timestamp(now_ns: int) -> str:
 
 
 class _AccessLine:
-    """Where `log_request` writes, and the processor chain it stands in for (while that one is configured)."""
+    """
+    Where `log_request` writes, and the processor chain it stands in for (while that one is
+    configured). Lines wait for the end of the event loop's current round of callbacks and then go
+    out together: one write() for the requests answered in that round instead of one each (a
+    system call per line was most of the line's cost). Each write() holds whole lines and at most
+    PIPE_BUF bytes, so that it is atomic on a pipe: the workers of `listen.workers` share one
+    stderr, and a longer write could interleave with another worker's and tear lines. A line of
+    another logger written meanwhile may come before the access lines of the same round. Without
+    a running loop a line is written at once.
+    """
 
     def __init__(self, processors: list[structlog.types.Processor], out: Any) -> None:
         self._processors = processors
         self._chain = tuple(processors)
-        self.write = out.write
-        self.flush = out.flush
-        self._flush_pending = False
+        self._out = out
+        self._pending: list[bytes] = []
 
-    def flush_soon(self) -> None:
-        """
-        Flush once the event loop's current round of callbacks is done: the lines of all the
-        requests answered in one round go out in one write instead of one each (a system call per
-        line was most of the line's cost). Lines of other loggers share the buffer and flush it
-        too, so the order in the file is the order written. Without a running loop: at once.
-        """
-        if self._flush_pending:
-            return
+    def add(self, line: bytes) -> None:
+        """Write `line` (one JSON line with its newline) at the end of the loop's round."""
+        self._pending.append(line)
+        if len(self._pending) > 1:
+            return  # the round's flush is scheduled already
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
             self.flush()
             return
-        self._flush_pending = True
-        loop.call_soon(self._flush_now)
+        loop.call_soon(self.flush)
 
-    def _flush_now(self) -> None:
-        self._flush_pending = False
-        self.flush()
+    def flush(self) -> None:
+        """Write the pending lines, in whole lines of at most PIPE_BUF bytes per write()."""
+        lines, self._pending = self._pending, []
+        chunk: list[bytes] = []
+        size = 0
+        for line in lines:
+            if chunk and size + len(line) > select.PIPE_BUF:
+                self._write(b"".join(chunk))
+                chunk, size = [], 0
+            chunk.append(line)
+            size += len(line)
+        if chunk:
+            self._write(b"".join(chunk))
+
+    def _write(self, data: bytes) -> None:
+        self._out.write(data)
+        self._out.flush()  # the buffer is empty before (every writer flushes): one write() of `data`
 
     def configured(self) -> bool:
         """Whether structlog still has our chain (capture_logs, for one, changes the list in place)."""

@@ -10,6 +10,7 @@ import asyncio
 import io
 import json
 import logging
+import select
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -132,36 +133,53 @@ def test_the_timestamp_is_structlogs_format(now_ns: int) -> None:
     assert expected == logconfig.iso_timestamp(now_ns)  # again within the same second: from the cache
 
 
-class _CountingBuffer(io.BytesIO):
+class _Writes(io.BytesIO):
+    """A byte buffer that records what each flush wrote: one write() of the real stderr's buffer."""
+
     def __init__(self) -> None:
         super().__init__()
-        self.flushes = 0
-        self.flushed = b""
+        self.writes: list[bytes] = []
+        self._flushed = 0
 
     def flush(self) -> None:
-        self.flushes += 1
-        self.flushed = self.getvalue()
+        value = self.getvalue()
+        if len(value) > self._flushed:
+            self.writes.append(value[self._flushed :])
+            self._flushed = len(value)
 
 
-async def test_the_lines_of_one_loop_round_go_out_in_one_flush() -> None:
-    """On a running loop each line waits for the end of the round, then all of them are flushed together."""
-    out = _CountingBuffer()
+async def test_the_lines_of_one_loop_round_go_out_in_one_write() -> None:
+    """On a running loop each line waits for the end of the round; then they go out together."""
+    out = _Writes()
     line = logconfig._AccessLine([], out)  # noqa: SLF001 - the writer alone, without structlog's chain
     for n in range(3):
-        line.write(b"line %d\n" % n)
-        line.flush_soon()
-    assert 0 == out.flushes  # nothing flushed within the round
+        line.add(b"line %d\n" % n)
+    assert [] == out.writes  # nothing written within the round
     await asyncio.sleep(0)  # the round ends
-    assert (1, b"line 0\nline 1\nline 2\n") == (out.flushes, out.flushed)
-    line.write(b"line 3\n")
-    line.flush_soon()
+    assert [b"line 0\nline 1\nline 2\n"] == out.writes
+    line.add(b"line 3\n")
     await asyncio.sleep(0)
-    assert (2, b"line 3\n") == (out.flushes, out.flushed[-7:])
+    assert [b"line 0\nline 1\nline 2\n", b"line 3\n"] == out.writes
 
 
-def test_without_a_loop_a_line_is_flushed_at_once() -> None:
-    out = _CountingBuffer()
+async def test_no_write_is_longer_than_pipe_buf_or_splits_a_line() -> None:
+    """Workers share stderr: a write() of at most PIPE_BUF bytes is atomic on a pipe, so lines never tear."""
+    out = _Writes()
     line = logconfig._AccessLine([], out)  # noqa: SLF001
-    line.write(b"x\n")
-    line.flush_soon()
-    assert 1 == out.flushes
+    lines = [b"%04d %s\n" % (n, b"x" * (n % 700)) for n in range(60)]
+    lines.append(b"y" * (select.PIPE_BUF + 10) + b"\n")  # longer than PIPE_BUF: alone in its write
+    for text in lines:
+        line.add(text)
+    await asyncio.sleep(0)
+    assert b"".join(lines) == b"".join(out.writes)
+    assert len(out.writes) > 1
+    for written in out.writes:
+        assert written.endswith(b"\n")
+        assert len(written) <= select.PIPE_BUF or written.count(b"\n") == 1
+
+
+def test_without_a_loop_a_line_is_written_at_once() -> None:
+    out = _Writes()
+    line = logconfig._AccessLine([], out)  # noqa: SLF001
+    line.add(b"x\n")
+    assert [b"x\n"] == out.writes
