@@ -124,18 +124,23 @@ class _AccessLine:
         self._chain = tuple(processors)
         self._out = out
         self._pending: list[bytes] = []
+        self._scheduled: asyncio.AbstractEventLoop | None = None  # the loop whose round will flush
 
     def add(self, line: bytes) -> None:
         """Write `line` (one JSON line with its newline) at the end of the loop's round."""
         self._pending.append(line)
-        if len(self._pending) > 1:
-            return  # the round's flush is scheduled already
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
             self.flush()
             return
-        loop.call_soon(self.flush)
+        if self._scheduled is not loop:  # none yet, or one on a loop that stopped before its round ended
+            self._scheduled = loop
+            loop.call_soon(self._end_of_round)
+
+    def _end_of_round(self) -> None:
+        self._scheduled = None
+        self.flush()
 
     def flush(self) -> None:
         """Write the pending lines, in whole lines of at most PIPE_BUF bytes per write()."""
@@ -162,6 +167,12 @@ class _AccessLine:
 
 
 _access_line: _AccessLine | None = None
+
+
+def flush_access_lines() -> None:
+    """Write the access lines still waiting for their loop's round (`serve` calls it on its way out)."""
+    if _access_line is not None:
+        _access_line.flush()
 
 
 LIBRARY_LOGGERS = ("aiohttp", "asyncio")

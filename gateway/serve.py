@@ -33,7 +33,7 @@ from aiohttp import web
 
 from gateway.app import create_app
 from gateway.config import Config
-from gateway.logconfig import configure_logging, install_loop_exception_handler, log_request
+from gateway.logconfig import configure_logging, flush_access_lines, install_loop_exception_handler, log_request
 from gateway.metrics import MULTIPROCESS_ENV
 from gateway.web.connections import ConnectionLimits, GatewaySite
 from gateway.web.keys import ACCESS_LOG
@@ -95,6 +95,7 @@ async def _serve(config: Config, limits: ConnectionLimits) -> None:
         await stop.wait()
     finally:
         await runner.cleanup()
+        flush_access_lines()
 
 
 def run_loop(main: Coroutine[Any, Any, T]) -> T:

@@ -35,6 +35,7 @@ class Column:
     # membership lookup); `present` is the condition `pr` compiles to.
     present: str = "TRUE"
     json_path: str | None = None  # the member of the JSON text in `sql` that holds the value
+    unique: bool = False  # no two users of a team share a value (a unique index): `eq` finds one at most
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +94,7 @@ USER_ATTRIBUTES: tuple[UserAttribute, ...] = (
         rendered=True,
         returned="always",
         fixed=True,
-        filter=Column("id", case_exact=True),
+        filter=Column("id", case_exact=True, unique=True),
     ),
     UserAttribute(scim="team", field="team", column="team", fixed=True),  # the token's team; not shown
     UserAttribute(
@@ -102,7 +103,7 @@ USER_ATTRIBUTES: tuple[UserAttribute, ...] = (
         column="handle",
         versioned=True,
         rendered=True,
-        filter=Column("handle", stored_lower=True),
+        filter=Column("handle", stored_lower=True, unique=True),
         sort=Sort("handle", "userName"),
         brig=BrigField("handle", "handle"),
     ),
@@ -122,7 +123,7 @@ USER_ATTRIBUTES: tuple[UserAttribute, ...] = (
         column="external_id",
         versioned=True,
         rendered=True,
-        filter=Column("external_id", case_exact=True),
+        filter=Column("external_id", case_exact=True, unique=True),
     ),
     UserAttribute(
         scim="emails.value", field="email", column="email", versioned=True, filter=Column("email"), aliases=("emails",)

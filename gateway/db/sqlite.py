@@ -56,25 +56,40 @@ class SqliteDatabase(ThreadedDatabase[SqliteConnection]):
         db.path.parent.mkdir(parents=True, exist_ok=True)
         await db._hop(db._writer, migrate)
         await db._hop(db._reader, _map_for_reading)  # open the reader connection now
+        db._loop_conn = await db._hop(db._reader, lambda conn: db._open_loop_connection())
         return db
+
+    def _open_loop_connection(self) -> SqliteConnection:
+        """read_point's connection, opened off the loop: it never waits for a lock (busy_timeout 0)."""
+        conn = self._connect()
+        _map_for_reading(conn)
+        conn.execute("PRAGMA busy_timeout=0")
+        with self._connections_lock:
+            self._connections.append(conn)
+        return conn
 
     async def read_point(self, fn: Callable[[SqliteConnection], T]) -> T:
         """
         A bounded read (a row by its primary key or a unique index) on the event loop's own
-        connection: in WAL mode a reader never waits for a writer, and a few B-tree pages of a
-        local file cost less than the two thread switches of `read` (docs/performance.md). It
-        is not in the database metric (its time is the request's own; observing it cost as much
-        as a third of the read).
+        connection: in WAL mode a reader does not wait for a writer, and a few B-tree pages of a
+        local file cost less than the two thread switches of `read` (docs/performance.md). When
+        the database is busy all the same it is read on the reader thread instead, which may
+        wait. It is not in the database metric (its time is the request's own; observing it
+        cost as much as a third of the read).
         """
         if self._closed:
             raise RuntimeError("database is closed")
         conn = self._loop_conn
-        if conn is None:
-            conn = self._loop_conn = self._connect()
-            _map_for_reading(conn)
-            with self._connections_lock:
-                self._connections.append(conn)
-        return fn(conn)
+        if conn is None:  # made without open(): no loop connection
+            return await self.read(fn)
+        try:
+            return fn(conn)
+        except sqlite3.OperationalError as exc:
+            # A WAL reader can still find the database busy (the WAL being recovered after a
+            # process died): never wait for it on the loop, but on the reader thread.
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+            return await self.read(fn)
 
     def _connect(self) -> SqliteConnection:
         return connect_sqlite(self.path, busy_timeout_ms=self._busy_timeout_ms)

@@ -138,10 +138,25 @@ def _users_location(base_url: str) -> str:
     return orjson.dumps(f"{base_url}/Users/").decode()[:-1]
 
 
-@functools.lru_cache(maxsize=4096)
 def _groups_json(groups: tuple[tuple[str, str], ...], base_url: str) -> str:
+    """`,"groups":[...]` for a user in `groups` (users share few sets of groups: see _groups_template)."""
+    template = _groups_template(groups)
+    if template is None:
+        return ',"groups":' + orjson.dumps(render_user_groups(groups, base_url=base_url)).decode()
+    return template.replace(_BASE_JSON, orjson.dumps(base_url).decode()[1:-1])
+
+
+_BASE = "\x00"  # stands for the base URL in a template: no stored name holds a NUL (docs/limits.md)
+_BASE_JSON = orjson.dumps(_BASE).decode()[1:-1]  # as orjson writes it: \u0000
+
+
+@functools.lru_cache(maxsize=1024)
+def _groups_template(groups: tuple[tuple[str, str], ...]) -> str | None:
     """
-    `,"groups":[...]` for a user in `groups`: users share few sets of groups, so each is rendered
-    once. The key is the groups' ids and names themselves: a renamed group is another key.
+    The groups' JSON with _BASE for the base URL, rendered once per set of groups. The key is the
+    groups' ids and names themselves (a renamed group is another key: nothing goes stale), not
+    the base URL, which a client's Host header chooses. None when a name holds a NUL after all.
     """
-    return ',"groups":' + orjson.dumps(render_user_groups(groups, base_url=base_url)).decode()
+    if any(_BASE in name for _, name in groups):
+        return None
+    return ',"groups":' + orjson.dumps(render_user_groups(groups, base_url=_BASE)).decode()

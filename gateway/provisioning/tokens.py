@@ -95,7 +95,8 @@ class TokenService:
         self._touched: dict[str, float] = {}
         self._touching: set[asyncio.Task[None]] = set()
         # token hash -> (record, the store's token generation before it was read, when read)
-        self._known: dict[str, tuple[TokenRecord, int, float]] = {}
+        self._known: dict[str, tuple[TokenRecord, int, float]] = {}  # by Authorization header
+        self._known_generation: int | None = None  # the token generation of the records in _known
 
     async def create(
         self, team: str, *, description: str = "", name: str | None = None, idp: str | None = None
@@ -261,8 +262,9 @@ class TokenService:
         if record is None:
             self._known.pop(authorization, None)
             return None
-        if len(self._known) >= CACHE_ENTRIES:
-            self._known.clear()
+        if len(self._known) >= CACHE_ENTRIES or generation != self._known_generation:
+            self._known.clear()  # a new generation: no header of a revoked token stays in memory
+            self._known_generation = generation
         self._known[authorization] = (record, generation, now)
         return record
 

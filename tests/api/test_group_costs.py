@@ -246,3 +246,31 @@ async def test_a_user_read_pays_one_indexed_membership_query(
     ran = [statement for statement in await statements(db, read_rendered) if "group_members" in statement]
     assert 1 == len(ran)
     assert "m.user_id = " in ran[0]
+
+
+async def test_a_lookup_by_username_is_one_statement_without_page_or_count(
+    client: TestClient, token: str, sized_groups: dict[str, Any]
+) -> None:
+    """`userName eq` (a unique attribute): one statement by the handle index, no window, no count."""
+    db = _db(client)
+    await db.write(lambda conn: conn.execute("DELETE FROM user_documents_refreshed"))
+    assert await client.app[BACKEND].refresh_documents() > 0  # type: ignore[attr-defined]
+    user = await (await client.get(f"{USERS}/{sized_groups['member']}", headers=auth(token))).json()
+
+    async def lookup() -> None:
+        params = {"filter": f'userName eq "{user["userName"]}"'}
+        response = await client.get(USERS, params=params, headers=auth(token))
+        assert 200 == response.status
+        assert 1 == (await response.json())["totalResults"]
+
+    ran = [s for s in await statements(db, lookup) if "users" in s or "groups" in s]  # not the token's
+    assert 1 == len(ran), ran
+    assert "(handle = " in ran[0] and "WHERE m.user_id = users.id" in ran[0]
+    assert "LIMIT" not in ran[0] and "count(" not in ran[0]
+
+
+async def test_a_lookup_with_an_unknown_sort_attribute_is_still_refused(client: TestClient, token: str) -> None:
+    """sortBy is checked whatever the filter: no shortcut skips it."""
+    params = {"filter": 'userName eq "nobody"', "sortBy": "bogus"}
+    response = await client.get(USERS, params=params, headers=auth(token))
+    assert 400 == response.status, await response.text()

@@ -1,5 +1,6 @@
 """
-A slow database write must not hold up the event loop, nor the reads that go to the reader thread.
+A slow database write must not hold up the event loop, nor the reads: those on the reader thread,
+and SQLite's point reads on the loop's own connection (a user by id), which WAL lets go on.
 
 The write is made slow inside the database's writer thread: it waits until the test has seen the
 reads answered (or, if they never are, gives up after a while). The assertion is on the order in

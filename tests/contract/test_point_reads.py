@@ -6,6 +6,7 @@ thread's does; on PostgreSQL they are ordinary reads on a reader thread.
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -47,9 +48,33 @@ async def test_both_reading_connections_map_the_file_and_the_writer_does_not(sql
     assert 0 == await sqlite.write(lambda conn: conn.execute(mapped).fetchone()[0])
 
 
-async def test_a_closed_database_refuses_point_reads(tmp_path: Path) -> None:
+async def test_a_point_read_that_finds_the_database_busy_is_read_on_the_reader_thread(
+    sqlite: SqliteDatabase,
+) -> None:
+    """The loop's connection never waits for a lock (busy_timeout 0): a busy database is the thread's to wait for."""
+    loop_thread = threading.get_ident()
+    assert 0 == await sqlite.read_point(lambda conn: conn.execute("PRAGMA busy_timeout").fetchone()[0])
+
+    def busy_on_the_loop(conn: object) -> int:
+        if threading.get_ident() == loop_thread:
+            raise sqlite3.OperationalError("database is locked")
+        return threading.get_ident()
+
+    assert loop_thread != await sqlite.read_point(busy_on_the_loop)
+
+    def broken(conn: object) -> None:
+        raise sqlite3.OperationalError("no such table: nothing")
+
+    with pytest.raises(sqlite3.OperationalError, match="no such table"):  # any other error is the caller's
+        await sqlite.read_point(broken)
+
+
+async def test_closing_closes_the_loops_connection_and_refuses_point_reads(tmp_path: Path) -> None:
     db = await SqliteDatabase.open(tmp_path / "store.db")
+    conn = await db.read_point(lambda conn: conn)
     await db.close()
+    with pytest.raises(sqlite3.ProgrammingError):  # closed
+        conn.execute("SELECT 1")
     with pytest.raises(RuntimeError, match="closed"):
         await db.read_point(lambda conn: None)
 

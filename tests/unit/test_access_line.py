@@ -183,3 +183,28 @@ def test_without_a_loop_a_line_is_written_at_once() -> None:
     line = logconfig._AccessLine([], out)  # noqa: SLF001
     line.add(b"x\n")
     assert [b"x\n"] == out.writes
+
+
+def test_lines_left_by_a_loop_that_stopped_go_out_with_the_next() -> None:
+    """A loop that ended before its round's flush left a line pending: the next loop's round writes it too."""
+    out = _Writes()
+    line = logconfig._AccessLine([], out)  # noqa: SLF001
+    stopped = asyncio.new_event_loop()
+    stopped.close()
+    line._pending.append(b"first\n")  # noqa: SLF001 - as that loop left it: scheduled, never run
+    line._scheduled = stopped  # noqa: SLF001
+
+    async def one_line() -> None:
+        line.add(b"second\n")
+
+    asyncio.run(one_line())
+    assert [b"first\nsecond\n"] == out.writes
+
+
+def test_flush_access_lines_writes_what_is_pending(stderr: io.BytesIO) -> None:
+    configure(stderr, "info")
+    line = logconfig._access_line  # noqa: SLF001
+    assert line is not None
+    line._pending.append(b'{"event":"request"}\n')  # noqa: SLF001 - as a round that never ended
+    logconfig.flush_access_lines()
+    assert b'{"event":"request"}\n' == stderr.getvalue()

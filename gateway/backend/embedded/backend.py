@@ -31,6 +31,7 @@ from gateway.backend.embedded.page_cursors import PageCursors
 from gateway.backend.sql.filters import compile_filter, order_by
 from gateway.backend.sql.groups import EMBEDDED_TABLES, GROUP_SORT_COLUMNS, group_filter_table, search_groups
 from gateway.backend.sql.user_search import EMBEDDED_USERS, Window, user_window
+from gateway.backend.user_attributes import FILTERS
 from gateway.backend.wire_group import GroupEdit, GroupPage, GroupQuery, NewGroup, WireGroup
 from gateway.backend.wire_user import NewUser, Page, UserFields, UserQuery, WireUser
 from gateway.db.dialect import Connection, Database
@@ -39,19 +40,17 @@ from gateway.scim.filter.ast import Compare, Filter
 from gateway.scim.schemas import USER_URN
 
 PageT = TypeVar("PageT", Page, DocumentPage)
-# Attributes no two users of a team share (the id, brig's handle, the externalId: unique indexes).
-_UNIQUE_ATTRIBUTES = frozenset({"id", "username", "externalid"})
 
 
 def matches_at_most_one(f: Filter | None) -> TypeGuard[Compare]:
-    """Whether `f` is `<unique attribute> eq "value"` (Entra's and Okta's lookups): one user at most."""
-    return (
-        isinstance(f, Compare)
-        and f.op == "eq"
-        and f.path.attr in _UNIQUE_ATTRIBUTES
-        and f.path.sub is None
-        and f.path.uri in (None, USER_URN.lower())
-    )
+    """
+    Whether `f` is `<attribute> eq "value"` for an attribute no two users of a team share (a
+    unique column, gateway/backend/user_attributes.py): Entra's and Okta's lookups.
+    """
+    if not isinstance(f, Compare) or f.op != "eq" or f.path.sub is not None:
+        return False
+    column = FILTERS.get(f.path.attr) if f.path.uri in (None, USER_URN.lower()) else None
+    return column is not None and column.unique
 
 
 _GROUP_FILTERS = group_filter_table(EMBEDDED_TABLES)
@@ -109,7 +108,7 @@ class EmbeddedBackend:
         documents = self._documents
         if documents is None:
             return None
-        if query.offset == 0 and query.limit > 0 and matches_at_most_one(query.filter):
+        if query.offset == 0 and query.limit > 0 and query.sort_by is None and matches_at_most_one(query.filter):
             where, params = compile_filter(query.filter, dialect=self._db.dialect)
             return await self._db.read_point(lambda conn: unique_documents(conn, documents, team, where, params))
         return await self._read_page(

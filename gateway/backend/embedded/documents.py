@@ -23,8 +23,6 @@ import functools
 import json
 from collections.abc import Sequence
 
-import orjson
-
 from gateway.backend.documents import DocumentPage, DocumentRenderer, UserDocument
 from gateway.backend.sql.user_rows import row_to_user
 from gateway.backend.sql.user_search import Window
@@ -87,7 +85,7 @@ def _one_user_sql(dialect: Dialect, where: str) -> str:
 
 
 def _groups_of(pairs: str | None) -> tuple[tuple[str, str], ...]:
-    return sorted_groups(orjson.loads(pairs)) if pairs else ()  # NULL (PostgreSQL) or "[]" (SQLite): none
+    return sorted_groups(json.loads(pairs)) if pairs else ()  # NULL (PostgreSQL) or "[]" (SQLite): none
 
 
 def user_document(

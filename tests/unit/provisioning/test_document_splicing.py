@@ -1,6 +1,7 @@
 """
 A page spliced from stored documents (gateway/provisioning/documents.py) is byte for byte the
-page of the same users rendered one by one, for any user content, groups and base URL.
+page of the same users rendered one by one, and a single user's is that user rendered, for any
+user content, groups and base URL.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from hypothesis import strategies as st
 from gateway.backend.documents import DocumentPage
 from gateway.backend.wire_user import WireUser
 from gateway.provisioning import documents
-from gateway.provisioning.documents import UserDocuments, splice_page
+from gateway.provisioning.documents import UserDocuments, splice_page, splice_user
 from gateway.provisioning.render import render_user
 from gateway.provisioning.render_groups import render_user_groups
 from gateway.scim.schemas import list_response
@@ -53,6 +54,18 @@ def test_a_spliced_page_is_the_rendered_page(
     with_groups = [dataclasses.replace(u, groups=g) for u, g in listed]
     expected = _rendered_page(with_groups, total=total, start_index=start, base_url=base_url)
     assert expected == splice_page(page, start_index=start, base_url=base_url)
+
+
+@given(users, groups, base_urls)
+def test_a_spliced_user_is_the_rendered_user(
+    user: WireUser, user_groups: tuple[tuple[str, str], ...], base_url: str
+) -> None:
+    """GET /Users/<id> from the stored document; group names with NUL, quotes, any code point."""
+    resource = render_user(user, location=f"{base_url}/Users/{user.id}")
+    if user_groups:
+        resource["groups"] = render_user_groups(user_groups, base_url=base_url)
+    document = UserDocuments().render(user)
+    assert orjson.dumps(resource) == splice_user((user.id, document, user_groups), base_url=base_url)
 
 
 def test_the_key_changes_when_the_rendering_does(monkeypatch: pytest.MonkeyPatch) -> None:
