@@ -135,9 +135,12 @@ def backend_calls(brig_url: str) -> int:
         return sum(json.load(response)["fired"])
 
 
-def start_gateway(config: Path, *, port: int, workers: int, pin: bool, log_path: Path) -> Server:
+def start_gateway(
+    config: Path, *, port: int, workers: int, pin: bool, log_path: Path, code: Path | None = None
+) -> Server:
+    """`code`: a checkout whose `gateway` package to run (bench.paired), instead of this one's."""
     argv = [sys.executable, "-m", "gateway", "serve", "--config", str(config)]
-    return _start("gateway", argv, port=port, pin=pin and workers == 1, log_path=log_path)
+    return _start("gateway", argv, port=port, pin=pin and workers == 1, log_path=log_path, code=code)
 
 
 def start_brig_lite(config: Path, *, port: int, pin: bool, log_path: Path) -> Server:
@@ -150,12 +153,13 @@ def start_ceiling(*, port: int, workers: int, pin: bool, log_path: Path) -> Serv
     return _start("ceiling", argv, port=port, pin=pin and workers == 1, log_path=log_path)
 
 
-def _start(name: str, argv: list[str], *, port: int, pin: bool, log_path: Path) -> Server:
+def _start(name: str, argv: list[str], *, port: int, pin: bool, log_path: Path, code: Path | None = None) -> Server:
     if pin:
         argv = ["taskset", "-c", str(SERVER_CPU), *argv]
     # Only the bench's config file counts: no SCIM_GATEWAY__* overrides from our environment.
     env = {k: v for k, v in os.environ.items() if not k.startswith("SCIM_GATEWAY")}
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_REPO), env.get("PYTHONPATH")]))  # bench.ceiling
+    paths = [str(code)] if code is not None else []  # before this checkout: its gateway package wins
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [*paths, str(_REPO), env.get("PYTHONPATH")]))  # bench.ceiling
     log = log_path.open("ab")
     # The server's stdout/stderr (the gateway's JSON access log) go to a file, not our terminal.
     process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)

@@ -142,3 +142,29 @@ def test_wrk_counts_a_filter_that_finds_nobody_as_failed(tmp_path: Path) -> None
 
     assert stats["requests"] > 0
     assert (0, stats["requests"]) == (stats["status"], stats["failed_checks"])
+
+
+def _in_a_git_checkout() -> bool:
+    return shutil.which("git") is not None and 0 == subprocess.run(
+        ["git", "-C", str(REPO_ROOT), "rev-parse", "HEAD"], capture_output=True
+    ).returncode
+
+
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed (apt-get install -y wrk)")
+@pytest.mark.skipif(not _in_a_git_checkout(), reason="bench.paired checks out refs: needs a git checkout")
+def test_paired_runs_compare_two_checkouts_without_errors(tmp_path: Path) -> None:
+    """`python -m bench.paired`: HEAD from a worktree and this checkout, in turns; a row each, exit 0."""
+    completed = subprocess.run(
+        [sys.executable, "-m", "bench.paired", "--ref", "HEAD", "--ref", ".", "--seed-users", "200",
+         "--turns", "2", "--seconds", "1", "--warmup", "0", "--work-dir", str(tmp_path / "work")],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=SMOKE_SECONDS, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert completed.returncode == 0, f"stdout:\n{completed.stdout}\nstderr:\n{completed.stderr[-4000:]}"
+    rows = [line for line in completed.stdout.splitlines() if line.startswith("| `")]
+    assert ["| `HEAD` |", "| `.` |"] == [row[: row.index("|", 2) + 1] for row in rows]
+    for row in rows:
+        cpu_us, rate = (cell.strip().replace(",", "") for cell in row.split("|")[2:4])
+        assert float(cpu_us) > 0 and float(rate) > 0
+    assert "turn 2 ." in completed.stderr  # both turns ran
+    worktrees = subprocess.run(["git", "-C", str(REPO_ROOT), "worktree", "list"], capture_output=True, text=True)
+    assert str(tmp_path) not in worktrees.stdout  # its checkout of HEAD is gone again
