@@ -17,6 +17,7 @@ import pytest
 from gateway.provisioning.tokens import (
     CACHE_SECONDS, TokenService, bearer_token, hash_token, new_token_secret,
 )
+from gateway.provisioning import tokens as tokens_module
 from gateway.scim.errors import Forbidden, Unauthorized
 from gateway.store.sqlite import SqliteStore
 from gateway.store.token_epoch import TokenEpoch
@@ -184,6 +185,30 @@ class TestKnownTokens:
                 await service.verify("Bearer nope")
 
         assert 2 == len(reads)
+
+    async def test_a_known_token_costs_no_hash_under_any_spelling_of_its_header(
+        self, service: TokenService, reads: list[str], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """The cache is keyed by the header: a header seen before is neither parsed nor hashed again."""
+        secret, _ = await service.create(TEAM)
+        hashed: list[str] = []
+        original = tokens_module.hash_token
+        monkeypatch.setattr(tokens_module, "hash_token", lambda token: hashed.append(token) or original(token))
+        for header in (f"Bearer {secret}", f"bearer {secret}", f"Bearer {secret}", f"bearer {secret}"):
+            await service.verify(header)
+
+        assert 2 == len(hashed) == len(reads)  # one per spelling, the first time it came
+
+    async def test_a_new_generation_forgets_every_header_kept_before(self, service: TokenService) -> None:
+        """A revoked token's header does not stay in memory until it comes again: the next read clears all."""
+        revoked, record = await service.create(TEAM)
+        kept, _ = await service.create(TEAM)
+        await service.verify(f"Bearer {revoked}")
+        await service.revoke(TEAM, record.id)
+
+        await service.verify(f"Bearer {kept}")
+
+        assert [f"Bearer {kept}"] == list(service._known)  # noqa: SLF001
 
     async def test_a_known_token_is_read_again_after_the_cache_time(self, tmp_path: Path) -> None:
         """The bound for edits that bypass the gateway (e.g. a DELETE in the sqlite3 shell)."""
