@@ -36,11 +36,11 @@ from pathlib import Path
 
 from bench import procs
 from bench.population import SeededPopulation
+from bench.report import summarise_wrk
 from bench.seeding import seed_store
 from bench.wrk import WrkSpec, require_wrk, run_wrk
 
 READS = ("get-by-id", "filter-username", "okta-import")
-_REPO = Path(__file__).resolve().parents[1]
 
 
 @dataclass
@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     work = args.work_dir or Path(tempfile.mkdtemp(prefix="bench-paired-"))
     work.mkdir(parents=True, exist_ok=True)
     subjects = [
-        Subject(ref, _REPO if ref == "." else _checkout(ref, work / f"tree-{i}")) for i, ref in enumerate(args.ref)
+        Subject(ref, procs.REPO if ref == "." else _checkout(ref, work / f"tree-{i}")) for i, ref in enumerate(args.ref)
     ]
     errors = 0
     try:
@@ -83,9 +83,9 @@ def main(argv: list[str] | None = None) -> int:
         for subject in subjects:
             if subject.server is not None:
                 subject.server.stop()
-            if subject.code != _REPO:
+            if subject.code != procs.REPO:
                 subprocess.run(
-                    ["git", "-C", str(_REPO), "worktree", "remove", "--force", str(subject.code)], check=False
+                    ["git", "-C", str(procs.REPO), "worktree", "remove", "--force", str(subject.code)], check=False
                 )
         if args.work_dir is None:
             shutil.rmtree(work, ignore_errors=True)
@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _checkout(ref: str, where: Path) -> Path:
-    subprocess.run(["git", "-C", str(_REPO), "worktree", "add", "--detach", "--force", str(where), ref],
+    subprocess.run(["git", "-C", str(procs.REPO), "worktree", "add", "--detach", "--force", str(where), ref],
                    check=True, capture_output=True)  # fmt: skip
     return where
 
@@ -155,13 +155,15 @@ def _measure(subject: Subject, args: argparse.Namespace, token: str, work: Path)
         cpus=procs.CLIENT_CPUS if procs.can_pin() else None, work=work,
     )  # fmt: skip
     outcome = run_wrk(
-        spec, on_go=lambda: procs.cpu_seconds(server.pids()), on_done=lambda: procs.cpu_seconds(server.pids())
+        spec,
+        on_go=lambda: {"cpu": procs.cpu_seconds(server.pids())},
+        on_done=lambda: {"cpu": procs.cpu_seconds(server.pids())},
     )
-    stats = outcome.stats
-    requests = max(1, stats["requests"])
-    subject.cpu_us.append((outcome.hooks["done"] - outcome.hooks["go"]) / requests * 1e6)
-    subject.rates.append(stats["requests"] / (stats["duration_us"] / 1e6))
-    return sum(stats[key] for key in ("connect", "read", "write", "status", "timeout", "failed_checks"))
+    summary = summarise_wrk(outcome)  # the bench's own figures: req/s and errors as `--loadgen wrk` reports them
+    cpu = outcome.hooks["done"]["cpu"] - outcome.hooks["go"]["cpu"]  # the hooks' shape bench/report.py reads
+    subject.cpu_us.append(cpu / max(1, summary["requests"]) * 1e6)
+    subject.rates.append(summary["requests_per_s"])
+    return int(summary["errors"])
 
 
 if __name__ == "__main__":

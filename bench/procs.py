@@ -33,7 +33,7 @@ import yaml
 SERVER_CPU = 0  # the core a single-process server is pinned to
 CLIENT_CPUS = (1,)  # the cores the load generator is pinned to
 _TICKS = os.sysconf("SC_CLK_TCK")
-_REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[1]  # the checkout the bench runs from
 
 
 def can_pin() -> bool:
@@ -159,7 +159,7 @@ def _start(name: str, argv: list[str], *, port: int, pin: bool, log_path: Path, 
     # Only the bench's config file counts: no SCIM_GATEWAY__* overrides from our environment.
     env = {k: v for k, v in os.environ.items() if not k.startswith("SCIM_GATEWAY")}
     paths = [str(code)] if code is not None else []  # before this checkout: its gateway package wins
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [*paths, str(_REPO), env.get("PYTHONPATH")]))  # bench.ceiling
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [*paths, str(REPO), env.get("PYTHONPATH")]))  # bench.ceiling
     log = log_path.open("ab")
     # The server's stdout/stderr (the gateway's JSON access log) go to a file, not our terminal.
     process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
