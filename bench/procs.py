@@ -162,7 +162,10 @@ def _start(name: str, argv: list[str], *, port: int, pin: bool, log_path: Path, 
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [*paths, str(REPO), env.get("PYTHONPATH")]))  # bench.ceiling
     log = log_path.open("ab")
     # The server's stdout/stderr (the gateway's JSON access log) go to a file, not our terminal.
-    process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
+    # In `code` (else this checkout): `python -m` puts the working directory before PYTHONPATH, so
+    # run from anywhere else a checkout's own gateway package would shadow `code`'s.
+    cwd = code if code is not None else REPO
+    process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, cwd=cwd)
     log.close()
     return Server(name, process, f"http://127.0.0.1:{port}", log_path, pin)
 
