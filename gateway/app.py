@@ -40,7 +40,7 @@ from gateway.web.auth_tokens import add_auth_token_routes
 from gateway.web.keys import AUTH_FAILURES, BACKEND, CONFIG, GROUPS, IDPS, STORE, TOKEN_API, TOKENS, USERS
 from gateway.web.middlewares import Routes
 from gateway.web.openapi import add_openapi_route
-from gateway.web.routing import ScimRouter
+from gateway.web.routing import SCIM_ROUTER, ScimRouter
 from gateway.web.throttle import FailureThrottle
 
 
@@ -197,5 +197,6 @@ def create_app(config: Config, *, open_state: OpenState = open_state) -> web.App
     add_auth_token_routes(routes)  # Wire's token API: before the SCIM catch-all
     add_openapi_route(routes)  # GET /i/openapi.json: before the SCIM catch-all
     # [\s\S]: any character, a newline too (an id with %0A must reach the SCIM router, not a bare 404)
-    routes.add_route("*", r"/{tail:[\s\S]*}", scim_router().dispatch)
+    router = app[SCIM_ROUTER] = scim_router()
+    routes.add_route("*", r"/{tail:[\s\S]*}", router.dispatch)
     return app

@@ -86,6 +86,7 @@ async def _serve(config: Config, limits: ConnectionLimits) -> None:
                 runner,
                 limits,
                 serves=serves,
+                fast_lane=config.listen.fast_lane,
                 host=config.listen.host,
                 port=port,
                 reuse_port=config.listen.workers > 1,

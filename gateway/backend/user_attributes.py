@@ -20,7 +20,10 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeGuard
+
+from gateway.scim.filter.ast import Compare, Filter
+from gateway.scim.schemas import USER_URN
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,3 +206,14 @@ _STORED_FIELDS = tuple((a.field, a.to_column) for a in STORED if a.field)
 def column_values(user: object) -> tuple[object, ...]:
     """The values of USER_COLUMNS for `user` (a WireUser), each in its stored form."""
     return tuple(encode(getattr(user, name)) if encode else getattr(user, name) for name, encode in _STORED_FIELDS)
+
+
+def matches_at_most_one(f: Filter | None) -> TypeGuard[Compare]:
+    """
+    Whether `f` is `<attribute> eq "value"` for an attribute no two users of a team share (a
+    unique column): Entra's and Okta's lookups.
+    """
+    if not isinstance(f, Compare) or f.op != "eq" or f.path.sub is not None:
+        return False
+    column = FILTERS.get(f.path.attr) if f.path.uri in (None, USER_URN.lower()) else None
+    return column is not None and column.unique

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from gateway.backend.user_attributes import VERSIONED
+from gateway.backend.user_attributes import VERSIONED, matches_at_most_one
 from gateway.scim.filter.ast import Filter
 
 Status = Literal["active", "suspended", "pending-invitation"]
@@ -89,6 +89,11 @@ class UserQuery:
     descending: bool = False
     offset: int = 0
     limit: int = 100
+
+
+def is_point_query(query: UserQuery) -> bool:
+    """Whether `query` finds at most one user by a unique attribute, from the first: a point read."""
+    return query.offset == 0 and query.limit > 0 and query.sort_by is None and matches_at_most_one(query.filter)
 
 
 @dataclass(frozen=True, slots=True)

@@ -212,6 +212,21 @@ class TokenService:
                 "authorization failed: send a valid SCIM token as 'Authorization: Bearer <token>'",
                 headers={"WWW-Authenticate": 'Bearer realm="scim"'},
             )
+        self._used(record)
+        return record
+
+    def verified(self, authorization: str | None) -> TokenRecord | None:
+        """
+        `verify` without reading anything: the record when this header was verified lately (its
+        record cached, see `_cached`), else None, also for a header that would fail: then `verify`.
+        """
+        record = self._cached(authorization)
+        if record is not None:
+            self._used(record)
+        return record
+
+    def _used(self, record: TokenRecord) -> None:
+        """Record the token's use, at most once per TOUCH_INTERVAL_SECONDS."""
         now = self._clock()
         if now - self._touched.get(record.id, -TOUCH_INTERVAL_SECONDS) >= TOUCH_INTERVAL_SECONDS:
             self._touched[record.id] = now
@@ -219,7 +234,6 @@ class TokenService:
             task = asyncio.create_task(self._touch(record.id, now_text()))
             self._touching.add(task)
             task.add_done_callback(self._touching.discard)
-        return record
 
     async def _find_token(self, token: str, authorization: str | None) -> TokenRecord | None:
         """spar's row for the token with spar_state (the truth, cached by spar_state), else the store's."""

@@ -17,7 +17,15 @@ from typing import Any
 import structlog
 
 from gateway.backend.base import Backend, UserDocumentStore
-from gateway.backend.wire_user import RICH_INFO_LIST_URN, RICH_INFO_MAP_URN, NewUser, Page, UserQuery, WireUser
+from gateway.backend.wire_user import (
+    RICH_INFO_LIST_URN,
+    RICH_INFO_MAP_URN,
+    NewUser,
+    Page,
+    UserQuery,
+    WireUser,
+    is_point_query,
+)
 from gateway.provisioning.documents import splice_page, splice_user
 from gateway.provisioning.render import render_user
 from gateway.provisioning.rules import UserRules, lower_keys, validate_user
@@ -143,6 +151,10 @@ class UserService:
         query = _user_query(request)
         return await self._backend.search_users(token.team, query), query.offset + 1
 
+    def keeps_documents(self) -> bool:
+        """Whether the backend keeps stored documents (`get_serialised` and `search_page` may answer)."""
+        return self._documents is not None
+
     async def search_page(self, token: TokenRecord, request: SearchRequest, *, base_url: str) -> bytes | None:
         """
         `search`'s page as a serialised ListResponse made of stored documents (without
@@ -150,7 +162,20 @@ class UserService:
         """
         if self._documents is None:
             return None
+        return await self._page_of(token, _user_query(request), base_url)
+
+    async def search_one(self, token: TokenRecord, request: SearchRequest, *, base_url: str) -> bytes | None:
+        """
+        `search_page` for a search of at most one user by a unique attribute (userName eq ...,
+        a point read: gateway/web/fast_lane.py); None for any other search, or as `search_page`.
+        """
+        if self._documents is None:
+            return None
         query = _user_query(request)
+        return await self._page_of(token, query, base_url) if is_point_query(query) else None
+
+    async def _page_of(self, token: TokenRecord, query: UserQuery, base_url: str) -> bytes | None:
+        assert self._documents is not None
         page = await self._documents.search_user_documents(token.team, query)
         if page is None:
             return None

@@ -22,15 +22,14 @@ from aiohttp.http_exceptions import BadHttpMessage, ContentEncodingError, LineTo
 
 from gateway.config import Listen
 from gateway.scim.errors import ScimError
+from gateway.web.fast_lane import FastLane, is_whole_message, parse_head
+from gateway.web.http_limits import MAX_FIELD_SIZE, MAX_HEADERS, MAX_REQUEST_LINE
 from gateway.web.json_io import error_response
 from gateway.web.middlewares import SERVES_ALL
 
 log = structlog.get_logger()
 
 RESERVED_DESCRIPTORS = 128  # for the store, brig's pool, the logs: connections get the rest
-MAX_REQUEST_LINE = 8192  # 414 above; different from the field limit, so LineTooLong tells which
-MAX_FIELD_SIZE = 8190  # one header line, 431 above
-MAX_HEADERS = 100  # 431 above
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,17 +56,25 @@ class ConnectionGuard:
     an accept error loop, and a real client that sends its request at once is still served.
     """
 
-    def __init__(self, server: web.Server, limits: ConnectionLimits, *, serves: str = SERVES_ALL) -> None:
+    def __init__(
+        self,
+        server: web.Server,
+        limits: ConnectionLimits,
+        *,
+        serves: str = SERVES_ALL,
+        fast_lane: FastLane | None = None,
+    ) -> None:
         self.server = server
         self.limits = limits
         self.serves = serves
+        self.fast_lane = fast_lane
         self.open = 0
         self.waiting: dict[GatewayProtocol, None] = {}  # oldest first
         make_request = server.request_factory
 
         def request_factory(message: Any, payload: Any, protocol: Any, writer: Any, task: Any) -> web.BaseRequest:
             if isinstance(protocol, GatewayProtocol):
-                protocol.head_received()
+                protocol.request_began()
             return make_request(message, payload, protocol, writer, task)
 
         server.request_factory = request_factory
@@ -105,6 +112,15 @@ class GatewayProtocol(web.RequestHandler):
         self.serves = guard.serves  # which paths this listener answers (gateway/web/middlewares.py)
         self._head_timer: asyncio.TimerHandle | None = None
         self._refused = False
+        # The fast lane answers while aiohttp owes no answer, until a chunk that is not one whole
+        # message or an answer that closes the connection (gateway/web/fast_lane.py); after its
+        # answers the connection's keep-alive is timed here, as aiohttp saw no request.
+        self._fast_lane = guard.fast_lane
+        self._remote: str | None = None
+        self._owed = 0  # whole messages handed to aiohttp and not answered yet
+        self._answered_at = 0.0
+        self._lane_answered_last = False
+        self._idle_timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         if not self._guard.admit(self):
@@ -113,6 +129,8 @@ class GatewayProtocol(web.RequestHandler):
             transport.close()
             return
         super().connection_made(transport)
+        peer = transport.get_extra_info("peername")  # as aiohttp's request.remote
+        self._remote = None if peer is None else str(peer[0]) if isinstance(peer, (list, tuple)) else str(peer)
         self._guard.waiting[self] = None
         loop = asyncio.get_running_loop()
         self._head_timer = loop.call_later(self._guard.limits.header_timeout, self._head_too_late)
@@ -122,8 +140,96 @@ class GatewayProtocol(web.RequestHandler):
         self._guard.waiting.pop(self, None)
         if self._head_timer is not None:
             self._head_timer.cancel()
+        self._leave_fast_lane()
+        self._stop_idle_timer()
         if not self._refused:
             super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        lane = self._fast_lane
+        if lane is not None and data:  # aiohttp itself passes b"" to parse what it holds: not a chunk
+            head = parse_head(data)
+            transport = self.transport
+            # Only when aiohttp owes no answer (none may overtake it), and nothing waits to be sent
+            # (a client that does not read is aiohttp's to pace).
+            writable = transport is not None and not transport.is_closing() and not transport.get_write_buffer_size()
+            if head is not None and not self._owed and writable and transport is not None:
+                answer = lane.answer(head, len(data), self._remote)
+                if answer is not None:
+                    self.head_received()
+                    self.keep_alive(True)  # stops aiohttp's keep-alive timer: the idle time is timed here now
+                    transport.write(answer)
+                    self._answered()
+                    return
+            if head is not None and is_whole_message(head, len(data)):
+                self._owed += 1  # aiohttp answers it; the fast lane may go on after
+            else:
+                self._leave_fast_lane()  # part of a message, or several: aiohttp's to the end
+        super().data_received(data)
+
+    async def finish_response(
+        self, request: web.BaseRequest, resp: web.StreamResponse, start_time: float | None
+    ) -> tuple[web.StreamResponse, bool]:
+        """aiohttp writes an answer (each one it gives comes through here)."""
+        try:
+            answered, reset = await super().finish_response(request, resp, start_time)
+        except BaseException:
+            self._leave_fast_lane()
+            raise
+        if reset or not answered.keep_alive:
+            self._leave_fast_lane()  # aiohttp closes the connection next: nothing may follow its answer
+        self._owed = max(0, self._owed - 1)
+        return answered, reset
+
+    def request_began(self) -> None:
+        """aiohttp read a request head: it times the connection's idleness after it (its keep-alive)."""
+        self.head_received()
+        self._lane_answered_last = False
+
+    def _answered(self) -> None:
+        """A fast-lane answer went out: the connection is idle from now, for keepalive_timeout at most."""
+        loop = self._loop
+        self._answered_at = loop.time()
+        self._lane_answered_last = True
+        if self._idle_timer is None:
+            self._idle_timer = loop.call_at(self._answered_at + self._guard.limits.keepalive_timeout, self._idle)
+
+    def _idle(self) -> None:
+        """
+        Close the connection when nothing came since the fast lane's last answer (or only part of
+        a head, handed to aiohttp, which times idleness only after a request it read).
+        """
+        self._idle_timer = None
+        if not self._lane_answered_last:
+            return  # aiohttp read a request since: its own keep-alive timer runs
+        due = self._answered_at + self._guard.limits.keepalive_timeout
+        if self._loop.time() < due:  # answered again since the timer was set
+            self._idle_timer = self._loop.call_at(due, self._idle)
+        else:
+            self.force_close()
+
+    def _leave_fast_lane(self) -> None:
+        self._fast_lane = None
+
+    def _stop_idle_timer(self) -> None:
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
+            self._idle_timer = None
+
+    def force_close(self) -> None:
+        self._leave_fast_lane()
+        self._stop_idle_timer()
+        super().force_close()
+
+    def close(self) -> None:
+        self._leave_fast_lane()
+        self._stop_idle_timer()
+        super().close()
+
+    async def shutdown(self, timeout: float | None = 15.0) -> None:
+        self._leave_fast_lane()
+        self._stop_idle_timer()
+        await super().shutdown(timeout)
 
     def head_received(self) -> None:
         """The first request head is in: the connection is no longer idle or slow."""
@@ -210,10 +316,18 @@ class GatewaySite(web.TCPSite):
     """
 
     def __init__(
-        self, runner: web.AppRunner, limits: ConnectionLimits, *, serves: str = SERVES_ALL, **kwargs: Any
+        self,
+        runner: web.AppRunner,
+        limits: ConnectionLimits,
+        *,
+        serves: str = SERVES_ALL,
+        fast_lane: bool = False,
+        **kwargs: Any,
     ) -> None:
         super().__init__(runner, **kwargs)
+        self._app = runner.app
         self._limits = limits
+        self._fast_lane = fast_lane
         self._serves = serves
 
     async def start(self) -> None:
@@ -221,8 +335,11 @@ class GatewaySite(web.TCPSite):
         server = self._runner.server
         assert server is not None
         loop = asyncio.get_running_loop()
+        lane = FastLane(self._app, serves=self._serves) if self._fast_lane else None
         self._server = await loop.create_server(
-            ConnectionGuard(server, self._limits, serves=self._serves),
+            ConnectionGuard(
+                server, self._limits, serves=self._serves, fast_lane=lane if lane and lane.enabled else None
+            ),
             self._host,
             self._port,
             backlog=self._backlog,

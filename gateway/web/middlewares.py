@@ -30,11 +30,13 @@ import structlog
 from aiohttp import web
 
 from gateway import metrics
+from gateway.config import Config
 from gateway.provisioning.wire_errors import WireError, wire_error_of
 from gateway.scim.errors import InvalidSyntax, NotFound, ScimError, UnsupportedMediaType
+from gateway.store.base import TokenRecord
 from gateway.web.json_io import error_response
-from gateway.web.keys import ACCESS_LOG, REQUEST_ID, ROUTE, TOKEN, WIRE_API
-from gateway.web.routing import Handler, logged_client_address
+from gateway.web.keys import ACCESS_LOG, CONFIG, REQUEST_ID, ROUTE, TOKEN, WIRE_API
+from gateway.web.routing import Handler, Headers, logged_client_address
 
 log = structlog.get_logger()
 
@@ -80,7 +82,7 @@ def within_request(handler: Handler) -> Handler:
 @web.middleware  # usable as aiohttp's middleware too (tests/api/test_connections.py)
 async def handle_request(request: web.Request, handler: Handler) -> web.StreamResponse:
     started = time.perf_counter()
-    request_id = _request_id(request)
+    request_id = request_id_of(request.headers)
     request[REQUEST_ID] = request_id
     structlog.contextvars.clear_contextvars()
     structlog.contextvars.bind_contextvars(request_id=request_id)
@@ -112,20 +114,35 @@ async def handle_request(request: web.Request, handler: Handler) -> web.StreamRe
     team = token.team if token else None
     seconds = time.perf_counter() - started
     metrics.observe_request(request.method, _route_of(request), response.status, team, seconds)
-    request.app.get(ACCESS_LOG, _access_line_by_structlog)(
-        request_id,
-        {
-            "method": request.method,
-            "path": request.path,
-            "status": response.status,
-            "duration_ms": round(seconds * 1000, 2),
-            "team": team,
-            "token_id": token.id if token else None,
-            "client": logged_client_address(request),
-            "user_agent": product_of(request.headers.get("User-Agent")),
-        },
+    config = request.app[CONFIG]
+    fields = access_fields(
+        request.method, request.path, response.status, seconds, token, request.remote, request.headers, config
     )
+    request.app.get(ACCESS_LOG, _access_line_by_structlog)(request_id, fields)
     return response
+
+
+def access_fields(
+    method: str,
+    path: str,
+    status: int,
+    seconds: float,
+    token: TokenRecord | None,
+    remote: str | None,
+    headers: Headers,
+    config: Config,
+) -> dict[str, Any]:
+    """The access line's fields (without the request id), of the middleware and the fast lane alike."""
+    return {
+        "method": method,
+        "path": path,
+        "status": status,
+        "duration_ms": round(seconds * 1000, 2),
+        "team": token.team if token else None,
+        "token_id": token.id if token else None,
+        "client": logged_client_address(remote, config.listen.trusted_proxies, headers),
+        "user_agent": product_of(headers.get("User-Agent")),
+    }
 
 
 def _access_line_by_structlog(request_id: str, fields: dict[str, Any]) -> None:
@@ -181,10 +198,10 @@ def _check_content_encoding(request: web.Request) -> None:
         raise UnsupportedMediaType("Content-Encoding not supported; send the body uncompressed, gzip or deflate")
 
 
-def _request_id(request: web.Request) -> str:
+def request_id_of(headers: Headers) -> str:
     """nginz's `Request-Id` (else `X-Request-Id`) if it is 1 to 64 ASCII letters, digits and dashes; else a new one."""
     for header in ("Request-Id", "X-Request-Id"):
-        given = request.headers.get(header, "")
+        given = headers.get(header, "")
         if 0 < len(given) <= MAX_REQUEST_ID and given.isascii() and given.replace("-", "").isalnum():
             return given
     return f"{random.getrandbits(128):032x}"  # unique, not secret: no need for os.urandom

@@ -19,14 +19,17 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from aiohttp import web
+from multidict import CIMultiDict, CIMultiDictProxy
 
 from gateway import metrics
+from gateway.config import Config
 from gateway.provisioning.tokens import bearer_token
 from gateway.scim.errors import NotFound, ScimError, Unauthorized
 from gateway.store.base import TokenRecord
 from gateway.web.keys import AUTH_FAILURES, BASE_URL, CONFIG, RESOURCE_ID, ROUTE, TOKEN, TOKENS
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+Headers = CIMultiDictProxy[str] | CIMultiDict[str]  # a request's headers: aiohttp's, or the fast lane's
 
 _VERSION = re.compile(r"v[0-9]+")
 
@@ -56,6 +59,10 @@ class ScimRouter:
         self._names[resource.lower()] = resource
         self._templates[(resource, with_id)] = f"/scim/v2/{resource}" + ("/{id}" if with_id else "")
         self._routes[(resource, with_id)] = Route({m.upper(): h for m, h in methods.items()}, needs_token)
+
+    def template_of(self, scim_path: ScimPath) -> str:
+        """The route's template, the metrics' label: "/scim/v2/Users/{id}" whatever base the path used."""
+        return self._templates[(scim_path.resource, scim_path.resource_id is not None)]
 
     def parse(self, path: str) -> ScimPath | None:
         if path.startswith("/scim/v2/"):  # the form nearly every request has: no empty segment, no prefix
@@ -92,7 +99,7 @@ class ScimRouter:
         route = None if scim_path is None else self._routes.get((scim_path.resource, scim_path.resource_id is not None))
         if scim_path is None or route is None:
             raise NotFound(f"There is no SCIM resource at {request.path}; the base URL is /scim/v2")
-        request[ROUTE] = self._templates[(scim_path.resource, scim_path.resource_id is not None)]
+        request[ROUTE] = self.template_of(scim_path)
         handler = route.methods.get(request.method)
         if handler is None:
             if request.method == "HEAD" and "GET" in route.methods:
@@ -109,6 +116,9 @@ class ScimRouter:
         request[BASE_URL] = origin(request) + scim_path.base
         request[RESOURCE_ID] = scim_path.resource_id or ""
         return await handler(request)
+
+
+SCIM_ROUTER = web.AppKey("scim_router", ScimRouter)  # the app's, for the fast lane (gateway/web/fast_lane.py)
 
 
 async def authenticate(request: web.Request) -> TokenRecord:
@@ -167,43 +177,38 @@ def client_address(request: web.Request) -> str:
 
 def origin(request: web.Request) -> str:
     """scheme://host as the client sees it: configured, else forwarded by a trusted proxy."""
-    config = request.app[CONFIG]
+    return origin_of(request.app[CONFIG], request.scheme, request.host, request.remote, request.headers)
+
+
+def origin_of(config: Config, scheme: str, host: str, remote: str | None, headers: Headers) -> str:
+    """`origin` of a request's parts (the fast lane has no aiohttp request, gateway/web/fast_lane.py)."""
     if config.public_base_url:
         return config.public_base_url.rstrip("/")
-    scheme, host = request.scheme, request.host
-    if from_trusted_proxy(request):
-        scheme = request.headers.get("X-Forwarded-Proto", scheme).split(",")[0].strip() or scheme
-        host = request.headers.get("X-Forwarded-Host", host).split(",")[0].strip() or host
+    if config.trusted_proxies and _is_trusted(remote, config.trusted_proxies):
+        scheme = headers.get("X-Forwarded-Proto", scheme).split(",")[0].strip() or scheme
+        host = headers.get("X-Forwarded-Host", host).split(",")[0].strip() or host
     return f"{scheme}://{host}"
 
 
 def from_trusted_proxy(request: web.Request) -> bool:
     """Whether the request's peer address is in `trusted_proxies` (then its X-Forwarded-* and Z-User count)."""
-    networks = _networks(request.app[CONFIG].trusted_proxies)
-    if not networks or request.remote is None:
-        return False
-    try:
-        address = ipaddress.ip_address(request.remote)
-    except ValueError:
-        return False
-    return any(address in network for network in networks)
+    cidrs = request.app[CONFIG].trusted_proxies
+    return bool(cidrs) and _is_trusted(request.remote, cidrs)
 
 
-def logged_client_address(request: web.Request) -> str | None:
+def logged_client_address(remote: str | None, cidrs: tuple[str, ...], headers: Headers) -> str | None:
     """
-    The client address the access line shows: the peer's, or, when the peer is in
-    `listen.trusted_proxies`, the last X-Forwarded-For entry (else X-Real-IP) that is not one of
-    them. Only addresses are taken from the headers, at most MAX_FORWARDED_HOPS of them; anything
-    else stops the walk at the hop that wrote it.
+    The client address the access line shows: the peer's (`remote`), or, when the peer is in
+    `cidrs` (`listen.trusted_proxies`), the last X-Forwarded-For entry (else X-Real-IP) that is
+    not one of them. Only addresses are taken from the headers, at most MAX_FORWARDED_HOPS of
+    them; anything else stops the walk at the hop that wrote it.
     """
-    remote = request.remote
-    cidrs = request.app[CONFIG].listen.trusted_proxies
     if not cidrs or remote is None or not _is_trusted(remote, cidrs):
         return remote
-    forwarded = request.headers.getall("X-Forwarded-For", ())
+    forwarded = headers.getall("X-Forwarded-For", ())
     hops = [hop.strip() for hop in ",".join(forwarded).split(",")] if forwarded else []
     if not hops:
-        hops = [request.headers.get("X-Real-IP", "").strip()]
+        hops = [headers.get("X-Real-IP", "").strip()]
     address = remote
     for hop in reversed(hops[-MAX_FORWARDED_HOPS:]):
         if len(hop) > MAX_ADDRESS_CHARS or not _is_address(hop):
@@ -219,7 +224,9 @@ MAX_ADDRESS_CHARS = 45  # the longest textual IPv6 address (with an embedded IPv
 
 
 @functools.lru_cache(maxsize=4096)
-def _is_trusted(address: str, cidrs: tuple[str, ...]) -> bool:
+def _is_trusted(address: str | None, cidrs: tuple[str, ...]) -> bool:
+    if address is None:
+        return False
     try:
         parsed = ipaddress.ip_address(address)
     except ValueError:

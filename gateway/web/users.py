@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from aiohttp import web
 
 from gateway.backend.wire_user import WireUser
+from gateway.config import Limits
 from gateway.provisioning.render import USER_ALWAYS_RETURNED, render_user
 from gateway.provisioning.render_groups import render_user_groups
 from gateway.provisioning.users import SearchRequest
@@ -93,17 +94,7 @@ async def delete_user(request: web.Request) -> web.Response:
 
 
 async def list_users(request: web.Request) -> web.Response:
-    limits = request.app[CONFIG].limits
-    query = request.query
-    count = int_param(query, "count", limits.default_page_size)
-    sort_by = query.get("sortBy")
-    search = SearchRequest(
-        filter=filter_param(query),
-        sort_by=_sort_path(sort_by) if sort_by else None,
-        descending=query.get("sortOrder", "ascending").lower() == "descending",
-        start_index=int_param(query, "startIndex", 1),
-        count=min(max(count, 0), limits.max_page_size),
-    )
+    search = search_of(request.query, request.app[CONFIG].limits)
     projection = query_projection(request)
     if not any(projection):  # whole users: the backend's stored documents, if it keeps them
         body = await request.app[USERS].search_page(request[TOKEN], search, base_url=request[BASE_URL])
@@ -112,6 +103,19 @@ async def list_users(request: web.Request) -> web.Response:
     page, start = await request.app[USERS].search(request[TOKEN], search)
     resources = [_projected(request, user, projection) for user in page.users]
     return scim_response(list_response(resources, total=page.total, start_index=start))
+
+
+def search_of(query: Mapping[str, str], limits: Limits) -> SearchRequest:
+    """The search a list request's query asks for (also the fast lane's, gateway/web/fast_lane.py)."""
+    count = int_param(query, "count", limits.default_page_size)
+    sort_by = query.get("sortBy")
+    return SearchRequest(
+        filter=filter_param(query),
+        sort_by=_sort_path(sort_by) if sort_by else None,
+        descending=query.get("sortOrder", "ascending").lower() == "descending",
+        start_index=int_param(query, "startIndex", 1),
+        count=min(max(count, 0), limits.max_page_size),
+    )
 
 
 # startIndex and count are clamped into [-MAX_INT, MAX_INT] (RFC 7644 §3.4.2.4: a startIndex below

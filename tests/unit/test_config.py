@@ -136,7 +136,7 @@ class TestEnvironment:
         """A variable naming an unknown key of a section lists the section's keys."""
         message = load_error(write, None, {"SCIM_GATEWAY__LISTEN__PROT": "9000"})
 
-        assert "listen.prot: unknown key; allowed here: header_timeout_seconds, host, internal_port, keepalive_timeout_seconds, max_connections, port, trusted_proxies, workers" == message
+        assert "listen.prot: unknown key; allowed here: fast_lane, header_timeout_seconds, host, internal_port, keepalive_timeout_seconds, max_connections, port, trusted_proxies, workers" == message
 
     def test_env_value_of_the_wrong_type_is_named(self, write: Any) -> None:
         """A variable with a value of the wrong type names the dotted key."""
@@ -194,7 +194,7 @@ class TestErrors:
         [
             ("prot: 1\n", "prot: unknown key; allowed here: backend, brig_lite, limits, listen, log, "
                           "public_base_url, scim, shutdown_grace_seconds, spar_state, sso_switch, store, trusted_proxies"),
-            ("listen:\n  prot: 1\n", "listen.prot: unknown key; allowed here: header_timeout_seconds, host, "
+            ("listen:\n  prot: 1\n", "listen.prot: unknown key; allowed here: fast_lane, header_timeout_seconds, host, "
                                     "internal_port, keepalive_timeout_seconds, max_connections, port, "
                                     "trusted_proxies, workers"),
             ("limits:\n  tokens: 3\n", "limits.tokens: unknown key; allowed here: auth_failures_per_minute, "

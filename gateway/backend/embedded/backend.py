@@ -12,7 +12,7 @@ row `FOR UPDATE` before changing it (nothing on SQLite, where a write holds the 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TypeGuard, TypeVar
+from typing import TypeVar
 
 from gateway.backend.base import MemberRule
 from gateway.backend.documents import DocumentPage, DocumentRenderer, UserDocument
@@ -31,26 +31,12 @@ from gateway.backend.embedded.page_cursors import PageCursors
 from gateway.backend.sql.filters import compile_filter, order_by
 from gateway.backend.sql.groups import EMBEDDED_TABLES, GROUP_SORT_COLUMNS, group_filter_table, search_groups
 from gateway.backend.sql.user_search import EMBEDDED_USERS, Window, user_window
-from gateway.backend.user_attributes import FILTERS
 from gateway.backend.wire_group import GroupEdit, GroupPage, GroupQuery, NewGroup, WireGroup
-from gateway.backend.wire_user import NewUser, Page, UserFields, UserQuery, WireUser
+from gateway.backend.wire_user import NewUser, Page, UserFields, UserQuery, WireUser, is_point_query
 from gateway.db.dialect import Connection, Database
 from gateway.scim.errors import NotFound
-from gateway.scim.filter.ast import Compare, Filter
-from gateway.scim.schemas import USER_URN
 
 PageT = TypeVar("PageT", Page, DocumentPage)
-
-
-def matches_at_most_one(f: Filter | None) -> TypeGuard[Compare]:
-    """
-    Whether `f` is `<attribute> eq "value"` for an attribute no two users of a team share (a
-    unique column, gateway/backend/user_attributes.py): Entra's and Okta's lookups.
-    """
-    if not isinstance(f, Compare) or f.op != "eq" or f.path.sub is not None:
-        return False
-    column = FILTERS.get(f.path.attr) if f.path.uri in (None, USER_URN.lower()) else None
-    return column is not None and column.unique
 
 
 _GROUP_FILTERS = group_filter_table(EMBEDDED_TABLES)
@@ -108,7 +94,7 @@ class EmbeddedBackend:
         documents = self._documents
         if documents is None:
             return None
-        if query.offset == 0 and query.limit > 0 and query.sort_by is None and matches_at_most_one(query.filter):
+        if query.filter is not None and is_point_query(query):
             where, params = compile_filter(query.filter, dialect=self._db.dialect)
             return await self._db.read_point(lambda conn: unique_documents(conn, documents, team, where, params))
         return await self._read_page(

@@ -113,9 +113,9 @@ def unique_documents(
     statement, no count and no page window. None when the user's stored document is not current.
     """
     rows = conn.execute(_one_user_sql(conn.dialect, where), (documents.key, team, *params)).fetchall()
-    if any(row[1] is None for row in rows):
+    users = tuple([(user_id, document, _groups_of(groups)) for user_id, document, _, groups in rows])
+    if any(document is None for _, document, _ in users):
         return None
-    users = tuple((user_id, document, _groups_of(groups)) for user_id, document, _, groups in rows)
     return DocumentPage(len(users), users)
 
 

@@ -12,6 +12,7 @@ naming the attribute and listing the ones that can be filtered on. The SQL is wr
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -130,7 +131,7 @@ def _compare(f: Compare, column: Column, params: list[object], dialect: Dialect)
         value = _normalise_datetime(value, f.path.dotted)
     if column.stored_lower:  # exact comparison with a folded operand keeps the index usable
         value = value.lower()
-        column = Column(column.sql, case_exact=True)
+        column = _case_exact(column.sql)
     if f.op in _LIKE:
         head, tail = _LIKE[f.op]
         params.append(head + _escape_like(value) + tail)
@@ -151,6 +152,11 @@ def _compare(f: Compare, column: Column, params: list[object], dialect: Dialect)
     if f.op == "ne":
         return f"({column.sql} IS NULL OR {compared})"
     return f"({compared})"
+
+
+@functools.lru_cache(maxsize=64)  # a few columns; a Column costs a dozen fields to make
+def _case_exact(sql: str) -> Column:
+    return Column(sql, case_exact=True)
 
 
 def _compare_boolean(f: Compare, column: Column, params: list[object]) -> str:

@@ -19,6 +19,7 @@ Every failure is an `InvalidFilter` naming the character where the filter broke.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -87,6 +88,12 @@ def parse_filter(text: str) -> Filter:
     """Parse a SCIM filter into the AST; raises InvalidFilter (and nothing else) on bad input."""
     if not isinstance(text, str):
         raise InvalidFilter("Invalid filter: the filter must be text")
+    return _parse_text(text)
+
+
+@functools.lru_cache(maxsize=64)  # a request reads its filter more than once (checked, then searched)
+def _parse_text(text: str) -> Filter:
+    """`parse_filter` of text; the AST is immutable (frozen dataclasses and tuples), so it can be shared."""
     simple = _SIMPLE_COMPARISON.fullmatch(text)
     if simple is not None:
         name, op, value = simple.groups()

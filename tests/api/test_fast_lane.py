@@ -1,0 +1,474 @@
+"""
+The fast lane (gateway/web/fast_lane.py) against aiohttp's own path: one app served on two
+listeners, one with the fast lane and one without, asked the same bytes over real sockets. The
+answers must be the same bytes (the Date aside), with the same access line and metrics; each test
+also says whether the fast lane answered, so that no comparison passes because it stood aside.
+SQLite only: on PostgreSQL the token cache has no generation to hold to and point reads take a
+thread, so the fast lane never answers there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import urllib.parse
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from aiohttp import web
+
+from conftest import TEAM
+from gateway import metrics
+from gateway.app import create_app
+from gateway.config import Config
+from gateway.web.connections import ConnectionLimits, GatewaySite
+from gateway.web.fast_lane import FastLane, Head
+from gateway.web.keys import ACCESS_LOG, GROUPS, TOKENS, USERS
+
+pytestmark = pytest.mark.sqlite_store
+
+DATE = re.compile(rb"\r\nDate: [^\r]*\r\n")
+
+
+@dataclass
+class Served:
+    app: web.Application
+    lane_port: int  # the listener with the fast lane
+    plain_port: int  # the listener without it
+    token: str
+    lines: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # access lines
+    answered: list[bool] = field(default_factory=list)  # per FastLane.answer call: answered or not
+
+
+@pytest.fixture(name="served")
+async def _served(config: Config, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Served]:
+    async with serve_both(config, monkeypatch) as served:
+        yield served
+
+
+@asynccontextmanager
+async def serve_both(
+    config: Config, monkeypatch: pytest.MonkeyPatch, limits: ConnectionLimits | None = None
+) -> AsyncIterator[Served]:
+    app = create_app(config)
+    lines: list[tuple[str, dict[str, Any]]] = []
+    app[ACCESS_LOG] = lambda request_id, fields: lines.append((request_id, fields))
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    try:
+        ports = []
+        for fast_lane in (True, False):
+            site = GatewaySite(
+                runner, limits or ConnectionLimits.of(config.listen), fast_lane=fast_lane, host="127.0.0.1", port=0
+            )
+            await site.start()
+            ports.append(runner.addresses[-1][1])
+        token, _ = await app[TOKENS].create(TEAM, description="test")
+        served = Served(app, ports[0], ports[1], token, lines)
+        answer = FastLane.answer
+
+        def spy(lane: FastLane, head: Head, size: int, remote: str | None) -> bytes | None:
+            result = answer(lane, head, size, remote)
+            served.answered.append(result is not None)
+            return result
+
+        monkeypatch.setattr(FastLane, "answer", spy)
+        yield served
+    finally:
+        await runner.cleanup()
+
+
+class Connection:
+    """One client connection that sends raw bytes and reads whole responses."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader, self.writer = reader, writer
+
+    @classmethod
+    async def open(cls, port: int) -> Connection:
+        return cls(*await asyncio.open_connection("127.0.0.1", port))
+
+    async def send(self, data: bytes) -> None:
+        self.writer.write(data)
+        await self.writer.drain()
+
+    async def response(self, *, head_only: bool = False) -> bytes:
+        head = await asyncio.wait_for(self.reader.readuntil(b"\r\n\r\n"), 5)
+        length = re.search(rb"\r\nContent-Length: (\d+)\r\n", head)
+        body = b"" if head_only or length is None else await self.reader.readexactly(int(length[1]))
+        return DATE.sub(b"\r\nDate: -\r\n", head) + body
+
+    async def ask(self, data: bytes) -> bytes:
+        await self.send(data)
+        return await self.response(head_only=data.startswith(b"HEAD "))
+
+    async def closed(self) -> bool:
+        """Whether the server closed the connection (within 5 s)."""
+        return await asyncio.wait_for(self.reader.read(), 5) == b""
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+def get(target: str, token: str | None, *extra: str, request_id: str = "rid-1", method: str = "GET") -> bytes:
+    lines = [f"{method} {target} HTTP/1.1", "Host: scim.example.com", f"X-Request-Id: {request_id}"]
+    if token is not None:
+        lines.append(f"Authorization: Bearer {token}")
+    lines += [*extra, "", ""]
+    return "\r\n".join(lines).encode()
+
+
+def body_request(method: str, target: str, token: str, body: bytes) -> bytes:
+    return (
+        f"{method} {target} HTTP/1.1\r\nHost: scim.example.com\r\nAuthorization: Bearer {token}\r\n"
+        f"Content-Type: application/scim+json\r\nContent-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
+
+
+async def create_user(served: Served, name: str, **extra: Any) -> str:
+    body = {
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "userName": name,
+        "externalId": f"{name}@example.com",
+        "displayName": name.title(),
+        "emails": [{"value": f"{name}@example.com", "primary": True}],
+        **extra,
+    }
+    conn = await Connection.open(served.plain_port)
+    try:
+        answer = await conn.ask(body_request("POST", "/scim/v2/Users", served.token, json.dumps(body).encode()))
+    finally:
+        conn.close()
+    assert answer.startswith(b"HTTP/1.1 201"), answer
+    return re.search(rb'"id":"([0-9a-f-]{36})"', answer)[1].decode()  # type: ignore[index]
+
+
+async def warm(served: Served) -> None:
+    """A request through aiohttp first: the token is verified once, so its record is cached."""
+    conn = await Connection.open(served.plain_port)
+    try:
+        await conn.ask(get("/scim/v2/ServiceProviderConfig", served.token))
+        await conn.ask(get("/scim/v2/Users?count=1", served.token))
+    finally:
+        conn.close()
+
+
+async def both(served: Served, request: bytes) -> tuple[bytes, bytes, bool]:
+    """(the fast lane listener's answer, the plain one's, whether the fast lane answered)."""
+    answers = []
+    served.answered.clear()
+    for port in (served.lane_port, served.plain_port):
+        conn = await Connection.open(port)
+        try:
+            answers.append(await conn.ask(request))
+        finally:
+            conn.close()
+    return answers[0], answers[1], any(served.answered)
+
+
+def quoted(text: str, *, plus: bool = False) -> str:
+    return urllib.parse.quote_plus(text) if plus else urllib.parse.quote(text, safe="")
+
+
+ANSWERED = [
+    ("by id", lambda uid: f"/scim/v2/Users/{uid}", ()),
+    ("by id, base without v2", lambda uid: f"/scim/Users/{uid}", ()),
+    ("by id, API version prefix", lambda uid: f"/v7/scim/v2/Users/{uid}", ()),
+    ("by id, lower-case resource", lambda uid: f"/scim/v2/users/{uid}", ()),
+    ("by id, percent-escaped", lambda uid: f"/scim/v2/Users/{uid[:-1]}%{ord(uid[-1]):02X}", ()),
+    ("userName eq, %20", lambda uid: "/scim/v2/Users?filter=" + quoted('userName eq "alice"'), ()),
+    ("userName eq, + (Entra)", lambda uid: "/scim/v2/Users?filter=" + quoted('userName eq "alice"', plus=True), ()),
+    ("userName eq, other case", lambda uid: "/scim/v2/Users?filter=" + quoted('USERNAME Eq "ALICE"'), ()),
+    ("externalId eq", lambda uid: "/scim/v2/Users?filter=" + quoted('externalId eq "alice@example.com"'), ()),
+    ("id eq", lambda uid: "/scim/v2/Users?filter=" + quoted(f'id eq "{uid}"'), ()),
+    ("no such userName", lambda uid: "/scim/v2/Users?filter=" + quoted('userName eq "nobody"'), ()),
+    (
+        "headers the gateway reads",
+        lambda uid: f"/scim/v2/Users/{uid}",
+        (
+            "User-Agent: Okta SCIM Client 1.0.0 (like curl)",
+            "Accept: application/scim+json",
+            "X-Forwarded-For: 10.1.2.3",
+        ),
+    ),
+    ("no request id", lambda uid: f"/scim/v2/Users/{uid}", ("X-Request-Id: ",)),
+]
+
+
+@pytest.mark.parametrize(("case", "target", "extra"), ANSWERED, ids=[c[0] for c in ANSWERED])
+async def test_the_fast_lane_answers_as_aiohttp_does(
+    served: Served, case: str, target: Callable[[str], str], extra: tuple[str, ...]
+) -> None:
+    """Byte for byte the plain listener's answer, the same access line and the same metrics."""
+    uid = await create_user(served, "alice")
+    group = await served.app[GROUPS].create(
+        await served.app[TOKENS].verify(f"Bearer {served.token}"),
+        {
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+            "displayName": "Staff",
+            "members": [{"value": uid}],
+        },
+    )
+    await warm(served)
+    request = get(target(uid), served.token, *extra)
+    if case == "no request id":
+        request = request.replace(b"X-Request-Id: rid-1\r\n", b"")
+    observed: list[tuple[Any, ...]] = []
+    real = metrics.observe_request
+
+    def spy(*args: Any) -> None:
+        observed.append(args[:4])  # not the seconds
+        real(*args)
+
+    served.lines.clear()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(metrics, "observe_request", spy)
+        lane, plain, answered = await both(served, request)
+
+    assert answered, f"the fast lane left {case!r} to aiohttp"
+    if case == "no request id":  # a new one each: the same shape, both headers the same
+        ids = [re.findall(rb"Request-Id: ([0-9a-f]{32})\r\n", answer) for answer in (lane, plain)]
+        assert all(len(found) == 2 and found[0] == found[1] for found in ids)
+        lane, plain = (re.sub(rb"[0-9a-f]{32}", b"-", answer) for answer in (lane, plain))
+    assert plain == lane
+    assert plain.startswith(b"HTTP/1.1 200") and (b'"Staff"' in plain) == ("no such" not in case)
+    assert group.display_name == "Staff"
+    (lane_id, lane_line), (plain_id, plain_line) = served.lines
+    assert lane_line.pop("duration_ms") >= 0 and plain_line.pop("duration_ms") >= 0
+    assert (lane_line, len(lane_id)) == (plain_line, len(plain_id))
+    assert observed[0] == observed[1]
+
+
+LEFT = [
+    ("conditional", lambda uid, token: get(f"/scim/v2/Users/{uid}", token, 'If-None-Match: W/"x", *')),
+    ("unknown token", lambda uid, token: get(f"/scim/v2/Users/{uid}", "not-a-token")),
+    ("no token", lambda uid, token: get(f"/scim/v2/Users/{uid}", None)),
+    ("not a user id", lambda uid, token: get("/scim/v2/Users/not-a-uuid", token)),
+    ("no such user", lambda uid, token: get("/scim/v2/Users/00000000-0000-4000-8000-000000000000", token)),
+    ("a bad filter", lambda uid, token: get("/scim/v2/Users?filter=" + quoted('userName eq "x" and'), token)),
+    ("a filter on several", lambda uid, token: get("/scim/v2/Users?filter=" + quoted('displayName co "A"'), token)),
+    ("a projection", lambda uid, token: get(f"/scim/v2/Users/{uid}?attributes=userName", token)),
+    ("a page", lambda uid, token: get("/scim/v2/Users?startIndex=1&count=5", token)),
+    (
+        "a filter and a sort",
+        lambda uid, token: get("/scim/v2/Users?sortBy=userName&filter=" + quoted('id eq "1"'), token),
+    ),
+    ("HEAD", lambda uid, token: get(f"/scim/v2/Users/{uid}", token, method="HEAD")),
+    ("Connection: close", lambda uid, token: get(f"/scim/v2/Users/{uid}", token, "Connection: close")),
+    (
+        "two Authorization headers",
+        lambda uid, token: get(f"/scim/v2/Users/{uid}", token, f"Authorization: Bearer {token}"),
+    ),
+    ("a group", lambda uid, token: get("/scim/v2/Groups", token)),
+    ("HTTP/1.0", lambda uid, token: get(f"/scim/v2/Users/{uid}", token).replace(b"HTTP/1.1", b"HTTP/1.0", 1)),
+    ("a folded header", lambda uid, token: get(f"/scim/v2/Users/{uid}", token, "X-A: 1", " 2")),
+    ("a bare LF", lambda uid, token: get(f"/scim/v2/Users/{uid}", token, "X-A: 1\nX-B: 2")),
+    ("a space before a colon", lambda uid, token: get(f"/scim/v2/Users/{uid}", token, "X-A : 1")),
+    ("UTF-8 in a header", lambda uid, token: get(f"/scim/v2/Users/{uid}", token, "X-A: é")),
+]
+
+
+@pytest.mark.parametrize(("case", "request_of"), LEFT, ids=[c[0] for c in LEFT])
+async def test_what_the_fast_lane_leaves_is_answered_as_before(
+    served: Served, case: str, request_of: Callable[[str, str], bytes]
+) -> None:
+    """Errors, conditional requests, other resources and unusual bytes: aiohttp's answer, unchanged."""
+    uid = await create_user(served, "alice")
+    await warm(served)
+    request = request_of(uid, served.token)
+    if case == "UTF-8 in a header":
+        request = request.replace("é".encode("latin-1"), "é".encode())
+    lane, plain, answered = await both(served, request)
+
+    assert not answered
+    lane, plain = (re.sub(rb"[0-9a-f]{32}", b"-", answer) for answer in (lane, plain))  # new request ids
+    assert plain == lane
+
+
+async def test_a_connection_goes_back_to_the_fast_lane_once_aiohttp_has_answered(served: Served) -> None:
+    """A create, a read, a change and a read again on one connection: in order, the reads by the fast lane."""
+    await warm(served)
+    conn = await Connection.open(served.lane_port)
+    try:
+        body = (
+            b'{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"carol",'
+            b'"externalId":"carol@example.com","displayName":"Carol"}'
+        )
+        created = await conn.ask(body_request("POST", "/scim/v2/Users", served.token, body))
+        uid = re.search(rb'"id":"([0-9a-f-]{36})"', created)[1].decode()  # type: ignore[index]
+        first = await conn.ask(get(f"/scim/v2/Users/{uid}", served.token))
+        patch = (
+            b'{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],'
+            b'"Operations":[{"op":"replace","path":"displayName","value":"Caro"}]}'
+        )
+        patched = await conn.ask(body_request("PATCH", f"/scim/v2/Users/{uid}", served.token, patch))
+        second = await conn.ask(get(f"/scim/v2/Users/{uid}", served.token))
+    finally:
+        conn.close()
+
+    assert [b"201", b"200", b"200", b"200"] == [a[9:12] for a in (created, first, patched, second)]
+    assert b'"displayName":"Carol"' in first and b'"displayName":"Caro"' in second
+    assert [False, True, False, True] == served.answered  # the POST's and PATCH's heads were offered too
+
+
+async def test_pipelined_requests_are_answered_in_order_by_aiohttp(served: Served) -> None:
+    """Two requests in one packet: aiohttp answers both, in order, and the rest of that connection."""
+    uid = await create_user(served, "alice")
+    await warm(served)
+    conn = await Connection.open(served.lane_port)
+    try:
+        await conn.send(
+            get("/scim/v2/ServiceProviderConfig", served.token) + get(f"/scim/v2/Users/{uid}", served.token)
+        )
+        answers = [await conn.response(), await conn.response()]
+        later = await conn.ask(get(f"/scim/v2/Users/{uid}", served.token))
+    finally:
+        conn.close()
+
+    assert b"ServiceProviderConfig" in answers[0] and uid.encode() in answers[1]
+    assert later.startswith(b"HTTP/1.1 200") and uid.encode() in later
+    assert [False] == served.answered  # several messages in one chunk: the fast lane is left for good
+
+
+async def test_a_head_split_across_packets_is_aiohttps(served: Served) -> None:
+    """The first half of a head goes to aiohttp, so the rest must too, and all after it."""
+    uid = await create_user(served, "alice")
+    await warm(served)
+    request = get(f"/scim/v2/Users/{uid}", served.token)
+    conn = await Connection.open(served.lane_port)
+    try:
+        await conn.send(request[:20])
+        await asyncio.sleep(0.05)
+        split = await conn.ask(request[20:])
+        whole = await conn.ask(request)
+    finally:
+        conn.close()
+
+    assert split.startswith(b"HTTP/1.1 200") and whole.startswith(b"HTTP/1.1 200")
+    assert [] == served.answered
+
+
+async def test_a_revoked_token_is_refused_at_once_on_a_fast_lane_connection(served: Served) -> None:
+    """The token cache is the fast lane's only check: a revocation must reach the very next request."""
+    uid = await create_user(served, "alice")
+    await warm(served)
+    record = await served.app[TOKENS].verify(f"Bearer {served.token}")
+    conn = await Connection.open(served.lane_port)
+    try:
+        before = await conn.ask(get(f"/scim/v2/Users/{uid}", served.token))
+        assert await served.app[TOKENS].revoke(TEAM, record.id)
+        after = await conn.ask(get(f"/scim/v2/Users/{uid}", served.token))
+    finally:
+        conn.close()
+
+    assert before.startswith(b"HTTP/1.1 200") and after.startswith(b"HTTP/1.1 401")
+    assert [True, False] == served.answered
+
+
+async def test_a_new_token_generation_sends_one_request_through_aiohttp_then_the_fast_lane_again(
+    served: Served,
+) -> None:
+    """Another token made drops the cache; aiohttp verifies again, and the same connection comes back."""
+    uid = await create_user(served, "alice")
+    await warm(served)
+    conn = await Connection.open(served.lane_port)
+    try:
+        answers = [await conn.ask(get(f"/scim/v2/Users/{uid}", served.token))]
+        await served.app[TOKENS].create(TEAM, description="another")
+        answers += [await conn.ask(get(f"/scim/v2/Users/{uid}", served.token)) for _ in range(2)]
+    finally:
+        conn.close()
+
+    assert all(answer.startswith(b"HTTP/1.1 200") for answer in answers)
+    assert [True, False, True] == served.answered
+
+
+async def test_a_user_changed_elsewhere_is_read_fresh(served: Served) -> None:
+    """No answer is kept: the fast lane reads the store each time."""
+    uid = await create_user(served, "alice")
+    await warm(served)
+    token = await served.app[TOKENS].verify(f"Bearer {served.token}")
+    conn = await Connection.open(served.lane_port)
+    try:
+        before = await conn.ask(get(f"/scim/v2/Users/{uid}", served.token))
+        await served.app[USERS].patch(
+            token,
+            uid,
+            {
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": [{"op": "replace", "path": "displayName", "value": "Ally"}],
+            },
+            if_match=None,
+        )
+        after = await conn.ask(get(f"/scim/v2/Users/{uid}", served.token))
+    finally:
+        conn.close()
+
+    assert b'"displayName":"Alice"' in before and b'"displayName":"Ally"' in after
+    assert [True, True] == served.answered
+
+
+async def test_an_idle_fast_lane_connection_is_closed_after_the_keepalive_timeout(
+    config: Config, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """aiohttp never saw a request on it, so the fast lane times its idleness itself."""
+    limits = ConnectionLimits(header_timeout=5.0, keepalive_timeout=0.3, max_connections=100)
+    async with serve_both(config, monkeypatch, limits) as served:
+        uid = await create_user(served, "alice")
+        await warm(served)
+        conn = await Connection.open(served.lane_port)
+        try:
+            for _ in range(4):  # busy for longer than the timeout: not closed meanwhile
+                assert (await conn.ask(get(f"/scim/v2/Users/{uid}", served.token))).startswith(b"HTTP/1.1 200")
+                await asyncio.sleep(0.1)
+            started = asyncio.get_running_loop().time()
+            assert await conn.closed()
+            waited = asyncio.get_running_loop().time() - started
+        finally:
+            conn.close()
+
+    assert [True] * 4 == served.answered
+    assert 0.15 < waited < 2.0
+
+
+@pytest.mark.parametrize("then", ["nothing", "half a head", "a whole request"])
+async def test_after_a_fast_lane_answer_idleness_is_timed_as_aiohttp_would(
+    config: Config, monkeypatch: pytest.MonkeyPatch, then: str
+) -> None:
+    """Half a head that never ends is closed after the keep-alive timeout, as aiohttp closes it."""
+    limits = ConnectionLimits(header_timeout=5.0, keepalive_timeout=0.3, max_connections=100)
+    async with serve_both(config, monkeypatch, limits) as served:
+        uid = await create_user(served, "alice")
+        await warm(served)
+        conn = await Connection.open(served.lane_port)
+        try:
+            assert (await conn.ask(get(f"/scim/v2/Users/{uid}", served.token))).startswith(b"HTTP/1.1 200")
+            if then == "half a head":
+                await conn.send(b"GET /scim/v2/Users HTTP/1.1\r\nHost: h\r\n")
+            elif then == "a whole request":  # aiohttp's, the lane left: then aiohttp's keep-alive
+                await conn.send(b"GET /scim/v2/Users HTTP/1.1\r\nHost: h\r\nX-A: 1\r\n")
+                await asyncio.sleep(0.05)
+                answer = await conn.ask(b"\r\n")
+                assert answer.startswith(b"HTTP/1.1 401"), answer
+            assert await conn.closed()
+        finally:
+            conn.close()
+
+
+async def test_an_idle_fast_lane_connection_is_closed_at_shutdown(
+    config: Config, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with serve_both(config, monkeypatch) as served:
+        uid = await create_user(served, "alice")
+        await warm(served)
+        conn = await Connection.open(served.lane_port)
+        assert (await conn.ask(get(f"/scim/v2/Users/{uid}", served.token))).startswith(b"HTTP/1.1 200")
+    try:
+        assert await conn.closed()
+    finally:
+        conn.close()
+    assert [True] == served.answered
