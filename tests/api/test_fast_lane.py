@@ -157,6 +157,13 @@ async def warm(served: Served) -> None:
         conn.close()
 
 
+async def alice_ready(served: Served) -> str:
+    """A user "alice" and the token verified once: the setting of most tests here. Her id."""
+    uid = await create_user(served, "alice")
+    await warm(served)
+    return uid
+
+
 async def both(served: Served, request: bytes) -> tuple[bytes, bytes, bool]:
     """(the fast lane listener's answer, the plain one's, whether the fast lane answered)."""
     answers = []
@@ -277,8 +284,7 @@ async def test_what_the_fast_lane_leaves_is_answered_as_before(
     served: Served, case: str, request_of: Callable[[str, str], bytes]
 ) -> None:
     """Errors, conditional requests, other resources and unusual bytes: aiohttp's answer, unchanged."""
-    uid = await create_user(served, "alice")
-    await warm(served)
+    uid = await alice_ready(served)
     request = request_of(uid, served.token)
     if case == "UTF-8 in a header":
         request = request.replace("é".encode("latin-1"), "é".encode())
@@ -317,8 +323,7 @@ async def test_a_connection_goes_back_to_the_fast_lane_once_aiohttp_has_answered
 
 async def test_pipelined_requests_are_answered_in_order_by_aiohttp(served: Served) -> None:
     """Two requests in one packet: aiohttp answers both, in order, and the rest of that connection."""
-    uid = await create_user(served, "alice")
-    await warm(served)
+    uid = await alice_ready(served)
     conn = await Connection.open(served.lane_port)
     try:
         await conn.send(
@@ -336,8 +341,7 @@ async def test_pipelined_requests_are_answered_in_order_by_aiohttp(served: Serve
 
 async def test_a_head_split_across_packets_is_aiohttps(served: Served) -> None:
     """The first half of a head goes to aiohttp, so the rest must too, and all after it."""
-    uid = await create_user(served, "alice")
-    await warm(served)
+    uid = await alice_ready(served)
     request = get(f"/scim/v2/Users/{uid}", served.token)
     conn = await Connection.open(served.lane_port)
     try:
@@ -354,8 +358,7 @@ async def test_a_head_split_across_packets_is_aiohttps(served: Served) -> None:
 
 async def test_a_revoked_token_is_refused_at_once_on_a_fast_lane_connection(served: Served) -> None:
     """The token cache is the fast lane's only check: a revocation must reach the very next request."""
-    uid = await create_user(served, "alice")
-    await warm(served)
+    uid = await alice_ready(served)
     record = await served.app[TOKENS].verify(f"Bearer {served.token}")
     conn = await Connection.open(served.lane_port)
     try:
@@ -373,8 +376,7 @@ async def test_a_new_token_generation_sends_one_request_through_aiohttp_then_the
     served: Served,
 ) -> None:
     """Another token made drops the cache; aiohttp verifies again, and the same connection comes back."""
-    uid = await create_user(served, "alice")
-    await warm(served)
+    uid = await alice_ready(served)
     conn = await Connection.open(served.lane_port)
     try:
         answers = [await conn.ask(get(f"/scim/v2/Users/{uid}", served.token))]
@@ -389,8 +391,7 @@ async def test_a_new_token_generation_sends_one_request_through_aiohttp_then_the
 
 async def test_a_user_changed_elsewhere_is_read_fresh(served: Served) -> None:
     """No answer is kept: the fast lane reads the store each time."""
-    uid = await create_user(served, "alice")
-    await warm(served)
+    uid = await alice_ready(served)
     token = await served.app[TOKENS].verify(f"Bearer {served.token}")
     conn = await Connection.open(served.lane_port)
     try:
@@ -418,8 +419,7 @@ async def test_an_idle_fast_lane_connection_is_closed_after_the_keepalive_timeou
     """aiohttp never saw a request on it, so the fast lane times its idleness itself."""
     limits = ConnectionLimits(header_timeout=5.0, keepalive_timeout=0.3, max_connections=100)
     async with serve_both(config, monkeypatch, limits) as served:
-        uid = await create_user(served, "alice")
-        await warm(served)
+        uid = await alice_ready(served)
         conn = await Connection.open(served.lane_port)
         try:
             for _ in range(4):  # busy for longer than the timeout: not closed meanwhile
@@ -442,8 +442,7 @@ async def test_after_a_fast_lane_answer_idleness_is_timed_as_aiohttp_would(
     """Half a head that never ends is closed after the keep-alive timeout, as aiohttp closes it."""
     limits = ConnectionLimits(header_timeout=5.0, keepalive_timeout=0.3, max_connections=100)
     async with serve_both(config, monkeypatch, limits) as served:
-        uid = await create_user(served, "alice")
-        await warm(served)
+        uid = await alice_ready(served)
         conn = await Connection.open(served.lane_port)
         try:
             assert (await conn.ask(get(f"/scim/v2/Users/{uid}", served.token))).startswith(b"HTTP/1.1 200")
@@ -463,8 +462,7 @@ async def test_an_idle_fast_lane_connection_is_closed_at_shutdown(
     config: Config, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     async with serve_both(config, monkeypatch) as served:
-        uid = await create_user(served, "alice")
-        await warm(served)
+        uid = await alice_ready(served)
         conn = await Connection.open(served.lane_port)
         assert (await conn.ask(get(f"/scim/v2/Users/{uid}", served.token))).startswith(b"HTTP/1.1 200")
     try:
