@@ -54,16 +54,15 @@ T = TypeVar("T")
 log = structlog.get_logger()
 
 # Headers that make aiohttp or the middleware do what the fast lane does not: framing, connection
-# handling, conditional requests, a body. A request with any of them is aiohttp's.
+# handling, conditional requests, a body. A request with any of them is aiohttp's (Transfer-Encoding
+# and Upgrade: `parse_head` refuses them already).
 HANDED_ON = frozenset(
     {
         "content-length",
-        "transfer-encoding",
         "connection",
         "keep-alive",
         "proxy-connection",
         "expect",
-        "upgrade",
         "te",
         "trailer",
         "if-none-match",
