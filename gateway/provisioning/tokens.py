@@ -225,6 +225,13 @@ class TokenService:
             self._used(record)
         return record
 
+    def remembers_verified(self) -> bool:
+        """
+        Whether `verified` can ever answer: only a store with a token generation caches the
+        records it read (`_find`); spar's tokens and the PostgreSQL store's are read each time.
+        """
+        return self._spar is None and self._store.token_generation() is not None
+
     def _used(self, record: TokenRecord) -> None:
         """Record the token's use, at most once per TOUCH_INTERVAL_SECONDS."""
         now = self._clock()

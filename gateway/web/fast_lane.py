@@ -155,9 +155,15 @@ class FastLane:
         self._config = app[CONFIG]
         self._router = app[SCIM_ROUTER]
         self._access_log = app.get(ACCESS_LOG)
-        # Off where no stored documents answer (the brig backend), where /scim is not served,
-        # and without `serve`'s access-line writer (an app made by tests: structlog writes it).
-        self.enabled = serves != SERVES_INTERNAL and self._access_log is not None and self._users.keeps_documents()
+        # Off where it could never answer: no stored documents (the brig backend), no token
+        # verified without a read (PostgreSQL, spar's tokens), /scim not served; and without
+        # `serve`'s access-line writer (an app made by tests: structlog writes it).
+        self.enabled = (
+            serves != SERVES_INTERNAL
+            and self._access_log is not None
+            and self._users.keeps_documents()
+            and self._tokens.remembers_verified()
+        )
 
     def answer(self, head: Head, size: int, remote: str | None) -> bytes | None:
         """
