@@ -1,0 +1,131 @@
+"""
+How the fast lane's answers leave a connection (gateway/web/connections.py): at the end of the
+event loop's round, that round's answers together, and always before whatever follows them on
+the same connection (an answer of aiohttp's, the connection's close). A round is made here by
+handing connections their chunks one after the other without yielding to the loop, as the loop
+does with the chunks one wait for readiness brought.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import pytest
+from fast_lane_calls import Served, alice_ready, get, serve_both
+
+from gateway.config import Config
+from gateway.web.connections import ConnectionGuard, ConnectionLimits, GatewayProtocol
+from gateway.web.fast_lane import FastLane
+from gateway.web.middlewares import SERVES_ALL
+
+pytestmark = pytest.mark.sqlite_store
+
+
+@pytest.fixture(name="served")
+async def _served(config: Config, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Served]:
+    async with serve_both(config, monkeypatch) as served:
+        yield served
+
+
+@asynccontextmanager
+async def connections(
+    served: Served, config: Config, count: int
+) -> AsyncIterator[list[tuple[GatewayProtocol, socket.socket]]]:
+    """`count` loopback connections served by one guard with the fast lane: (its protocol, the client's socket)."""
+    guard = ConnectionGuard(
+        served.runner.server, ConnectionLimits.of(config.listen), fast_lane=FastLane(served.app, serves=SERVES_ALL)
+    )
+    loop = asyncio.get_running_loop()
+    pairs: list[tuple[GatewayProtocol, socket.socket]] = []
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        for _ in range(count):
+            client = socket.create_connection(listener.getsockname())
+            client.setblocking(False)
+            accepted, _ = listener.accept()
+            _, protocol = await loop.connect_accepted_socket(guard, accepted)
+            pairs.append((protocol, client))
+    try:
+        yield pairs
+    finally:
+        for protocol, client in pairs:
+            if protocol.transport is not None:
+                protocol.transport.close()
+            client.close()
+
+
+async def read_all(client: socket.socket) -> bytes:
+    """What the server sent until it closed the connection."""
+    loop = asyncio.get_running_loop()
+    received = b""
+    while chunk := await asyncio.wait_for(loop.sock_recv(client, 65536), 5):
+        received += chunk
+    return received
+
+
+async def responses(client: socket.socket, count: int) -> list[bytes]:
+    """The next `count` whole responses on the connection."""
+    loop = asyncio.get_running_loop()
+    received, answers = b"", []
+    while len(answers) < count:
+        received += await asyncio.wait_for(loop.sock_recv(client, 65536), 5)
+        while (end := received.find(b"\r\n\r\n")) >= 0:
+            length = int(re.search(rb"\r\nContent-Length: (\d+)\r\n", received[: end + 2])[1])  # type: ignore[index]
+            if len(received) < end + 4 + length:
+                break
+            answers.append(received[: end + 4 + length])
+            received = received[end + 4 + length :]
+    return answers
+
+
+def request_ids(answers: list[bytes]) -> list[bytes]:
+    return [re.search(rb"\r\nRequest-Id: ([^\r]*)\r\n", answer)[1] for answer in answers]  # type: ignore[index]
+
+
+async def test_a_rounds_answers_go_out_together_at_its_end(served: Served, config: Config) -> None:
+    uid = await alice_ready(served)
+    async with connections(served, config, 3) as pairs:
+        served.answered.clear()
+        for number, (protocol, _) in enumerate(pairs):
+            protocol.data_received(get(f"/scim/v2/Users/{uid}", served.token, request_id=f"rid-{number}"))
+        assert served.answered == [True, True, True]
+        for _, client in pairs:
+            with pytest.raises(BlockingIOError):
+                client.recv(1)  # not yet: the round has not ended
+        answers = [(await responses(client, 1))[0] for _, client in pairs]
+
+    assert all(answer.startswith(b"HTTP/1.1 200 OK\r\n") and b'"userName":"alice"' in answer for answer in answers)
+    assert request_ids(answers) == [b"rid-0", b"rid-1", b"rid-2"]
+
+
+async def test_what_aiohttp_answers_after_the_fast_lane_follows_its_answer(served: Served, config: Config) -> None:
+    uid = await alice_ready(served)
+    async with connections(served, config, 1) as [(protocol, client)]:
+        served.answered.clear()
+        protocol.data_received(get(f"/scim/v2/Users/{uid}", served.token, request_id="lane"))
+        protocol.data_received(get(f"/scim/v2/Users/{uid}", served.token, 'If-None-Match: W/"x"', request_id="aiohttp"))
+        answers = await responses(client, 2)
+
+    assert served.answered == [True, False]
+    assert request_ids(answers) == [b"lane", b"aiohttp"]
+    assert all(answer.startswith(b"HTTP/1.1 200 OK\r\n") for answer in answers)
+
+
+@pytest.mark.parametrize("closing", ["force_close", "shutdown"])
+async def test_an_answer_goes_out_before_the_connection_closes(served: Served, config: Config, closing: str) -> None:
+    uid = await alice_ready(served)
+    async with connections(served, config, 1) as [(protocol, client)]:
+        served.answered.clear()
+        protocol.data_received(get(f"/scim/v2/Users/{uid}", served.token, request_id="lane"))
+        if closing == "shutdown":
+            await protocol.shutdown(1.0)
+        else:
+            protocol.force_close()
+        received = await read_all(client)
+
+    assert served.answered == [True]
+    assert received.startswith(b"HTTP/1.1 200 OK\r\n") and request_ids([received]) == [b"lane"]
+    assert received.endswith(b"}")  # the whole body, then the close
