@@ -106,7 +106,7 @@ async def list_users(request: web.Request) -> web.Response:
 
 
 def search_of(query: Mapping[str, str], limits: Limits) -> SearchRequest:
-    """The search a list request's query asks for (also the fast lane's, gateway/web/fast_lane.py)."""
+    """The search a list request's query asks for."""
     count = int_param(query, "count", limits.default_page_size)
     sort_by = query.get("sortBy")
     return SearchRequest(
@@ -137,7 +137,10 @@ def int_param(query: Mapping[str, str], name: str, default: int) -> int:
 
 
 def filter_param(query: Mapping[str, str]) -> str | None:
-    """The `filter` parameter; 400 here already for a value no store can compare (NUL)."""
+    """
+    The `filter` parameter; 400 here already for a value no store can compare (NUL). The fast
+    lane checks it here too (gateway/web/fast_lane.py).
+    """
     text = query.get("filter") or None
     if text is not None:
         refuse_unstorable(parse_filter(text))

@@ -113,6 +113,7 @@ LEFT = [
     ("not a user id", lambda uid, token: get("/scim/v2/Users/not-a-uuid", token)),
     ("no such user", lambda uid, token: get("/scim/v2/Users/00000000-0000-4000-8000-000000000000", token)),
     ("a bad filter", lambda uid, token: get("/scim/v2/Users?filter=" + quoted('userName eq "x" and'), token)),
+    ("a NUL in the filter", lambda uid, token: get("/scim/v2/Users?filter=" + quoted('userName eq "a\x00b"'), token)),
     ("a filter on several", lambda uid, token: get("/scim/v2/Users?filter=" + quoted('displayName co "A"'), token)),
     ("a projection", lambda uid, token: get(f"/scim/v2/Users/{uid}?attributes=userName", token)),
     ("a page", lambda uid, token: get("/scim/v2/Users?startIndex=1&count=5", token)),
