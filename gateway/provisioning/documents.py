@@ -122,8 +122,11 @@ def splice_page(page: DocumentPage, *, start_index: int, base_url: str) -> bytes
     """The ListResponse of `page` (see the module docstring) as serialised JSON."""
     location = _users_location(base_url)
     parts = []
+    groups_json: dict[tuple[tuple[str, str], ...], str] = {(): ""}  # a page's users share few sets of groups
     for user_id, document, user_groups in page.users:
-        groups = _groups_json(user_groups, base_url) if user_groups else ""
+        groups = groups_json.get(user_groups)
+        if groups is None:
+            groups = groups_json[user_groups] = _groups_json(user_groups, base_url)
         # the document ends with meta's closing brace and then its own: insert location and groups
         parts.append(f'{document[:-2]},"location":{location}{user_id}"}}{groups}}}')
     envelope: dict[str, Any] = list_response([], total=page.total, start_index=start_index)
