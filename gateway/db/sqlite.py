@@ -8,7 +8,6 @@ dialect (gateway/db/dialect.py) for the units of work shared with PostgreSQL.
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 import time
 from collections.abc import Callable
@@ -40,7 +39,6 @@ class SqliteDatabase(ThreadedDatabase[SqliteConnection]):
         self.path = Path(path)
         self._busy_timeout_ms = busy_timeout_ms
         self._loop_conn: SqliteConnection | None = None  # read_point's, used only on the event loop's thread
-        self._round_open = False  # the loop connection's read transaction of this round is begun
 
     @classmethod
     async def open(
@@ -78,14 +76,6 @@ class SqliteDatabase(ThreadedDatabase[SqliteConnection]):
         the database is busy all the same it is read on the reader thread instead, which may
         wait. It is not in the database metric (its time is the request's own; observing it
         cost as much as a third of the read).
-
-        The point reads of one round of the event loop share one read transaction, ended by the
-        first callback of the next round, before the loop looks for new requests again: taking
-        and dropping SQLite's locks for each statement cost more than a third of a lookup. No
-        read is older than what its request may see: the snapshot is taken after the loop
-        received every request answered in the round, and whatever this process learns of a
-        write (a writer thread's result, the next request's bytes) reaches the loop as a
-        callback scheduled after the round's end.
         """
         if self._closed:
             raise RuntimeError("database is closed")
@@ -93,8 +83,6 @@ class SqliteDatabase(ThreadedDatabase[SqliteConnection]):
         if conn is None:  # made without open(): no loop connection
             return await self.read(fn)
         try:
-            if not self._round_open:
-                self._begin_round(conn)
             return fn(conn)
         except sqlite3.OperationalError as exc:
             # A WAL reader can still find the database busy (the WAL being recovered after a
@@ -102,17 +90,6 @@ class SqliteDatabase(ThreadedDatabase[SqliteConnection]):
             if "locked" not in str(exc) and "busy" not in str(exc):
                 raise
             return await self.read(fn)
-
-    def _begin_round(self, conn: SqliteConnection) -> None:
-        if conn.in_transaction:  # the last round's end failed: never read an old snapshot
-            conn.rollback()
-        conn.execute("BEGIN")  # deferred: the snapshot is taken by the first read
-        self._round_open = True
-        asyncio.get_running_loop().call_soon(self._end_round, conn)
-
-    def _end_round(self, conn: SqliteConnection) -> None:
-        self._round_open = False
-        conn.commit()  # only read: nothing to write, the locks and the snapshot go
 
     def _connect(self) -> SqliteConnection:
         return connect_sqlite(self.path, busy_timeout_ms=self._busy_timeout_ms)

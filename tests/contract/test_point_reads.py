@@ -1,13 +1,11 @@
 """
 Point reads (`Database.read_point`, gateway/db/): on SQLite they run on the event loop's own
-connection, in one read transaction per round of the loop (a new round sees every commit before
-it), and map the file for reading, as the reader thread's does; on PostgreSQL they are ordinary
-reads on a reader thread.
+connection, which sees every commit at once and maps the file for reading, as the reader
+thread's does; on PostgreSQL they are ordinary reads on a reader thread.
 """
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 import threading
 from collections.abc import AsyncIterator
@@ -34,32 +32,12 @@ async def test_a_point_read_runs_on_the_loop_and_a_read_does_not(sqlite: SqliteD
     assert loop_thread != await sqlite.read(lambda conn: threading.get_ident())
 
 
-async def test_a_point_read_sees_a_write_this_process_awaited(sqlite: SqliteDatabase) -> None:
-    """The write's result reaches the loop after the round's end: the read after it is in a new round."""
+async def test_a_point_read_sees_each_commit_at_once(sqlite: SqliteDatabase) -> None:
+    """The loop's connection is in autocommit: no snapshot outlives the statement."""
     count = "SELECT count(*) FROM teams"
     assert 0 == await sqlite.read_point(lambda conn: conn.execute(count).fetchone()[0])
     await sqlite.write(lambda conn: conn.execute("INSERT INTO teams (id, created_at) VALUES ('t', 'now')"))
     assert 1 == await sqlite.read_point(lambda conn: conn.execute(count).fetchone()[0])
-
-
-async def test_point_reads_of_one_round_share_a_snapshot_and_the_next_round_sees_every_commit(
-    sqlite: SqliteDatabase,
-) -> None:
-    count = "SELECT count(*) FROM teams"
-    assert 0 == await sqlite.read_point(lambda conn: conn.execute(count).fetchone()[0])
-    other = sqlite3.connect(sqlite.path, isolation_level=None)  # another process's write, meanwhile
-    try:
-        other.execute("INSERT INTO teams (id, created_at) VALUES ('t', 'now')")
-    finally:
-        other.close()
-
-    assert 0 == await sqlite.read_point(lambda conn: conn.execute(count).fetchone()[0])  # the same round
-    await asyncio.sleep(0)  # the loop's next round
-    assert 1 == await sqlite.read_point(lambda conn: conn.execute(count).fetchone()[0])
-    conn = await sqlite.read_point(lambda conn: conn)
-    assert conn.in_transaction
-    await asyncio.sleep(0)
-    assert not conn.in_transaction  # ended with its round: no lock held between rounds
 
 
 async def test_both_reading_connections_map_the_file_and_the_writer_does_not(sqlite: SqliteDatabase) -> None:
