@@ -97,7 +97,11 @@ class ConnectionGuard:
     def _send_all(self) -> None:
         unsent, self._unsent = self._unsent, []
         for protocol in unsent:
-            protocol.send_unsent()
+            try:
+                protocol.send_unsent()
+            except Exception as exc:  # noqa: BLE001 - one connection's failure must not hold the others' answers
+                log.warning("fast_lane_answer_not_sent", error=type(exc).__name__)
+                protocol.force_close()
 
     def admit(self, protocol: GatewayProtocol) -> bool:
         """Count a new connection; False when it must be refused."""
@@ -261,7 +265,6 @@ class GatewayProtocol(web.RequestHandler):
         super().close()
 
     async def shutdown(self, timeout: float | None = 15.0) -> None:
-        self.send_unsent()  # as force_close: aiohttp may close the transport before the round ends
         self._leave_fast_lane()
         self._stop_idle_timer()
         await super().shutdown(timeout)

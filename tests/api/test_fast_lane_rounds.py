@@ -101,16 +101,18 @@ async def test_a_rounds_answers_go_out_together_at_its_end(served: Served, confi
     assert request_ids(answers) == [b"rid-0", b"rid-1", b"rid-2"]
 
 
-async def test_what_aiohttp_answers_after_the_fast_lane_follows_its_answer(served: Served, config: Config) -> None:
+async def test_answers_on_one_connection_in_one_round_go_out_in_order(served: Served, config: Config) -> None:
+    """Two fast-lane answers and one of aiohttp's on one connection: none replaces or overtakes another."""
     uid = await alice_ready(served)
     async with connections(served, config, 1) as [(protocol, client)]:
         served.answered.clear()
-        protocol.data_received(get(f"/scim/v2/Users/{uid}", served.token, request_id="lane"))
+        protocol.data_received(get(f"/scim/v2/Users/{uid}", served.token, request_id="lane-1"))
+        protocol.data_received(get(f"/scim/v2/Users/{uid}", served.token, request_id="lane-2"))
         protocol.data_received(get(f"/scim/v2/Users/{uid}", served.token, 'If-None-Match: W/"x"', request_id="aiohttp"))
-        answers = await responses(client, 2)
+        answers = await responses(client, 3)
 
-    assert served.answered == [True, False]
-    assert request_ids(answers) == [b"lane", b"aiohttp"]
+    assert served.answered == [True, True, False]
+    assert request_ids(answers) == [b"lane-1", b"lane-2", b"aiohttp"]
     assert all(answer.startswith(b"HTTP/1.1 200 OK\r\n") for answer in answers)
 
 
@@ -129,3 +131,33 @@ async def test_an_answer_goes_out_before_the_connection_closes(served: Served, c
     assert served.answered == [True]
     assert received.startswith(b"HTTP/1.1 200 OK\r\n") and request_ids([received]) == [b"lane"]
     assert received.endswith(b"}")  # the whole body, then the close
+
+
+class _FailingWrites:
+    """A transport whose writes fail (a connection reset as it is written to)."""
+
+    def __init__(self, real: asyncio.Transport) -> None:
+        self.real = real
+
+    def is_closing(self) -> bool:
+        return False
+
+    def write(self, data: bytes) -> None:
+        raise ConnectionResetError("reset")
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.real, name)
+
+
+async def test_a_connection_whose_answer_fails_does_not_hold_the_others(served: Served, config: Config) -> None:
+    uid = await alice_ready(served)
+    async with connections(served, config, 2) as [(failing, failing_client), (protocol, client)]:
+        for number, each in enumerate((failing, protocol)):
+            each.data_received(get(f"/scim/v2/Users/{uid}", served.token, request_id=f"rid-{number}"))
+        assert failing.transport is not None
+        failing.transport = _FailingWrites(failing.transport)  # type: ignore[assignment]
+        answers = await responses(client, 1)
+        failed = await read_all(failing_client)
+
+    assert request_ids(answers) == [b"rid-1"]
+    assert failed == b""  # closed, nothing sent

@@ -40,6 +40,21 @@ async def test_a_point_read_sees_each_commit_at_once(sqlite: SqliteDatabase) -> 
     assert 1 == await sqlite.read_point(lambda conn: conn.execute(count).fetchone()[0])
 
 
+async def test_a_point_read_sees_another_processs_commit_at_once(sqlite: SqliteDatabase) -> None:
+    """
+    Even within one round of the loop: no snapshot outlives its statement, since the next
+    request's bytes may have come after the commit.
+    """
+    count = "SELECT count(*) FROM teams"
+    assert 0 == await sqlite.read_point(lambda conn: conn.execute(count).fetchone()[0])
+    other = sqlite3.connect(sqlite.path, isolation_level=None)
+    try:
+        other.execute("INSERT INTO teams (id, created_at) VALUES ('t', 'now')")
+    finally:
+        other.close()
+    assert 1 == await sqlite.read_point(lambda conn: conn.execute(count).fetchone()[0])  # no yield in between
+
+
 async def test_both_reading_connections_map_the_file_and_the_writer_does_not(sqlite: SqliteDatabase) -> None:
     mapped = "PRAGMA mmap_size"
 
