@@ -334,3 +334,31 @@ async def test_a_record_read_while_it_was_being_revoked_is_not_kept(tmp_path: Pa
             await serving.verify(f"Bearer {secret}")
 
     assert record == during
+
+
+class _Generation:
+    """A store as `remembers_verified` sees it: only its token generation."""
+
+    def __init__(self, generation: int | None) -> None:
+        self.generation = generation
+
+    def token_generation(self) -> int | None:
+        return self.generation
+
+
+@pytest.mark.parametrize(
+    ("generation", "spar", "remembers"),
+    [(7, False, True), (None, False, False), (7, True, False)],
+    ids=["SQLite's generation", "no generation (PostgreSQL)", "spar's tokens"],
+)
+def test_only_a_store_with_a_token_generation_lets_verified_tokens_be_remembered(
+    generation: int | None, spar: bool, remembers: bool
+) -> None:
+    """The fast lane (gateway/web/fast_lane.py) is on only where `verified` can answer."""
+    service = TokenService(
+        _Generation(generation),  # type: ignore[arg-type]
+        None,  # type: ignore[arg-type]
+        max_per_team=8,
+        spar=object() if spar else None,  # type: ignore[arg-type]
+    )
+    assert service.remembers_verified() is remembers
