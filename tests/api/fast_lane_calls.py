@@ -70,6 +70,16 @@ async def serve_both(
         await runner.cleanup()
 
 
+@asynccontextmanager
+async def connected(port: int) -> AsyncIterator[Connection]:
+    """A `Connection` to the port, closed afterwards."""
+    conn = await Connection.open(port)
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
 class Connection:
     """One client connection that sends raw bytes and reads whole responses."""
 
@@ -126,23 +136,17 @@ async def create_user(served: Served, name: str, **extra: Any) -> str:
         "emails": [{"value": f"{name}@example.com", "primary": True}],
         **extra,
     }
-    conn = await Connection.open(served.plain_port)
-    try:
+    async with connected(served.plain_port) as conn:
         answer = await conn.ask(body_request("POST", "/scim/v2/Users", served.token, json.dumps(body).encode()))
-    finally:
-        conn.close()
     assert answer.startswith(b"HTTP/1.1 201"), answer
     return re.search(rb'"id":"([0-9a-f-]{36})"', answer)[1].decode()  # type: ignore[index]
 
 
 async def warm(served: Served) -> None:
     """A request through aiohttp first: the token is verified once, so its record is cached."""
-    conn = await Connection.open(served.plain_port)
-    try:
+    async with connected(served.plain_port) as conn:
         await conn.ask(get("/scim/v2/ServiceProviderConfig", served.token))
         await conn.ask(get("/scim/v2/Users?count=1", served.token))
-    finally:
-        conn.close()
 
 
 async def alice_ready(served: Served) -> str:
@@ -157,9 +161,6 @@ async def both(served: Served, request: bytes) -> tuple[bytes, bytes, bool]:
     answers = []
     served.answered.clear()
     for port in (served.lane_port, served.plain_port):
-        conn = await Connection.open(port)
-        try:
+        async with connected(port) as conn:
             answers.append(await conn.ask(request))
-        finally:
-            conn.close()
     return answers[0], answers[1], any(served.answered)

@@ -17,7 +17,18 @@ from typing import Any
 
 import pytest
 from conftest import TEAM
-from fast_lane_calls import Connection, Served, alice_ready, body_request, both, create_user, get, serve_both, warm
+from fast_lane_calls import (
+    Connection,
+    Served,
+    alice_ready,
+    body_request,
+    both,
+    connected,
+    create_user,
+    get,
+    serve_both,
+    warm,
+)
 
 from gateway import metrics
 from gateway.config import Config
@@ -155,8 +166,7 @@ async def test_what_the_fast_lane_leaves_is_answered_as_before(
 async def test_a_connection_goes_back_to_the_fast_lane_once_aiohttp_has_answered(served: Served) -> None:
     """A create, a read, a change and a read again on one connection: in order, the reads by the fast lane."""
     await warm(served)
-    conn = await Connection.open(served.lane_port)
-    try:
+    async with connected(served.lane_port) as conn:
         body = (
             b'{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"carol",'
             b'"externalId":"carol@example.com","displayName":"Carol"}'
@@ -170,8 +180,6 @@ async def test_a_connection_goes_back_to_the_fast_lane_once_aiohttp_has_answered
         )
         patched = await conn.ask(body_request("PATCH", f"/scim/v2/Users/{uid}", served.token, patch))
         second = await conn.ask(get(f"/scim/v2/Users/{uid}", served.token))
-    finally:
-        conn.close()
 
     assert [b"201", b"200", b"200", b"200"] == [a[9:12] for a in (created, first, patched, second)]
     assert b'"displayName":"Carol"' in first and b'"displayName":"Caro"' in second
@@ -181,15 +189,12 @@ async def test_a_connection_goes_back_to_the_fast_lane_once_aiohttp_has_answered
 async def test_pipelined_requests_are_answered_in_order_by_aiohttp(served: Served) -> None:
     """Two requests in one packet: aiohttp answers both, in order, and the rest of that connection."""
     uid = await alice_ready(served)
-    conn = await Connection.open(served.lane_port)
-    try:
+    async with connected(served.lane_port) as conn:
         await conn.send(
             get("/scim/v2/ServiceProviderConfig", served.token) + get(f"/scim/v2/Users/{uid}", served.token)
         )
         answers = [await conn.response(), await conn.response()]
         later = await conn.ask(get(f"/scim/v2/Users/{uid}", served.token))
-    finally:
-        conn.close()
 
     assert b"ServiceProviderConfig" in answers[0] and uid.encode() in answers[1]
     assert later.startswith(b"HTTP/1.1 200") and uid.encode() in later
@@ -200,14 +205,11 @@ async def test_a_head_split_across_packets_is_aiohttps(served: Served) -> None:
     """The first half of a head goes to aiohttp, so the rest must too, and all after it."""
     uid = await alice_ready(served)
     request = get(f"/scim/v2/Users/{uid}", served.token)
-    conn = await Connection.open(served.lane_port)
-    try:
+    async with connected(served.lane_port) as conn:
         await conn.send(request[:20])
         await asyncio.sleep(0.05)
         split = await conn.ask(request[20:])
         whole = await conn.ask(request)
-    finally:
-        conn.close()
 
     assert split.startswith(b"HTTP/1.1 200") and whole.startswith(b"HTTP/1.1 200")
     assert [] == served.answered
@@ -217,13 +219,10 @@ async def test_a_revoked_token_is_refused_at_once_on_a_fast_lane_connection(serv
     """The token cache is the fast lane's only check: a revocation must reach the very next request."""
     uid = await alice_ready(served)
     record = await served.app[TOKENS].verify(f"Bearer {served.token}")
-    conn = await Connection.open(served.lane_port)
-    try:
+    async with connected(served.lane_port) as conn:
         before = await conn.ask(get(f"/scim/v2/Users/{uid}", served.token))
         assert await served.app[TOKENS].revoke(TEAM, record.id)
         after = await conn.ask(get(f"/scim/v2/Users/{uid}", served.token))
-    finally:
-        conn.close()
 
     assert before.startswith(b"HTTP/1.1 200") and after.startswith(b"HTTP/1.1 401")
     assert [True, False] == served.answered
@@ -234,13 +233,10 @@ async def test_a_new_token_generation_sends_one_request_through_aiohttp_then_the
 ) -> None:
     """Another token made drops the cache; aiohttp verifies again, and the same connection comes back."""
     uid = await alice_ready(served)
-    conn = await Connection.open(served.lane_port)
-    try:
+    async with connected(served.lane_port) as conn:
         answers = [await conn.ask(get(f"/scim/v2/Users/{uid}", served.token))]
         await served.app[TOKENS].create(TEAM, description="another")
         answers += [await conn.ask(get(f"/scim/v2/Users/{uid}", served.token)) for _ in range(2)]
-    finally:
-        conn.close()
 
     assert all(answer.startswith(b"HTTP/1.1 200") for answer in answers)
     assert [True, False, True] == served.answered
@@ -250,8 +246,7 @@ async def test_a_user_changed_elsewhere_is_read_fresh(served: Served) -> None:
     """No answer is kept: the fast lane reads the store each time."""
     uid = await alice_ready(served)
     token = await served.app[TOKENS].verify(f"Bearer {served.token}")
-    conn = await Connection.open(served.lane_port)
-    try:
+    async with connected(served.lane_port) as conn:
         before = await conn.ask(get(f"/scim/v2/Users/{uid}", served.token))
         await served.app[USERS].patch(
             token,
@@ -263,8 +258,6 @@ async def test_a_user_changed_elsewhere_is_read_fresh(served: Served) -> None:
             if_match=None,
         )
         after = await conn.ask(get(f"/scim/v2/Users/{uid}", served.token))
-    finally:
-        conn.close()
 
     assert b'"displayName":"Alice"' in before and b'"displayName":"Ally"' in after
     assert [True, True] == served.answered
@@ -277,16 +270,13 @@ async def test_an_idle_fast_lane_connection_is_closed_after_the_keepalive_timeou
     limits = ConnectionLimits(header_timeout=5.0, keepalive_timeout=0.3, max_connections=100)
     async with serve_both(config, monkeypatch, limits) as served:
         uid = await alice_ready(served)
-        conn = await Connection.open(served.lane_port)
-        try:
+        async with connected(served.lane_port) as conn:
             for _ in range(4):  # busy for longer than the timeout: not closed meanwhile
                 assert (await conn.ask(get(f"/scim/v2/Users/{uid}", served.token))).startswith(b"HTTP/1.1 200")
                 await asyncio.sleep(0.1)
             started = asyncio.get_running_loop().time()
             assert await conn.closed()
             waited = asyncio.get_running_loop().time() - started
-        finally:
-            conn.close()
 
     assert [True] * 4 == served.answered
     assert 0.15 < waited < 2.0
@@ -300,8 +290,7 @@ async def test_after_a_fast_lane_answer_idleness_is_timed_as_aiohttp_would(
     limits = ConnectionLimits(header_timeout=5.0, keepalive_timeout=0.3, max_connections=100)
     async with serve_both(config, monkeypatch, limits) as served:
         uid = await alice_ready(served)
-        conn = await Connection.open(served.lane_port)
-        try:
+        async with connected(served.lane_port) as conn:
             assert (await conn.ask(get(f"/scim/v2/Users/{uid}", served.token))).startswith(b"HTTP/1.1 200")
             if then == "half a head":
                 await conn.send(b"GET /scim/v2/Users HTTP/1.1\r\nHost: h\r\n")
@@ -311,8 +300,6 @@ async def test_after_a_fast_lane_answer_idleness_is_timed_as_aiohttp_would(
                 answer = await conn.ask(b"\r\n")
                 assert answer.startswith(b"HTTP/1.1 401"), answer
             assert await conn.closed()
-        finally:
-            conn.close()
 
 
 async def test_an_idle_fast_lane_connection_is_closed_at_shutdown(
