@@ -120,7 +120,10 @@ class Database(Protocol):
         ...
 
     def read_point(self, fn: Callable[[Connection], T]) -> Awaitable[T]:
-        """`read` for a few index lookups; SQLite runs it on the loop's own connection, at once."""
+        """
+        `read` for a bounded walk of an index (a row by its key, a page of at most 100 rows from a
+        known row); SQLite runs it on the loop's own connection, at once.
+        """
         ...
 
     def write(self, fn: Callable[[Connection], T]) -> Awaitable[T]:

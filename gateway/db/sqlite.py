@@ -70,9 +70,10 @@ class SqliteDatabase(ThreadedDatabase[SqliteConnection]):
 
     async def read_point(self, fn: Callable[[SqliteConnection], T]) -> T:
         """
-        A bounded read (a row by its primary key or a unique index) on the event loop's own
-        connection: in WAL mode a reader does not wait for a writer, and a few B-tree pages of a
-        local file cost less than the two thread switches of `read` (docs/performance.md). When
+        A bounded read (a row by its primary key or a unique index; a page of at most 100 rows
+        along an index from a known row) on the event loop's own connection: in WAL mode a
+        reader does not wait for a writer, and a few B-tree pages of a local file cost less than
+        the two thread switches of `read` (docs/performance.md). When
         the database is busy all the same it is read on the reader thread instead, which may
         wait. It is not in the database metric (its time is the request's own; observing it
         cost as much as a third of the read).

@@ -102,9 +102,9 @@ class ThreadedDatabase(Generic[C]):
 
     async def read_point(self, fn: Callable[[C], T]) -> T:
         """
-        `read` for a unit of work bounded by a few index lookups (a row by its key): a subclass
-        whose database is a local file may run it on the caller's thread, where it costs less
-        than the hop to a reader would. Here: `read`.
+        `read` for a unit of work bounded by its index walk (a row by its key, a page of at most
+        100 rows from a known row): a subclass whose database is a local file may run it on the
+        caller's thread, where it costs less than the hop to a reader would. Here: `read`.
         """
         return await self.read(fn)
 

@@ -1,8 +1,9 @@
 """
-The fast lane: the two reads an IdP repeats most, a user by id (`GET /scim/v2/Users/<id>`) and a
-user by a unique attribute (`GET /scim/v2/Users?filter=userName eq "..."`), answered from the
-connection's bytes, without aiohttp's request, response and task per request, which cost more
-than the whole rest of such a request (docs/performance.md).
+The fast lane: the reads an IdP repeats most, a user by id (`GET /scim/v2/Users/<id>`), a user
+by a unique attribute (`GET /scim/v2/Users?filter=userName eq "..."`, with or without Okta's
+`startIndex` and `count`) and the pages of an import (`GET /scim/v2/Users?startIndex=101&count=100`),
+answered from the connection's bytes, without aiohttp's request, response and task per request,
+which cost more than the whole rest of such a lookup (docs/performance.md).
 
 It answers only what it is sure of, and only with 200:
 
@@ -10,10 +11,13 @@ It answers only what it is sure of, and only with 200:
   its target and header lines in plain printable ASCII, one Host, and none of the headers that
   change how a request is framed or answered (HANDED_ON: Content-Length, Transfer-Encoding,
   Connection, Expect, If-None-Match, Content-Encoding, ...);
-- the path is one of the two reads, read as aiohttp reads it (the same `URL.build`);
+- the path is one of those reads, read as aiohttp reads it (the same `URL.build`; a list with
+  no parameter but `filter`, `startIndex` and `count`: LIST_PARAMETERS);
 - the token is one this process verified lately (`TokenService.verified`: its cache), and the
-  user is read on the event loop's own database connection without waiting (SQLite's point
-  read); a coroutine that would wait is closed (`_now`) and aiohttp answers instead;
+  users are read on the event loop's own database connection without waiting (SQLite's point
+  read, or a page bounded as one: gateway/backend/embedded/backend.py); a coroutine that would
+  wait (a page read by OFFSET, a filter on several users) is closed (`_now`) and aiohttp
+  answers instead;
 - the answer is made by the services the route's handler calls, with the same headers, the same
   access line and the same metrics as the middleware (gateway/web/middlewares.py).
 
@@ -49,7 +53,7 @@ from gateway.web.json_io import SCIM_JSON
 from gateway.web.keys import ACCESS_LOG, CONFIG, TOKENS, USERS
 from gateway.web.middlewares import SERVES_INTERNAL, access_fields, request_id_of
 from gateway.web.routing import SCIM_ROUTER, origin_of
-from gateway.web.users import filter_param
+from gateway.web.users import filter_param, search_of
 
 T = TypeVar("T")
 log = structlog.get_logger()
@@ -76,6 +80,8 @@ HANDED_ON = frozenset(
         "content-type",
     }
 )
+# The query parameters of a list the fast lane answers (a sort or a projection is aiohttp's).
+LIST_PARAMETERS = frozenset({"filter", "startIndex", "count"})
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})  # what `parse_head` reads
 
 # RFC 9112: a request target in origin form (RFC 3986 path and query characters); a field name.
@@ -181,11 +187,14 @@ class FastLane:
         path, _, query_string = head.target.partition("?")
         url = URL.build(path=path, query_string=query_string, encoded=True)  # as aiohttp's parser does
         scim_path = self._router.parse(url.path)
-        if scim_path is None or scim_path.resource != "Users" or (scim_path.resource_id is None) != bool(query_string):
-            return None  # not one of the two reads (a page of everyone, a user with a projection, ...)
+        if scim_path is None or scim_path.resource != "Users":
+            return None
         query = url.query
-        if scim_path.resource_id is None and (len(query) != 1 or "filter" not in query):
-            return None  # a page, a sort, a projection: not a point read
+        if scim_path.resource_id is not None:
+            if query_string:
+                return None  # a user with a projection
+        elif not LIST_PARAMETERS.issuperset(query.keys()):
+            return None  # a sort, a projection
         token = self._tokens.verified(head.headers.get("Authorization"))
         if token is None:
             return None
@@ -198,8 +207,12 @@ class FastLane:
                 body, version = found
                 etag = b"ETag: %s\r\n" % version.encode()
             else:
-                text = filter_param(query)  # checked as the route checks it (a NUL: aiohttp's 400)
-                page = None if text is None else _now(self._users.search_one(token, text, base_url=base_url))
+                if len(query) == 1 and "filter" in query:  # what IdPs look users up with
+                    text = filter_param(query)  # checked as the route checks it (a NUL: aiohttp's 400)
+                    page = None if text is None else _now(self._users.search_one(token, text, base_url=base_url))
+                else:  # a page, or a lookup with its startIndex and count (Okta's)
+                    search = search_of(query, self._config.limits)  # read as the route reads it
+                    page = _now(self._users.search_page(token, search, base_url=base_url))
                 if page is None:
                     return None
                 body, etag = page, b""

@@ -61,6 +61,16 @@ ANSWERED = [
     ("id eq", lambda uid: "/scim/v2/Users?filter=" + quoted(f'id eq "{uid}"'), ()),
     ("no such userName", lambda uid: "/scim/v2/Users?filter=" + quoted('userName eq "nobody"'), ()),
     (
+        "userName eq with startIndex and count (Okta)",
+        lambda uid: "/scim/v2/Users?filter=" + quoted('userName eq "alice"') + "&startIndex=1&count=100",
+        (),
+    ),
+    ("a first page", lambda uid: "/scim/v2/Users?startIndex=1&count=5", ()),
+    ("a page of everyone, no parameters", lambda uid: "/scim/v2/Users", ()),
+    ("a page of 100, count before startIndex", lambda uid: "/scim/Users?count=100&startIndex=1", ()),
+    ("a page of none", lambda uid: "/scim/v2/Users?count=0", ()),
+    ("the page after warm()'s", lambda uid: "/scim/v2/Users?startIndex=2&count=5", ()),  # where it ended
+    (
         "headers the gateway reads",
         lambda uid: f"/scim/v2/Users/{uid}",
         (
@@ -71,6 +81,9 @@ ANSWERED = [
     ),
     ("no request id", lambda uid: f"/scim/v2/Users/{uid}", ("X-Request-Id: ",)),
 ]
+
+
+EMPTY = ("no such userName", "a page of none", "the page after warm()'s")
 
 
 @pytest.mark.parametrize(("case", "target", "extra"), ANSWERED, ids=[c[0] for c in ANSWERED])
@@ -109,7 +122,7 @@ async def test_the_fast_lane_answers_as_aiohttp_does(
         assert all(len(found) == 2 and found[0] == found[1] for found in ids)
         lane, plain = (re.sub(rb"[0-9a-f]{32}", b"-", answer) for answer in (lane, plain))
     assert plain == lane
-    assert plain.startswith(b"HTTP/1.1 200") and (b'"Staff"' in plain) == ("no such" not in case)
+    assert plain.startswith(b"HTTP/1.1 200") and (b'"Staff"' in plain) == (case not in EMPTY)
     assert group.display_name == "Staff"
     (lane_id, lane_line), (plain_id, plain_line) = served.lines
     assert lane_line.pop("duration_ms") >= 0 and plain_line.pop("duration_ms") >= 0
@@ -127,7 +140,11 @@ LEFT = [
     ("a NUL in the filter", lambda uid, token: get("/scim/v2/Users?filter=" + quoted('userName eq "a\x00b"'), token)),
     ("a filter on several", lambda uid, token: get("/scim/v2/Users?filter=" + quoted('displayName co "A"'), token)),
     ("a projection", lambda uid, token: get(f"/scim/v2/Users/{uid}?attributes=userName", token)),
-    ("a page", lambda uid, token: get("/scim/v2/Users?startIndex=1&count=5", token)),
+    ("a page by OFFSET", lambda uid, token: get("/scim/v2/Users?startIndex=3&count=5", token)),
+    ("a page of more than 100", lambda uid, token: get("/scim/v2/Users?startIndex=1&count=101", token)),
+    ("a page with a projection", lambda uid, token: get("/scim/v2/Users?count=5&attributes=userName", token)),
+    ("a filtered page", lambda uid, token: get("/scim/v2/Users?count=5&filter=" + quoted('userName sw "a"'), token)),
+    ("a bad count", lambda uid, token: get("/scim/v2/Users?startIndex=1&count=x", token)),
     (
         "a filter and a sort",
         lambda uid, token: get("/scim/v2/Users?sortBy=userName&filter=" + quoted('id eq "1"'), token),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -14,6 +15,7 @@ from gateway.provisioning.group_members import group_members
 from gateway.backend.wire_user import NewUser, UserFields, UserQuery
 from gateway.backend.embedded.page_cursors import PageCursors
 from gateway.db.sqlite import SqliteDatabase
+from gateway.scim.filter.grammar import parse_filter
 
 TEAM = "6f1c2b9e-2a4e-4d0e-9a51-2f1b9b2d7c11"
 
@@ -30,12 +32,13 @@ async def _backend(tmp_path: Path) -> AsyncIterator[EmbeddedBackend]:
 
 
 async def _trace(db: SqliteDatabase, statements: list[str]) -> None:
-    """Record every statement the reader connection runs."""
+    """Record every statement the reading connections run (the reader thread's and the loop's)."""
 
     def install(conn: sqlite3.Connection) -> None:
         conn.set_trace_callback(statements.append)
 
     await db.read(install)
+    await db.read_point(install)
 
 
 async def _walk(backend: EmbeddedBackend, size: int) -> list[str]:
@@ -96,3 +99,32 @@ def test_cursors_forget_the_least_recently_used_beyond_capacity() -> None:
     cursors.remember("q", 30, 3)
 
     assert (1, None, 3) == (cursors.find("q", 10), cursors.find("q", 20), cursors.find("q", 30))
+
+
+async def test_a_page_is_read_on_the_loop_only_when_its_walk_is_bounded(backend: EmbeddedBackend) -> None:
+    """
+    From the first row or from where a page ended, at most 100 rows in creation order: a point
+    read's bound, read on the loop's connection. OFFSET, more rows, a filter or a sort: a reader thread.
+    """
+    loop = threading.get_ident()
+    threads: list[int] = []
+
+    def install(conn: sqlite3.Connection) -> None:
+        conn.set_trace_callback(lambda sql: threads.append(threading.get_ident()) if "ORDER BY" in sql else None)
+
+    await backend._db.read(install)  # noqa: SLF001 - which connection reads is the point
+    await backend._db.read_point(install)  # noqa: SLF001
+
+    async def read_on(query: UserQuery) -> str:
+        threads.clear()
+        await backend.search_users(TEAM, query)
+        assert 1 == len(threads)
+        return "loop" if threads[0] == loop else "thread"
+
+    assert "loop" == await read_on(UserQuery(offset=0, limit=10))
+    assert "loop" == await read_on(UserQuery(offset=10, limit=10))  # where the first ended
+    assert "thread" == await read_on(UserQuery(offset=5, limit=10))  # OFFSET
+    assert "thread" == await read_on(UserQuery(offset=0, limit=101))
+    assert "loop" == await read_on(UserQuery(offset=0, limit=100))
+    assert "thread" == await read_on(UserQuery(offset=0, limit=10, filter=parse_filter('userName sw "user"')))
+    assert "thread" == await read_on(UserQuery(offset=0, limit=10, sort_by="username"))

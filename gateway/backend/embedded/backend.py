@@ -40,6 +40,7 @@ PageT = TypeVar("PageT", Page, DocumentPage)
 
 
 _GROUP_FILTERS = group_filter_table(EMBEDDED_TABLES)
+BOUNDED_PAGE = 100  # rows of a page read as a point read (`_read_page`): Okta's count
 
 
 class EmbeddedBackend:
@@ -121,7 +122,14 @@ class EmbeddedBackend:
         key = (team, where, tuple(params)) if order == "seq" else None
         after = None if key is None else self._cursors.find(key, query.offset)
         window = user_window(EMBEDDED_USERS, where, params, order, query.offset, query.limit, after)
-        page, last_seq = await self._db.read(lambda conn: read(conn, window))
+        # A page of everyone in creation order from its first row or from where a page ended
+        # walks at most `limit` entries of one index, as a point read walks a few: bounded, it
+        # is read as one (on SQLite, on the loop's connection). OFFSET, a filter or a sort may
+        # walk the whole team: a reader thread.
+        known_start = after is not None or query.offset == 0
+        bounded = key is not None and not where and query.limit <= BOUNDED_PAGE and known_start
+        reading = self._db.read_point if bounded else self._db.read
+        page, last_seq = await reading(lambda conn: read(conn, window))
         if key is not None and last_seq is not None:
             self._cursors.remember(key, query.offset + len(page.users), last_seq)
         return page
