@@ -10,7 +10,8 @@ of them) and removes it when they have stopped.
 With `listen.internal_port` set, every process also listens there: `/i/...` (probes, metrics) is
 answered only on that port, the rest only on `listen.port` (gateway/web/middlewares.py).
 
-The event loop is uvloop's when it is installed (`run_loop`), asyncio's otherwise.
+The event loop is uvloop's when it is installed (`run_loop`), asyncio's otherwise. Each process
+keeps freed memory in glibc's heap instead of giving it back at once (`keep_freed_memory`).
 
 Connections go through gateway/web/connections.py (head deadline, connection cap, SCIM error pages
 for what aiohttp's parser rejects) rather than aiohttp's run_app, which offers neither.
@@ -19,7 +20,9 @@ for what aiohttp's parser rejects) rather than aiohttp's run_app, which offers n
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import os
+import platform
 import shutil
 import signal
 import subprocess
@@ -47,6 +50,7 @@ T = TypeVar("T")
 
 def serve(config: Config) -> int:
     configure_logging(level=config.log.level, format=config.log.format)
+    keep_freed_memory()
     if config.listen.workers > 1 and not os.environ.get(WORKER_ENV):
         return _supervise(config)
     limits = ConnectionLimits.of(config.listen)
@@ -109,6 +113,28 @@ def run_loop(main: Coroutine[Any, Any, T]) -> T:
     except ImportError:  # e.g. Windows, which uvloop does not support
         return asyncio.run(main)
     return uvloop.run(main)
+
+
+# glibc's malloc (mallopt(3)) gives the top of its heap back to the kernel as soon as 128 KB are
+# free there, and takes blocks of 128 KB and more from mmap: a list page's response (100 KB and
+# more, copied while it is made) was faulted in afresh, page by page, on every request, about a
+# sixth of the page's CPU (docs/performance.md). Keep up to KEPT_FREE at the heap's top, and take
+# blocks up to HEAP_BLOCK from the heap.
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # <malloc.h>
+KEPT_FREE = 8 * 2**20
+HEAP_BLOCK = 4 * 2**20
+MALLOC_ENV = ("MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_", "MALLOC_TOP_PAD_")
+
+
+def keep_freed_memory() -> bool:
+    """
+    Set glibc's thresholds above; whether it did. Not on another C library (musl, macOS'), nor
+    when the operator set glibc's own variables (MALLOC_ENV): theirs stand.
+    """
+    if platform.libc_ver()[0] != "glibc" or any(name in os.environ for name in MALLOC_ENV):
+        return False
+    mallopt = ctypes.CDLL(None).mallopt  # this process's C library
+    return bool(mallopt(M_TRIM_THRESHOLD, KEPT_FREE)) and bool(mallopt(M_MMAP_THRESHOLD, HEAP_BLOCK))
 
 
 BACKLOG = 128  # aiohttp's default: connections the kernel queues before the gateway accepts them
