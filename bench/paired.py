@@ -125,11 +125,15 @@ def _start_settled(subject: Subject, work: Path, index: int) -> procs.Server:
 
 
 def _renderer_key(code: Path) -> str:
-    """The stored documents' key of the gateway in `code` (gateway/provisioning/documents.py)."""
+    """
+    The stored documents' key of the gateway in `code` (gateway/provisioning/documents.py). Run in
+    `code`, as its gateway is (bench/procs.py): `python -c` puts the working directory first, so
+    from this checkout it would import this checkout's gateway, whatever PYTHONPATH says.
+    """
     script = "from gateway.provisioning.documents import UserDocuments; print(UserDocuments().key)"
     env = {**os.environ, "PYTHONPATH": str(code)}
     return subprocess.run(
-        [sys.executable, "-c", script], env=env, check=True, capture_output=True, text=True
+        [sys.executable, "-c", script], env=env, cwd=code, check=True, capture_output=True, text=True
     ).stdout.strip()
 
 
