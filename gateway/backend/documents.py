@@ -13,8 +13,8 @@ from gateway.backend.wire_user import WireUser
 
 class DocumentRenderer(Protocol):
     """
-    Renders a user as the stored JSON text a list page is made of (see UserDocument), for a
-    backend that keeps one with each user. `key` names the rendering: stored documents made under
+    Renders a user as the stored text a list page is made of (see UserDocument), for a backend
+    that keeps one with each user. `key` names the rendering: stored documents made under
     another key (older code) are not used, but rendered again.
     """
 
@@ -23,10 +23,10 @@ class DocumentRenderer(Protocol):
     def render(self, user: WireUser) -> str: ...
 
 
-# One user of a DocumentPage: (id, document, groups). `document` is what the DocumentRenderer
-# made of the user, without its groups (sorted as WireUser.groups), which change apart from the
-# user. A plain tuple: a page builds 100 of them, and a dataclass costs ten times as much.
-UserDocument = tuple[str, str, tuple[tuple[str, str], ...]]
+# One user of a DocumentPage: (document, groups). `document` is what the DocumentRenderer made of
+# the user, without its groups (sorted as WireUser.groups), which change apart from the user. A
+# plain tuple: a page builds 100 of them, and a dataclass costs ten times as much.
+UserDocument = tuple[str, tuple[tuple[str, str], ...]]
 
 
 @dataclass(frozen=True, slots=True)

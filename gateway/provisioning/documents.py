@@ -1,11 +1,12 @@
 """
 Users as stored documents, and list pages made of them (gateway/backend/embedded/documents.py).
 
-A document is `render_user`'s resource without `meta.location` and `groups`, serialised. A page
-splices each document with what depends on the request or changes apart from the user: the
-location (the request's base URL) and the groups. The result is byte for byte what rendering
-each user gives (`_projected` in web/users.py, then `list_response`); tests/api/test_user_documents.py
-holds the two paths to that.
+A document is `render_user`'s resource without `groups`, serialised, its `meta.location` relative
+(`/Users/<id>`, always the last _TAIL characters of the document with the closing quote and
+braces). A page splices in what depends on the request or changes apart from the user: the
+request's base URL before each location, and the groups after each user's meta. The result is
+byte for byte what rendering each user gives (`_projected` in web/users.py, then
+`list_response`); tests/api/test_user_documents.py holds the two paths to that.
 """
 
 from __future__ import annotations
@@ -30,7 +31,11 @@ from gateway.scim.schemas import list_response
 
 # Raise when documents must be rendered again for a reason that neither the samples below nor
 # the source of the rendering modules would show (a change in a library's output, say).
-FORMAT = 1
+FORMAT = 2
+
+# A document's end: its location's path `/Users/<id>` (an id is a UUID, 36 characters), the
+# location's closing quote, meta's and the resource's closing braces.
+_TAIL = len('/Users/"}}') + 36
 
 _SAMPLES = (
     WireUser(
@@ -106,29 +111,34 @@ class UserDocuments:
 
     def render(self, user: WireUser) -> str:
         resource = render_user(user)
-        if next(reversed(resource)) != "meta":  # splice_page relies on it (kept attributes are not meta)
+        if next(reversed(resource)) != "meta":  # the splicing relies on it (kept attributes are not meta)
             raise ValueError("a user document must end with its meta")
-        return orjson.dumps(resource).decode()
+        if len(user.id) != 36:  # the backend's ids are canonical UUIDs; _TAIL counts on it
+            raise ValueError("a user document's id must be a UUID in its canonical form")
+        # meta's last member: "location":"/Users/<id>", made absolute when spliced
+        return f'{orjson.dumps(resource).decode()[:-2]},"location":"/Users/{user.id}"}}}}'
 
 
 def splice_user(user: UserDocument, *, base_url: str) -> bytes:
     """One user's resource (see the module docstring) as serialised JSON: what GET /Users/<id> answers."""
-    user_id, document, user_groups = user
+    document, user_groups = user
     groups = _groups_json(user_groups, base_url) if user_groups else ""
-    return f'{document[:-2]},"location":{_users_location(base_url)}{user_id}"}}{groups}}}'.encode()
+    return f"{document[:-_TAIL]}{_base_json(base_url)}{document[-_TAIL:-1]}{groups}}}".encode()
 
 
 def splice_page(page: DocumentPage, *, start_index: int, base_url: str) -> bytes:
     """The ListResponse of `page` (see the module docstring) as serialised JSON."""
-    location = _users_location(base_url)
+    base = _base_json(base_url)
     parts = []
-    groups_json: dict[tuple[tuple[str, str], ...], str] = {(): ""}  # a page's users share few sets of groups
-    for user_id, document, user_groups in page.users:
-        groups = groups_json.get(user_groups)
-        if groups is None:
-            groups = groups_json[user_groups] = _groups_json(user_groups, base_url)
-        # the document ends with meta's closing brace and then its own: insert location and groups
-        parts.append(f'{document[:-2]},"location":{location}{user_id}"}}{groups}}}')
+    groups_json: dict[tuple[tuple[str, str], ...], str] = {}  # a page's users share few sets of groups
+    for document, user_groups in page.users:
+        if user_groups:  # after meta's closing brace, before the resource's
+            groups = groups_json.get(user_groups)
+            if groups is None:
+                groups = groups_json[user_groups] = _groups_json(user_groups, base_url)
+            parts.append(f"{document[:-_TAIL]}{base}{document[-_TAIL:-1]}{groups}}}")
+        else:
+            parts.append(f"{document[:-_TAIL]}{base}{document[-_TAIL:]}")
     envelope: dict[str, Any] = list_response([], total=page.total, start_index=start_index)
     envelope["itemsPerPage"] = len(parts)
     head = orjson.dumps(envelope)  # ends with "Resources":[]}
@@ -136,9 +146,9 @@ def splice_page(page: DocumentPage, *, start_index: int, base_url: str) -> bytes
 
 
 @functools.lru_cache(maxsize=64)
-def _users_location(base_url: str) -> str:
-    """The JSON string of `<base_url>/Users/`, without its closing quote (the id follows)."""
-    return orjson.dumps(f"{base_url}/Users/").decode()[:-1]
+def _base_json(base_url: str) -> str:
+    """The base URL as it stands inside a JSON string."""
+    return orjson.dumps(base_url).decode()[1:-1]
 
 
 def _groups_json(groups: tuple[tuple[str, str], ...], base_url: str) -> str:
@@ -146,7 +156,7 @@ def _groups_json(groups: tuple[tuple[str, str], ...], base_url: str) -> str:
     template = _groups_template(groups)
     if template is None:
         return ',"groups":' + orjson.dumps(render_user_groups(groups, base_url=base_url)).decode()
-    return template.replace(_BASE_JSON, orjson.dumps(base_url).decode()[1:-1])
+    return template.replace(_BASE_JSON, _base_json(base_url))
 
 
 _BASE = "\x00"  # stands for the base URL in a template: no stored name holds a NUL (docs/limits.md)

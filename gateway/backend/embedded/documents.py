@@ -56,32 +56,32 @@ def _stamp(user: WireUser) -> str:
 def search_documents(
     conn: Connection, documents: DocumentRenderer, team: str, *, window: Window
 ) -> tuple[DocumentPage, int | None]:
-    """The page that `window` selects, as documents, and the `seq` of its last row."""
-    rows, total = window(conn, team, f"id, {_CURRENT_DOCUMENT}, seq, member_of", (documents.key,))
-    if any(row[1] is None for row in rows):
+    """
+    The page that `window` selects, as documents, and the `seq` of its last row. As few columns
+    as will do (the document holds the user's id): each costs the driver a round per row.
+    """
+    rows, total = window(conn, team, f"{_CURRENT_DOCUMENT}, member_of, seq", (documents.key,))
+    if any(row[0] is None for row in rows):
         # Some are not current: read the page again with what rendering needs, in one statement
         # (a second one could miss a row deleted meanwhile), and render those.
-        full, total = window(conn, team, f"id, {_CURRENT_DOCUMENT}, seq, member_of, {USER_COLUMNS}", (documents.key,))
-        rows = [
-            row[:4] if row[1] is not None else (row[0], documents.render(row_to_user(row[4:])), *row[2:4])
-            for row in full
-        ]
+        full, total = window(conn, team, f"{_CURRENT_DOCUMENT}, member_of, seq, {USER_COLUMNS}", (documents.key,))
+        rows = [row[:3] if row[0] is not None else (documents.render(row_to_user(row[3:])), *row[1:3]) for row in full]
     if not rows:
         return DocumentPage(total, ()), None
-    groups = _groups_by_member_of(conn, {row[3] for row in rows})
-    users = tuple((user_id, document, groups[member_of]) for user_id, document, _seq, member_of in rows)
+    groups = _groups_by_member_of(conn, {row[1] for row in rows})
+    users = tuple([(document, groups[member_of]) for document, member_of, _seq in rows])
     return DocumentPage(total, users), rows[-1][2]
 
 
 @functools.lru_cache(maxsize=32)  # a few `where`s: the unique columns, compared as filters compile them
 def _one_user_sql(dialect: Dialect, where: str) -> str:
     """
-    The statement of one user's id, current document, version and groups (as one JSON text of
+    The statement of one user's current document, version and groups (as one JSON text of
     [id, displayName] pairs, by group_members' user_id index), made once per dialect and `where`.
     """
     pairs = dialect.json_pairs.format(a="g.id", b="g.display_name")
     groups = f"(SELECT {pairs} FROM group_members m JOIN groups g ON g.id = m.group_id WHERE m.user_id = users.id)"
-    return f"SELECT id, {_CURRENT_DOCUMENT}, version, {groups} FROM users WHERE team = ? AND {where}"
+    return f"SELECT {_CURRENT_DOCUMENT}, version, {groups} FROM users WHERE team = ? AND {where}"
 
 
 def _groups_of(pairs: str | None) -> tuple[tuple[str, str], ...]:
@@ -99,10 +99,10 @@ def user_document(
     row = conn.execute(_one_user_sql(conn.dialect, "id = ?"), (documents.key, team, user_id)).fetchone()
     if row is None:
         raise NotFound(f"User {user_id} not found")
-    _, document, version, groups = row
+    document, version, groups = row
     if document is None:
         return None
-    return (user_id, document, _groups_of(groups)), version
+    return (document, _groups_of(groups)), version
 
 
 def unique_documents(
@@ -113,8 +113,8 @@ def unique_documents(
     statement, no count and no page window. None when the user's stored document is not current.
     """
     rows = conn.execute(_one_user_sql(conn.dialect, where), (documents.key, team, *params)).fetchall()
-    users = tuple([(user_id, document, _groups_of(groups)) for user_id, document, _, groups in rows])
-    if any(document is None for _, document, _ in users):
+    users = tuple([(document, _groups_of(groups)) for document, _, groups in rows])
+    if any(document is None for document, _ in users):
         return None
     return DocumentPage(len(users), users)
 

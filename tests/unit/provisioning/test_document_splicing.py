@@ -50,7 +50,7 @@ def test_a_spliced_page_is_the_rendered_page(
     listed: list[tuple[WireUser, tuple[tuple[str, str], ...]]], base_url: str, total: int, start: int
 ) -> None:
     renderer = UserDocuments()
-    page = DocumentPage(total, tuple((u.id, renderer.render(u), g) for u, g in listed))
+    page = DocumentPage(total, tuple((renderer.render(u), g) for u, g in listed))
     with_groups = [dataclasses.replace(u, groups=g) for u, g in listed]
     expected = _rendered_page(with_groups, total=total, start_index=start, base_url=base_url)
     assert expected == splice_page(page, start_index=start, base_url=base_url)
@@ -65,7 +65,7 @@ def test_a_spliced_user_is_the_rendered_user(
     if user_groups:
         resource["groups"] = render_user_groups(user_groups, base_url=base_url)
     document = UserDocuments().render(user)
-    assert orjson.dumps(resource) == splice_user((user.id, document, user_groups), base_url=base_url)
+    assert orjson.dumps(resource) == splice_user((document, user_groups), base_url=base_url)
 
 
 def test_the_key_changes_when_the_rendering_does(monkeypatch: pytest.MonkeyPatch) -> None:
