@@ -273,6 +273,22 @@ SQLITE_MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE idps ADD COLUMN issuer TEXT
     """,
+    # 10: a stored user document is cleared by the database when a write changes the row's
+    # version or lastModified and leaves the document as it was (an older release's write: the
+    # gateway writes the document, its key and its stamp with the row), so that a read need not
+    # compare each row's `document_stamp` with its version and lastModified (a string made per
+    # row: a sixth of a list page's statement, docs/performance.md). Documents already outdated
+    # are cleared here. The stamp is still written, for the older releases that compare it.
+    """
+    UPDATE users SET document = NULL
+    WHERE document IS NOT NULL AND document_stamp IS NOT version || ' ' || last_modified;
+    CREATE TRIGGER users_document_outdated AFTER UPDATE OF version, last_modified ON users
+    WHEN NEW.document IS NOT NULL AND NEW.document_stamp IS OLD.document_stamp
+        AND (NEW.version IS NOT OLD.version OR NEW.last_modified IS NOT OLD.last_modified)
+    BEGIN
+        UPDATE users SET document = NULL WHERE seq = NEW.seq;
+    END
+    """,
 )
 
 # Every table of the latest schema that holds an installation's state, in an order that inserts

@@ -12,8 +12,8 @@ and why:
 - `WITHOUT ROWID` is dropped (PostgreSQL tables have no rowid) and REAL is DOUBLE PRECISION.
 
 A migration that this cannot translate gets its text in POSTGRES_OVERRIDES under its version
-number, where it is translated all the same (version 6: its triggers are a plpgsql function, and
-string_agg is SQLite's group_concat). tests/contract/test_migrations.py checks that both schemas
+number, where it is translated all the same (versions 6 and 10: their triggers are plpgsql
+functions, and string_agg is SQLite's group_concat). tests/contract/test_migrations.py checks that both schemas
 end up with the same tables, columns and indexes; the API suites on PostgreSQL, that they behave
 the same.
 
@@ -61,6 +61,23 @@ def _step_6() -> str:
 # version -> PostgreSQL text, for the migrations `translate` cannot turn into PostgreSQL's SQL
 POSTGRES_OVERRIDES: dict[int, str] = {
     6: _step_6(),
+    10: """
+    UPDATE users SET document = NULL
+    WHERE document IS NOT NULL AND document_stamp IS DISTINCT FROM version || ' ' || last_modified;
+    CREATE FUNCTION users_document_outdated() RETURNS trigger LANGUAGE plpgsql
+    SET search_path FROM CURRENT AS $$
+    BEGIN
+        IF NEW.document IS NOT NULL AND NEW.document_stamp IS NOT DISTINCT FROM OLD.document_stamp
+            AND (NEW.version IS DISTINCT FROM OLD.version OR NEW.last_modified IS DISTINCT FROM OLD.last_modified)
+        THEN
+            NEW.document := NULL;
+        END IF;
+        RETURN NEW;
+    END
+    $$;
+    CREATE TRIGGER users_document_outdated BEFORE UPDATE OF version, last_modified ON users
+        FOR EACH ROW EXECUTE FUNCTION users_document_outdated()
+    """,
     8: """
     DROP INDEX groups_by_display_name;
     CREATE INDEX groups_by_display_name ON groups USING hash (lower(display_name));

@@ -172,7 +172,7 @@ async def _stale_rows(client: TestClient) -> int:
     return await client.app[STORE].db.read(
         lambda conn: conn.execute(
             "SELECT count(*) FROM users WHERE document IS NULL OR document_key IS NULL OR document_key <> ? "
-            "OR document_stamp IS NULL OR document_stamp <> version || ' ' || last_modified",
+            "OR document_stamp IS NULL OR document_stamp <> version || ' ' || last_modified",  # as older releases
             (key,),
         ).fetchone()[0]
     )

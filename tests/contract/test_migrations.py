@@ -170,6 +170,46 @@ async def test_version_6_fills_member_of_and_old_rows_list_from_fresh_documents(
         await store.close()
 
 
+async def test_version_10_clears_documents_that_a_write_left_behind(settings: StoreSettings) -> None:
+    """
+    Outdated at the upgrade, or left behind later by a write of the row without its document (an
+    older release's): cleared, so a read renders the row. Writes with their document keep theirs.
+    """
+    stamp = "'\"v1\" 2026-01-02T03:04:05.000Z'"  # version || ' ' || last_modified of the row below
+    conn = connect(Location.of(settings))
+    try:
+        assert (0, 9) == migrate(conn, target=9)
+        conn.execute("BEGIN")
+        _write_version_1_state(conn)
+        conn.execute(f"UPDATE users SET document = 'current', document_key = 'k', document_stamp = {stamp}")
+        conn.execute("INSERT INTO teams (id, created_at, user_count) VALUES ('t2', '2026-01-02T03:04:05.000Z', 1)")
+        conn.execute(
+            "INSERT INTO users (id, team, handle, external_id, display_name, status, role, locale, rich_info, "
+            "extra, created_at, last_modified, version, document, document_key, document_stamp) "
+            "VALUES ('u2', 't2', 'h2', 'e2', 'D', 'active', 'member', 'en', '[]', '{}', 'c', 'm', 'v', "
+            "'outdated', 'k', 'v older')"
+        )
+        conn.execute("COMMIT")
+        assert (9, 10) == migrate(conn)
+
+        def documents() -> dict[str, str | None]:
+            return dict(conn.execute("SELECT id, document FROM users").fetchall())
+
+        assert {USER_ID: "current", "u2": None} == documents()  # the outdated one, at the upgrade
+        conn.execute("UPDATE users SET document = 'refreshed', document_key = 'k' WHERE id = 'u2'")  # no version
+        conn.execute(
+            "UPDATE users SET display_name = 'New', version = 'v2', last_modified = 'm2', document = 'new', "
+            "document_stamp = 'v2 m2' WHERE id = 'u2'"
+        )  # as the gateway writes: the row and its document
+        conn.execute("UPDATE users SET member_of = 'g' WHERE id = ?", (USER_ID,))  # a membership's trigger
+        assert {USER_ID: "current", "u2": "new"} == documents()
+        conn.execute("UPDATE users SET display_name = 'Old', version = 'v3' WHERE id = 'u2'")  # an older release
+        conn.execute("UPDATE users SET last_modified = 'm9' WHERE id = ?", (USER_ID,))  # lastModified alone
+        assert {USER_ID: None, "u2": None} == documents()
+    finally:
+        conn.close()
+
+
 async def test_without_migrate_at_start_an_old_schema_is_refused(settings: StoreSettings) -> None:
     """migrate_at_start false: an older schema stops the start, naming `scim-gateway migrate`."""
     conn = connect(Location.of(settings))

@@ -6,9 +6,12 @@ given by the application (gateway/provisioning/documents.py) makes the text, and
 stores it in the same statement that writes the row, so that the two never disagree.
 
 A stored document is used only while it is current: made under the renderer's `key` (the
-current rendering) from the row's present `version` and `last_modified` (`document_stamp`). A
-row written by other code (an older release beside this one, or before documents existed: NULL)
-is rendered when read, in the same statement's snapshot, and `refresh_documents` rewrites such
+current rendering). A write that changes the row's `version` or `last_modified` without a new
+document (an older release's, beside this one) makes the database clear it (migration 10; each
+write here also stores `document_stamp`, what the document was made from, which older releases
+compare instead). A
+row without a current document (written by other code, or before documents existed: NULL) is
+rendered when read, in the same statement's snapshot, and `refresh_documents` rewrites such
 rows in the background, once per key (`user_documents_refreshed` remembers that it went through
 every row; rows an older release writes later are rendered on read until a newer write or key).
 
@@ -31,8 +34,9 @@ from gateway.backend.wire_user import WireUser, sorted_groups
 from gateway.db.dialect import Connection, Dialect
 from gateway.scim.errors import NotFound
 
-# The stored document when it is current, else NULL; takes the renderer's key.
-_CURRENT_DOCUMENT = "CASE WHEN document_key = ? AND document_stamp = version || ' ' || last_modified THEN document END"
+# The stored document when it is current, else NULL; takes the renderer's key. An outdated one
+# is NULL already (migration 10).
+_CURRENT_DOCUMENT = "CASE WHEN document_key = ? THEN document END"
 
 # The columns that keep a user's document, in the order `document_of` gives their values.
 DOCUMENT_COLUMNS = "document, document_key, document_stamp"
