@@ -70,7 +70,7 @@ async def test_the_next_page_reads_after_the_last_row_not_by_offset(backend: Emb
     page_sql = [s for s in statements if "ORDER BY" in s]
 
     assert 1 == len(page_sql)
-    assert "seq > " in page_sql[0] and "OFFSET" not in page_sql[0]
+    assert "seq > " in page_sql[0] and page_sql[0].endswith("OFFSET 0")  # no row skipped
 
 
 async def test_a_deletion_on_an_earlier_page_does_not_skip_a_user(backend: EmbeddedBackend) -> None:
@@ -98,7 +98,28 @@ def test_cursors_forget_the_least_recently_used_beyond_capacity() -> None:
     cursors.find("q", 10)
     cursors.remember("q", 30, 3)
 
-    assert (1, None, 3) == (cursors.find("q", 10), cursors.find("q", 20), cursors.find("q", 30))
+    # 20 is gone: an offset from 20 on finds 10, the nearest before it still remembered
+    assert ((10, 1), (10, 1), (30, 3)) == (cursors.find("q", 10), cursors.find("q", 20), cursors.find("q", 30))
+    assert (None, None) == (cursors.find("q", 9), cursors.find("other query", 30))
+
+
+async def test_a_page_not_remembered_continues_from_the_nearest_end_before_it(backend: EmbeddedBackend) -> None:
+    """
+    Another worker served the pages in between: this one skips only the rows since the last
+    page it served (`seq > ? ... OFFSET 5`), and gives what OFFSET 15 gives.
+    """
+    statements: list[str] = []
+    await _trace(backend._db, statements)  # noqa: SLF001 - observing the SQL is the point
+    await backend.search_users(TEAM, UserQuery(offset=0, limit=10))
+    statements.clear()
+
+    page = await backend.search_users(TEAM, UserQuery(offset=15, limit=4))
+    page_sql = [s for s in statements if "ORDER BY" in s]
+
+    assert ["user015", "user016", "user017", "user018"] == [u.handle for u in page.users]
+    assert 1 == len(page_sql) and "seq > " in page_sql[0] and page_sql[0].endswith("LIMIT 4 OFFSET 5")
+    later = await backend.search_users(TEAM, UserQuery(offset=19, limit=2))  # from where that one ended
+    assert ["user019", "user020"] == [u.handle for u in later.users]
 
 
 async def test_a_page_is_read_on_the_loop_only_when_its_walk_is_bounded(backend: EmbeddedBackend) -> None:

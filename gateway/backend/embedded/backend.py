@@ -120,14 +120,14 @@ class EmbeddedBackend:
         )
         order = order_by(query.sort_by, query.descending, dialect=dialect)
         key = (team, where, tuple(params)) if order == "seq" else None
-        after = None if key is None else self._cursors.find(key, query.offset)
-        window = user_window(EMBEDDED_USERS, where, params, order, query.offset, query.limit, after)
+        cursor = None if key is None else self._cursors.find(key, query.offset)
+        after, skip = (None, query.offset) if cursor is None else (cursor[1], query.offset - cursor[0])
+        window = user_window(EMBEDDED_USERS, where, params, order, query.offset, query.limit, after, skip)
         # A page of everyone in creation order from its first row or from where a page ended
         # walks at most `limit` entries of one index, as a point read walks a few: bounded, it
-        # is read as one (on SQLite, on the loop's connection). OFFSET, a filter or a sort may
-        # walk the whole team: a reader thread.
-        known_start = after is not None or query.offset == 0
-        bounded = key is not None and not where and query.limit <= BOUNDED_PAGE and known_start
+        # is read as one (on SQLite, on the loop's connection). Rows to skip, a filter or a sort
+        # may walk the whole team: a reader thread.
+        bounded = key is not None and not where and query.limit <= BOUNDED_PAGE and skip == 0
         reading = self._db.read_point if bounded else self._db.read
         page, last_seq = await reading(lambda conn: read(conn, window))
         if key is not None and last_seq is not None:

@@ -36,11 +36,13 @@ def user_window(
     offset: int,
     limit: int,
     after_seq: int | None = None,
+    skip: int = 0,
 ) -> Window:
     """
     A list query's page as `fetch(conn, team, columns, column_params) -> (rows, total)`: the rows
     (`columns`, whose `?` take `column_params`) and the number of all matches. `after_seq`, the
-    `seq` of the row before `offset` in the default order, replaces OFFSET (embedded/page_cursors.py).
+    `seq` of the row `skip` rows before `offset` in the default order, replaces OFFSET but for
+    those `skip` rows (embedded/page_cursors.py).
     """
 
     def fetch(
@@ -53,8 +55,8 @@ def user_window(
                 sql = f"SELECT {columns} FROM {table.name} WHERE {condition} ORDER BY {order} LIMIT ? OFFSET ?"
                 rows = conn.execute(sql, [*column_params, team, *params, limit, offset]).fetchall()
             else:
-                sql = f"SELECT {columns} FROM {table.name} WHERE {condition} AND seq > ? ORDER BY seq LIMIT ?"
-                rows = conn.execute(sql, [*column_params, team, *params, after_seq, limit]).fetchall()
+                sql = f"SELECT {columns} FROM {table.name} WHERE {condition} AND seq > ? ORDER BY seq LIMIT ? OFFSET ?"
+                rows = conn.execute(sql, [*column_params, team, *params, after_seq, limit, skip]).fetchall()
         if offset == 0 and len(rows) < limit:
             total = len(rows)  # the whole result fits on the first page: nothing more to count
         elif where or table.count is None:
