@@ -189,11 +189,10 @@ class FastLane:
         scim_path = self._router.parse(url.path)
         if scim_path is None or scim_path.resource != "Users":
             return None
-        query = url.query
         if scim_path.resource_id is not None:
             if query_string:
                 return None  # a user with a projection
-        elif not LIST_PARAMETERS.issuperset(query.keys()):
+        elif not LIST_PARAMETERS.issuperset(url.query.keys()):
             return None  # a sort, a projection
         token = self._tokens.verified(head.headers.get("Authorization"))
         if token is None:
@@ -207,6 +206,7 @@ class FastLane:
                 body, version = found
                 etag = b"ETag: %s\r\n" % version.encode()
             else:
+                query = url.query  # parsed once: yarl keeps it
                 if len(query) == 1 and "filter" in query:  # what IdPs look users up with
                     text = filter_param(query)  # checked as the route checks it (a NUL: aiohttp's 400)
                     page = None if text is None else _now(self._users.search_one(token, text, base_url=base_url))

@@ -36,11 +36,11 @@ class PageCursors:
 
     def find(self, query: Hashable, offset: int) -> tuple[int, int] | None:
         """(the nearest remembered offset at or before `offset`, the seq before it); None if there is none."""
-        offsets = self._offsets.get(query)
-        i = 0 if offsets is None else bisect.bisect_right(offsets, offset)
+        offsets = self._offsets.get(query, [])
+        i = bisect.bisect_right(offsets, offset)
         if i == 0:
             return None
-        key = (query, offsets[i - 1])  # type: ignore[index]  # i > 0: offsets is a list
+        key = (query, offsets[i - 1])
         self._seqs.move_to_end(key)
         return key[1], self._seqs[key]
 
