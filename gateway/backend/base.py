@@ -6,6 +6,7 @@ contract suite in tests/contract/test_backend.py is what makes one correct.
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from contextlib import AbstractContextManager
 from typing import Protocol, runtime_checkable
 
 from gateway.backend.documents import DocumentPage, UserDocument
@@ -171,3 +172,10 @@ class UserDocumentStore(Protocol):
 
     async def refresh_documents(self, *, batch: int = 500) -> int:
         """Store the documents that are not current (once per renderer key); how many."""
+
+    def reads_together(self) -> AbstractContextManager[None]:
+        """
+        A block whose reads that do not wait (`user_document`, `search_user_documents` of a user
+        by a unique attribute or of a bounded page) share one snapshot of the store: the caller
+        begins it only after every request it answers arrived (gateway/db/sqlite.py).
+        """

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
@@ -128,6 +129,13 @@ class Database(Protocol):
 
     def write(self, fn: Callable[[Connection], T]) -> Awaitable[T]:
         """Run `fn(connection)` in one transaction; rolled back if it raises."""
+        ...
+
+    def reads_together(self) -> AbstractContextManager[None]:
+        """
+        A block whose `read_point`s, made on the event loop's thread without waiting, share one
+        snapshot of the database; elsewhere a block that changes nothing.
+        """
         ...
 
     async def close(self) -> None: ...

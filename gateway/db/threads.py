@@ -108,6 +108,10 @@ class ThreadedDatabase(Generic[C]):
         """
         return await self.read(fn)
 
+    def reads_together(self) -> contextlib.AbstractContextManager[None]:
+        """A block whose `read_point`s share one snapshot (see SqliteDatabase); here each is a `read`."""
+        return contextlib.nullcontext()
+
     async def write(self, fn: Callable[[C], T]) -> T:
         """Run `fn(connection)` in one transaction on a writer thread; rolled back if it raises."""
         started = time.perf_counter()

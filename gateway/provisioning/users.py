@@ -7,10 +7,12 @@ conditional update on the version read, retried when another writer got in betwe
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import re
 import uuid
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
@@ -154,6 +156,10 @@ class UserService:
     def keeps_documents(self) -> bool:
         """Whether the backend keeps stored documents (`get_serialised` and `search_page` may answer)."""
         return self._documents is not None
+
+    def reads_together(self) -> AbstractContextManager[None]:
+        """A block whose `get_serialised`, `search_one` and `search_page` reads share one snapshot."""
+        return contextlib.nullcontext() if self._documents is None else self._documents.reads_together()
 
     async def search_page(self, token: TokenRecord, request: SearchRequest, *, base_url: str) -> bytes | None:
         """

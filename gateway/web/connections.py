@@ -10,6 +10,7 @@ offending line, which may be an Authorization header or a query string.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import resource
 import traceback
@@ -22,7 +23,7 @@ from aiohttp.http_exceptions import BadHttpMessage, ContentEncodingError, LineTo
 
 from gateway.config import Listen
 from gateway.scim.errors import ScimError
-from gateway.web.fast_lane import FastLane, is_whole_message, parse_head
+from gateway.web.fast_lane import FastLane, Head, is_whole_message, parse_head
 from gateway.web.http_limits import MAX_FIELD_SIZE, MAX_HEADERS, MAX_REQUEST_LINE
 from gateway.web.json_io import error_response
 from gateway.web.middlewares import SERVES_ALL
@@ -70,7 +71,7 @@ class ConnectionGuard:
         self.fast_lane = fast_lane
         self.open = 0
         self.waiting: dict[GatewayProtocol, None] = {}  # oldest first
-        self._unsent: list[GatewayProtocol] = []  # connections with a fast-lane answer to send
+        self._round: list[GatewayProtocol] = []  # connections with a request for the fast lane this round
         make_request = server.request_factory
 
         def request_factory(message: Any, payload: Any, protocol: Any, writer: Any, task: Any) -> web.BaseRequest:
@@ -83,23 +84,34 @@ class ConnectionGuard:
     def __call__(self) -> GatewayProtocol:
         return GatewayProtocol(self)
 
-    def send_at_end_of_round(self, protocol: GatewayProtocol, loop: asyncio.AbstractEventLoop) -> None:
+    def answer_at_end_of_round(self, protocol: GatewayProtocol, loop: asyncio.AbstractEventLoop) -> None:
         """
-        Send the connection's fast-lane answer once the loop has read all it was given this round
-        (before it waits for more): the answers of a round go out together, so that a client on
-        this machine (nginx, the bench's wrk) is woken once for them rather than once each,
-        which cost the gateway as much CPU as the rest of a fast-lane answer (docs/performance.md).
+        Answer the connection's request for the fast lane once the loop has read all it was given
+        this round (before it waits for more), with the round's other requests:
+        - their reads share one snapshot of the store (`FastLane.reads_together`), taken after
+          every one of them arrived, so that none is read as the store was before it came;
+        - their answers go out together, so that a client on this machine (nginx, the bench's
+          wrk) is woken once for them rather than once each, which cost the gateway as much CPU
+          as the rest of a fast-lane answer (docs/performance.md).
         """
-        if not self._unsent:
-            loop.call_soon(self._send_all)
-        self._unsent.append(protocol)
+        if not self._round:
+            loop.call_soon(self._end_round)
+        self._round.append(protocol)
 
-    def _send_all(self) -> None:
-        unsent, self._unsent = self._unsent, []
-        for protocol in unsent:
+    def _end_round(self) -> None:
+        protocols, self._round = self._round, []
+        lane = self.fast_lane
+        with lane.reads_together() if lane is not None else contextlib.nullcontext():
+            for protocol in protocols:
+                try:
+                    protocol.answer_pending()
+                except Exception as exc:  # noqa: BLE001 - one connection's failure must not hold the others' answers
+                    log.warning("fast_lane_answer_failed", error=type(exc).__name__)
+                    protocol.force_close()
+        for protocol in protocols:
             try:
                 protocol.send_unsent()
-            except Exception as exc:  # noqa: BLE001 - one connection's failure must not hold the others' answers
+            except Exception as exc:  # noqa: BLE001 - as above
                 log.warning("fast_lane_answer_not_sent", error=type(exc).__name__)
                 protocol.force_close()
 
@@ -142,6 +154,7 @@ class GatewayProtocol(web.RequestHandler):
         self._answered_at = 0.0
         self._lane_answered_last = False
         self._idle_timer: asyncio.TimerHandle | None = None
+        self._pending: tuple[Head, bytes] | None = None  # a request the fast lane answers at the end of the round
         self._unsent: bytes | None = None  # a fast-lane answer waiting for the end of the round
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -164,13 +177,16 @@ class GatewayProtocol(web.RequestHandler):
             self._head_timer.cancel()
         self._leave_fast_lane()
         self._stop_idle_timer()
+        self._pending = None  # nowhere to answer it
         self._unsent = None  # nowhere to send it
         if not self._refused:
             super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
+        if self._pending is not None:
+            self.answer_pending()  # first: whatever answers these bytes follows its answer
         if self._unsent is not None:
-            self.send_unsent()  # first: whatever answers these bytes follows it
+            self.send_unsent()
         lane = self._fast_lane
         if lane is not None and data:  # aiohttp itself passes b"" to parse what it holds: not a chunk
             head = parse_head(data)
@@ -178,19 +194,39 @@ class GatewayProtocol(web.RequestHandler):
             # Only when aiohttp owes no answer (none may overtake it), and nothing waits to be sent
             # (a client that does not read is aiohttp's to pace).
             writable = transport is not None and not transport.is_closing() and not transport.get_write_buffer_size()
-            if head is not None and not self._owed and writable and transport is not None:
-                answer = lane.answer(head, len(data), self._remote)
-                if answer is not None:
-                    self.head_received()
-                    self.keep_alive(True)  # stops aiohttp's keep-alive timer: the idle time is timed here now
-                    self._unsent = answer
-                    self._guard.send_at_end_of_round(self, self._loop)
-                    self._answered()
-                    return
-            if head is not None and is_whole_message(head, len(data)):
-                self._owed += 1  # aiohttp answers it; the fast lane may go on after
-            else:
-                self._leave_fast_lane()  # part of a message, or several: aiohttp's to the end
+            if head is not None and not self._owed and writable:
+                self._pending = (head, data)
+                self._guard.answer_at_end_of_round(self, self._loop)
+                return
+            self._hand_on(head, data)
+            return
+        super().data_received(data)
+
+    def answer_pending(self) -> None:
+        """
+        Answer the request kept for the end of the round (its answer then waits in `_unsent`),
+        or hand it to aiohttp when the fast lane does not answer it.
+        """
+        pending, self._pending = self._pending, None
+        if pending is None:
+            return
+        head, data = pending
+        lane = self._fast_lane
+        answer = None if lane is None else lane.answer(head, len(data), self._remote)
+        if answer is None:
+            self._hand_on(head, data)
+            return
+        self.head_received()
+        self.keep_alive(True)  # stops aiohttp's keep-alive timer: the idle time is timed here now
+        self._unsent = answer
+        self._answered()
+
+    def _hand_on(self, head: Head | None, data: bytes) -> None:
+        """Give aiohttp a chunk the fast lane does not answer."""
+        if head is not None and is_whole_message(head, len(data)):
+            self._owed += 1  # aiohttp answers it; the fast lane may go on after
+        else:
+            self._leave_fast_lane()  # part of a message, or several: aiohttp's to the end
         super().data_received(data)
 
     async def finish_response(
@@ -254,17 +290,20 @@ class GatewayProtocol(web.RequestHandler):
             self._idle_timer = None
 
     def force_close(self) -> None:
+        self.answer_pending()  # the request came before the close: answered, then closed
         self.send_unsent()  # answered and logged: it goes out before the connection closes
         self._leave_fast_lane()
         self._stop_idle_timer()
         super().force_close()
 
     def close(self) -> None:
+        self.answer_pending()
         self._leave_fast_lane()
         self._stop_idle_timer()
         super().close()
 
     async def shutdown(self, timeout: float | None = 15.0) -> None:
+        self.answer_pending()
         self._leave_fast_lane()
         self._stop_idle_timer()
         await super().shutdown(timeout)

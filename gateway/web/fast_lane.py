@@ -36,6 +36,7 @@ import asyncio
 import re
 import time
 from collections.abc import Coroutine
+from contextlib import AbstractContextManager
 from email.utils import formatdate
 from typing import Any, NamedTuple, TypeVar
 
@@ -171,6 +172,10 @@ class FastLane:
             and self._users.keeps_documents()
             and self._tokens.remembers_verified()
         )
+
+    def reads_together(self) -> AbstractContextManager[None]:
+        """A block whose `answer`s read one snapshot of the store (one round's: gateway/web/connections.py)."""
+        return self._users.reads_together()
 
     def answer(self, head: Head, size: int, remote: str | None) -> bytes | None:
         """

@@ -1,18 +1,22 @@
 """
-How the fast lane's answers leave a connection (gateway/web/connections.py): at the end of the
-event loop's round, that round's answers together, and always before whatever follows them on
-the same connection (an answer of aiohttp's, the connection's close). A round is made here by
-handing connections their chunks one after the other without yielding to the loop, as the loop
-does with the chunks one wait for readiness brought.
+How the fast lane answers a round's requests (gateway/web/connections.py): at the end of the
+event loop's round, that round's requests together, read from one snapshot of the store taken
+after all of them arrived, and their answers always before whatever follows them on the same
+connection (an answer of aiohttp's, the connection's close). A round is made here by handing
+connections their chunks one after the other without yielding to the loop, as the loop does
+with the chunks one wait for readiness brought.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import socket
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import pytest
 from fast_lane_calls import Served, alice_ready, get, serve_both
@@ -91,12 +95,13 @@ async def test_a_rounds_answers_go_out_together_at_its_end(served: Served, confi
         served.answered.clear()
         for number, (protocol, _) in enumerate(pairs):
             protocol.data_received(get(f"/scim/v2/Users/{uid}", served.token, request_id=f"rid-{number}"))
-        assert served.answered == [True, True, True]
+        assert served.answered == []  # not yet: the round has not ended
         for _, client in pairs:
             with pytest.raises(BlockingIOError):
-                client.recv(1)  # not yet: the round has not ended
+                client.recv(1)
         answers = [(await responses(client, 1))[0] for _, client in pairs]
 
+    assert served.answered == [True, True, True]
     assert all(answer.startswith(b"HTTP/1.1 200 OK\r\n") and b'"userName":"alice"' in answer for answer in answers)
     assert request_ids(answers) == [b"rid-0", b"rid-1", b"rid-2"]
 
@@ -161,3 +166,55 @@ async def test_a_connection_whose_answer_fails_does_not_hold_the_others(served: 
 
     assert request_ids(answers) == [b"rid-1"]
     assert failed == b""  # closed, nothing sent
+
+
+def rename_in_store(config: Config, old: str, new: str) -> None:
+    """Change a stored document behind the gateway's back, as another process's write would, and commit."""
+    with contextlib.closing(sqlite3.connect(config.store.path)) as conn, conn:
+        changed = conn.execute("UPDATE users SET document = replace(document, ?, ?)", (old, new)).rowcount
+    assert changed == 1
+
+
+async def test_a_round_reads_the_store_as_it_is_after_its_requests_arrived(served: Served, config: Config) -> None:
+    """A write committed after a round's requests came and before the round ends is in their answers."""
+    uid = await alice_ready(served)
+    async with connections(served, config, 2) as pairs:
+        for number, (protocol, _) in enumerate(pairs):
+            protocol.data_received(get(f"/scim/v2/Users/{uid}", served.token, request_id=f"rid-{number}"))
+        rename_in_store(config, '"displayName":"Alice"', '"displayName":"Alicia"')
+        answers = [(await responses(client, 1))[0] for _, client in pairs]
+
+    assert served.answered == [True, True]
+    assert all(b'"displayName":"Alicia"' in answer for answer in answers)
+
+
+async def test_a_rounds_requests_share_one_snapshot_and_the_next_round_takes_a_new_one(
+    served: Served, config: Config, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """
+    A write committed while a round is being answered is not in that round's later answers (they
+    read the snapshot its first read took) and is in the next round's: the round's read
+    transaction ended with it.
+    """
+    uid = await alice_ready(served)
+    answer = FastLane.answer  # served's spy, which records whether each call answered
+
+    def write_after_first(lane: FastLane, head: Any, size: int, remote: str | None) -> bytes | None:
+        result = answer(lane, head, size, remote)
+        if len(served.answered) == 1:
+            rename_in_store(config, '"displayName":"Alice"', '"displayName":"Alicia"')
+        return result
+
+    monkeypatch.setattr(FastLane, "answer", write_after_first)
+    async with connections(served, config, 2) as pairs:
+        served.answered.clear()
+        for number, (protocol, _) in enumerate(pairs):
+            protocol.data_received(get(f"/scim/v2/Users/{uid}", served.token, request_id=f"rid-{number}"))
+        first_round = [(await responses(client, 1))[0] for _, client in pairs]
+        protocol, client = pairs[0]
+        protocol.data_received(get(f"/scim/v2/Users/{uid}", served.token, request_id="next"))
+        [next_round] = await responses(client, 1)
+
+    assert served.answered == [True, True, True]
+    assert all(b'"displayName":"Alice"' in answer for answer in first_round)
+    assert b'"displayName":"Alicia"' in next_round

@@ -55,6 +55,71 @@ async def test_a_point_read_sees_another_processs_commit_at_once(sqlite: SqliteD
     assert 1 == await sqlite.read_point(lambda conn: conn.execute(count).fetchone()[0])  # no yield in between
 
 
+def insert_from_another_process(sqlite: SqliteDatabase, team: str) -> None:
+    other = sqlite3.connect(sqlite.path, isolation_level=None)
+    try:
+        other.execute("INSERT INTO teams (id, created_at) VALUES (?, 'now')", (team,))
+    finally:
+        other.close()
+
+
+COUNT_TEAMS = "SELECT count(*) FROM teams"
+
+
+def count_teams(conn: sqlite3.Connection) -> int:
+    return int(conn.execute(COUNT_TEAMS).fetchone()[0])
+
+
+async def test_point_reads_made_together_share_the_snapshot_of_the_first(sqlite: SqliteDatabase) -> None:
+    """
+    `reads_together` (one round of the fast lane's requests, all arrived before it began): the
+    snapshot is taken by the block's first read, not when the block begins, and ends with it.
+    """
+    with sqlite.reads_together():
+        insert_from_another_process(sqlite, "before the first read")
+        first = await sqlite.read_point(count_teams)
+        insert_from_another_process(sqlite, "after it")
+        second = await sqlite.read_point(count_teams)
+    after = await sqlite.read_point(count_teams)
+
+    assert (first, second, after) == (1, 1, 2)
+    assert not await sqlite.read_point(lambda conn: conn.in_transaction)
+
+
+async def test_reads_together_end_their_transaction_when_the_block_fails(sqlite: SqliteDatabase) -> None:
+    with pytest.raises(ValueError, match="the caller's"), sqlite.reads_together():
+        await sqlite.read_point(count_teams)
+        raise ValueError("the caller's")
+    insert_from_another_process(sqlite, "t")
+
+    assert not await sqlite.read_point(lambda conn: conn.in_transaction)
+    assert 1 == await sqlite.read_point(count_teams)
+
+
+async def test_an_inner_reads_together_leaves_the_outer_snapshot_alone(sqlite: SqliteDatabase) -> None:
+    with sqlite.reads_together():
+        with sqlite.reads_together():
+            first = await sqlite.read_point(count_teams)
+        insert_from_another_process(sqlite, "t")
+        second = await sqlite.read_point(count_teams)
+
+    assert (first, second) == (0, 0)
+    assert 1 == await sqlite.read_point(count_teams)
+
+
+async def test_a_failed_read_among_reads_together_does_not_hold_the_others(sqlite: SqliteDatabase) -> None:
+    """A statement that fails (and may end the transaction) leaves the block's other reads working."""
+
+    def broken(conn: sqlite3.Connection) -> None:
+        conn.execute("SELECT * FROM no_such_table")
+
+    with sqlite.reads_together():
+        with pytest.raises(sqlite3.OperationalError, match="no such table"):
+            await sqlite.read_point(broken)
+        assert 0 == await sqlite.read_point(count_teams)
+    assert not await sqlite.read_point(lambda conn: conn.in_transaction)
+
+
 async def test_both_reading_connections_map_the_file_and_the_writer_does_not(sqlite: SqliteDatabase) -> None:
     mapped = "PRAGMA mmap_size"
 

@@ -12,6 +12,7 @@ row `FOR UPDATE` before changing it (nothing on SQLite, where a write holds the 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from typing import TypeVar
 
 from gateway.backend.base import MemberRule
@@ -133,6 +134,9 @@ class EmbeddedBackend:
         if key is not None and last_seq is not None:
             self._cursors.remember(key, query.offset + len(page.users), last_seq)
         return page
+
+    def reads_together(self) -> AbstractContextManager[None]:
+        return self._db.reads_together()
 
     async def refresh_documents(self, *, batch: int = 500) -> int:
         """

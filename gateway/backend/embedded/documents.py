@@ -88,7 +88,13 @@ def _one_user_sql(dialect: Dialect, where: str) -> str:
     return f"SELECT {_CURRENT_DOCUMENT}, version, {groups} FROM users WHERE team = ? AND {where}"
 
 
+@functools.lru_cache(maxsize=1024)
 def _groups_of(pairs: str | None) -> tuple[tuple[str, str], ...]:
+    """
+    The groups a `_one_user_sql` row lists, read once per text: users share few sets of groups,
+    and the text holds their ids and names, so a renamed group is another text (nothing kept
+    here goes stale).
+    """
     return sorted_groups(json.loads(pairs)) if pairs else ()  # NULL (PostgreSQL) or "[]" (SQLite): none
 
 
