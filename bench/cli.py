@@ -91,6 +91,9 @@ def parser() -> argparse.ArgumentParser:
                      help="before each workload wait up to S s until the machine is idle (shared machines)")  # fmt: skip
     how.add_argument("--retry-noisy", type=int, default=0, metavar="K",
                      help="measure a workload again (up to K times) when other processes used > 10%% CPU meanwhile; keep the least disturbed")  # fmt: skip
+    how.add_argument("--ceiling-beside", action="store_true",
+                     help="with the ceiling workload: measure the ceiling again right before each gateway workload and "
+                          "report that workload's share of it (the machine's speed drifts within a run)")  # fmt: skip
     how.add_argument("--no-pin", action="store_true", help="do not pin the server to core 0 and the client to core 1")
 
     out = p.add_argument_group("output")
@@ -153,6 +156,7 @@ def plan_from(args: argparse.Namespace, p: argparse.ArgumentParser) -> Plan:
         profile=args.profile,
         quiet_wait=args.quiet_wait,
         retry_noisy=args.retry_noisy,
+        ceiling_beside=args.ceiling_beside,
         backend=args.backend,
         loadgen=args.loadgen,
         store=args.store,

@@ -17,8 +17,9 @@ Figures per workload (one measured phase):
 - backend calls / op (brig mode): the brig and galley calls brig-lite received during the measured
   phase, divided by the SCIM requests answered in it (each request is one SCIM operation); brig-lite's
   own CPU is in the JSON as backend CPU % and is not counted as "others";
-- % of ceiling: requests/s divided by the ceiling's requests/s (same workers, client, concurrency);
-  and the same per gateway CPU-second, which stays fair when the client limited the ceiling.
+- % of ceiling: requests/s divided by the ceiling's requests/s (same workers, client, concurrency;
+  with --ceiling-beside, the ceiling measured right before that workload); and the same per
+  gateway CPU-second, which stays fair when the client limited the ceiling.
 """
 
 from __future__ import annotations
@@ -195,11 +196,14 @@ def add_derived(doc: dict[str, Any]) -> None:
     """% of ceiling per workload, and each workload's cost at each scale vs the smallest scale."""
     ceilings = doc.get("ceiling", {})
     for run in doc["runs"]:
-        ceiling = ceilings.get(str(run["workers"])) if run["workers"] is not None else ceilings.get("1")
+        run_ceiling = ceilings.get(str(run["workers"])) if run["workers"] is not None else ceilings.get("1")
         for result in run["results"].values():
+            ceiling = result.get("ceiling_beside") or run_ceiling  # measured right before it, if it was
             if not ceiling or not ceiling.get("requests_per_s"):
                 continue
             result["pct_of_ceiling"] = round(100 * result["requests_per_s"] / ceiling["requests_per_s"], 1)
+            if ceiling is not run_ceiling and run_ceiling and run_ceiling.get("requests_per_s"):
+                result["pct_of_run_ceiling"] = round(100 * result["requests_per_s"] / run_ceiling["requests_per_s"], 1)
             own, theirs = result.get("gateway_cpu_pct"), ceiling.get("gateway_cpu_pct")
             if own and theirs:  # requests per CPU-second, gateway vs ceiling
                 result["pct_of_ceiling_per_cpu"] = round(
@@ -265,6 +269,8 @@ def markdown(doc: dict[str, Any]) -> str:
         workers = run["workers"] if run["workers"] is not None else "?"
         scale = f"{run['scale']:,}" + (" (brig)" if run.get("backend") == "brig" else "") + (" (PostgreSQL)" if run.get("store") == "postgres" else "")
         for name, result in run["results"].items():
+            if result.get("ceiling_beside"):
+                lines.append(_row("", workers, f"ceiling, right before {name}", result["ceiling_beside"]))
             lines.append(_row(scale, workers, name, result))
             for label, sub in (result.get("by_request") or {}).items():
                 lines.append(_row("", "", f"  ↳ {label}", sub, sub_row=True))

@@ -57,6 +57,7 @@ class Plan:
     loadgen: str = "aiohttp"  # "wrk": bench/wrk.py drives the ceiling and the read workloads
     store: str = "sqlite"  # with spawn and the embedded backend: "postgres" copies each seed there
     postgres_dsn: str | None = None  # with store "postgres": a server where the bench may create databases
+    ceiling_beside: bool = False  # with spawn and "ceiling": the ceiling again right before each gateway workload
 
 
 def log(message: str) -> None:
@@ -140,7 +141,7 @@ def _run_spawned(plan: Plan, workloads: list[str], work: Path, scale: int, worke
     try:
         server.wait_ready("/i/status", workers=workers)
         where = f"{scale:,} users, {workers} worker(s)" + (", PostgreSQL" if postgres else "")
-        results = _run_workloads(plan, workloads, work, server, token, SeededPopulation(scale), where, tag, doc)
+        results = _run_workloads(plan, workloads, work, server, token, SeededPopulation(scale), where, tag, doc, workers=workers)
     finally:
         server.stop()
         _remove_db(db)
@@ -184,7 +185,7 @@ def _run_brig(plan: Plan, workloads: list[str], work: Path, scale: int, workers:
         log(f"seeding {scale:,} users through the API (brig mode) ...")
         population = asyncio.run(seed_through_api(server.base_url, token, scale, log=log))
         where = f"{scale:,} users, {workers} worker(s), brig"
-        results = _run_workloads(plan, workloads, work, server, token, population, where, tag, doc, backend=lite)
+        results = _run_workloads(plan, workloads, work, server, token, population, where, tag, doc, backend=lite, workers=workers)
     finally:
         if server is not None:
             server.stop()
@@ -197,12 +198,21 @@ def _run_brig(plan: Plan, workloads: list[str], work: Path, scale: int, workers:
 
 def _run_workloads(plan: Plan, workloads: list[str], work: Path, server: procs.Server, token: str,
                    population: Population, where: str, tag: str, doc: dict[str, Any],
-                   backend: procs.Server | None = None) -> dict[str, Any]:  # fmt: skip
-    """Each workload in turn against a started gateway; py-spy summaries go to doc["profiles"]."""
+                   backend: procs.Server | None = None, workers: int = 1) -> dict[str, Any]:  # fmt: skip
+    """
+    Each workload in turn against a started gateway; py-spy summaries go to doc["profiles"]. With
+    `plan.ceiling_beside`, the ceiling is measured again (the gateway idle) right before each one,
+    and that workload's share is of that ceiling (report.add_derived): a VM's speed drifts by
+    a fifth or more within minutes, and a ceiling measured minutes earlier carries that drift
+    into every ratio.
+    """
     results: dict[str, Any] = {}
     for name in workloads:
         profile = work / f"profile-{plan.profile}-{name}-{tag}.txt" if plan.profile else None
+        beside = _run_ceiling(plan, workers, work) if plan.ceiling_beside and "ceiling" in plan.workloads else None
         results[name] = _measure(plan, name, server.base_url, token, population, server.pids, where, profile, backend)
+        if beside is not None:
+            results[name]["ceiling_beside"] = beside
         if profile is not None and profile.exists():
             doc["profiles"][f"{name} @ {where} ({plan.profile})"] = summarise(profile)
     return results

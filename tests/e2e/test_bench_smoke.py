@@ -87,13 +87,22 @@ WRK_READS = ("ceiling", "get-by-id", "filter-username", "okta-import")
 
 @pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed (apt-get install -y wrk)")
 def test_bench_smoke_with_wrk_runs_the_reads_without_errors(tmp_path: Path) -> None:
-    """--loadgen wrk: the ceiling and the three reads driven by wrk, each with requests and no error."""
-    doc = run_smoke(tmp_path, "--loadgen", "wrk", "--workload", ",".join(WRK_READS))
+    """
+    --loadgen wrk: the ceiling and the three reads driven by wrk, each with requests and no error;
+    with --ceiling-beside the ceiling again before each read, which that read's share is of.
+    """
+    doc = run_smoke(tmp_path, "--loadgen", "wrk", "--workload", ",".join(WRK_READS), "--ceiling-beside")
 
     results = {"ceiling": doc["ceiling"]["1"]}
     results.update({f"{n} @ {run['scale']}": r for run in doc["runs"] for n, r in run["results"].items()})
     assert {"ceiling"} | {f"{n} @ {s}" for n in WRK_READS[1:] for s in (200, 1000)} == set(results)
     assert [] == [name for name, r in results.items() if r["loadgen"] != "wrk" or r["requests"] == 0 or r["errors"]]
+    for name, result in results.items():
+        if name == "ceiling":
+            continue
+        beside = result["ceiling_beside"]
+        assert beside["loadgen"] == "wrk" and beside["requests"] > 0 and beside["errors"] == 0, name
+        assert result["pct_of_ceiling"] == round(100 * result["requests_per_s"] / beside["requests_per_s"], 1)
 
 
 # A server answering every request 200 with a ListResponse that found nothing, and the wrk run of
