@@ -139,15 +139,10 @@ def splice_page(page: DocumentPage, *, start_index: int, base_url: str) -> bytes
             parts.append(f"{document[:-_TAIL]}{base}{document[-_TAIL:-1]}{groups}}}")
         else:
             parts.append(f"{document[:-_TAIL]}{base}{document[-_TAIL:]}")
-    return b"".join((_list_head(page.total, len(parts), start_index), ",".join(parts).encode(), b"]}"))
-
-
-@functools.lru_cache(maxsize=256)
-def _list_head(total: int, items: int, start_index: int) -> bytes:
-    """A ListResponse up to its Resources' opening bracket (a lookup's is always of 1 or 0 of 1)."""
-    envelope: dict[str, Any] = list_response([], total=total, start_index=start_index)
-    envelope["itemsPerPage"] = items
-    return orjson.dumps(envelope)[:-2]  # it ended with "Resources":[]}
+    envelope: dict[str, Any] = list_response([], total=page.total, start_index=start_index)
+    envelope["itemsPerPage"] = len(parts)
+    head = orjson.dumps(envelope)  # ends with "Resources":[]}
+    return b"".join((head[:-2], ",".join(parts).encode(), b"]}"))
 
 
 @functools.lru_cache(maxsize=64)
