@@ -23,6 +23,8 @@ from typing import Any
 
 import aiohttp
 
+from gateway.provisioning.documents import UserDocuments
+
 from bench import postgres_store, procs, report
 from bench.api_seeding import seed_through_api
 from bench.loadgen import LoadSpec, run_load
@@ -99,14 +101,20 @@ def run(plan: Plan) -> dict[str, Any]:
 
 
 def _seeded(work: Path, scale: int) -> tuple[Path, str]:
-    """The template store for `scale` (reused from the work dir if it is there) and its token."""
+    """
+    The template store for `scale` and its token: reused from the work dir if it is there and its
+    stored documents are this checkout's (their renderer key; others would all be refreshed, and
+    read the slow way meanwhile, while the gateway is measured), else seeded again.
+    """
     template, token_file = work / f"seed-{scale}.db", work / f"seed-{scale}.token"
-    if template.exists() and token_file.exists():
+    key_file, key = work / f"seed-{scale}.key", UserDocuments().key
+    if template.exists() and token_file.exists() and key_file.exists() and key_file.read_text().strip() == key:
         return template, token_file.read_text().strip()
     template.unlink(missing_ok=True)
     log(f"seeding {scale:,} users ...")
     token = seed_store(template, scale, log=log)
     token_file.write_text(token + "\n")
+    key_file.write_text(key + "\n")
     return template, token
 
 
