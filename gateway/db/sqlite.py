@@ -78,7 +78,8 @@ class SqliteDatabase(ThreadedDatabase[SqliteConnection]):
         the two thread switches of `read` (docs/performance.md). When
         the database is busy all the same it is read on the reader thread instead, which may
         wait. It is not in the database metric (its time is the request's own; observing it
-        cost as much as a third of the read).
+        cost as much as a third of the read). Its own transaction (autocommit), but inside
+        `reads_together`.
         """
         if self._closed:
             raise RuntimeError("database is closed")

@@ -25,8 +25,10 @@ Anything else, an error included, goes to aiohttp as if the fast lane were not t
 connection (gateway/web/connections.py) takes the fast lane again only once aiohttp has answered
 all it was handed, and only if each chunk it handed on was exactly one whole message
 (`is_whole_message`): so the two never answer out of order, and a message split across chunks is
-aiohttp's to the end of the connection. Its answers go out at the end of the event loop's round,
-together (`ConnectionGuard.send_at_end_of_round`). tests/api/test_fast_lane.py holds both paths'
+aiohttp's to the end of the connection. The connection keeps the requests for the end of the
+event loop's round, where they are answered together, their reads from one snapshot of the store
+taken after all of them arrived (`reads_together`), and their answers sent together
+(`ConnectionGuard.answer_at_end_of_round`). tests/api/test_fast_lane.py holds both paths'
 answers to the same bytes.
 """
 
