@@ -195,6 +195,9 @@ class GatewayProtocol(web.RequestHandler):
             # (a client that does not read is aiohttp's to pace).
             writable = transport is not None and not transport.is_closing() and not transport.get_write_buffer_size()
             if head is not None and not self._owed and writable:
+                # A whole head came: no longer idle, whoever answers it (aiohttp would say so too).
+                self.head_received()
+                self.keep_alive(True)  # stops aiohttp's keep-alive timer until the round's end
                 self._pending = (head, data)
                 self._guard.answer_at_end_of_round(self, self._loop)
                 return
@@ -216,10 +219,8 @@ class GatewayProtocol(web.RequestHandler):
         if answer is None:
             self._hand_on(head, data)
             return
-        self.head_received()
-        self.keep_alive(True)  # stops aiohttp's keep-alive timer: the idle time is timed here now
         self._unsent = answer
-        self._answered()
+        self._answered()  # the idle time is timed here now
 
     def _hand_on(self, head: Head | None, data: bytes) -> None:
         """Give aiohttp a chunk the fast lane does not answer."""
@@ -268,6 +269,8 @@ class GatewayProtocol(web.RequestHandler):
         self._idle_timer = None
         if not self._lane_answered_last:
             return  # aiohttp read a request since: its own keep-alive timer runs
+        if self._pending is not None:
+            return  # a request came, to be answered at the end of this round (which times idleness again)
         due = self._answered_at + self._guard.limits.keepalive_timeout
         if self._loop.time() < due:  # answered again since the timer was set
             self._idle_timer = self._loop.call_at(due, self._idle)

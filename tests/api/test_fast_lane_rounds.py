@@ -218,3 +218,21 @@ async def test_a_rounds_requests_share_one_snapshot_and_the_next_round_takes_a_n
     assert served.answered == [True, True, True]
     assert all(b'"displayName":"Alice"' in answer for answer in first_round)
     assert b'"displayName":"Alicia"' in next_round
+
+
+async def test_a_request_that_came_as_the_idle_time_ran_out_is_answered_and_the_connection_kept(
+    served: Served, config: Config
+) -> None:
+    """The fast lane's idle timer firing between a request's arrival and its round's end does not close."""
+    uid = await alice_ready(served)
+    async with connections(served, config, 1) as [(protocol, client)]:
+        protocol.data_received(get(f"/scim/v2/Users/{uid}", served.token, request_id="first"))
+        answers = await responses(client, 1)
+        protocol.data_received(get(f"/scim/v2/Users/{uid}", served.token, request_id="second"))
+        protocol._answered_at -= config.listen.keepalive_timeout_seconds + 1  # noqa: SLF001 - its idle time is up
+        protocol._idle()  # noqa: SLF001 - its timer fires before the round ends
+        answers += await responses(client, 1)
+        assert protocol.transport is not None
+        assert not protocol.transport.is_closing()
+
+    assert request_ids(answers) == [b"first", b"second"]
