@@ -33,6 +33,7 @@ from gateway.provisioning.render import render_user
 from gateway.provisioning.rules import UserRules, lower_keys, validate_user
 from gateway.provisioning.wire_schemas import USER_EXTENSION_URNS
 from gateway.scim.errors import NotFound, PreconditionFailed, ServiceUnavailable
+from gateway.scim.filter.ast import Filter
 from gateway.scim.filter.grammar import parse_filter
 from gateway.scim.patch import PatchOp, apply_patch, parse_patch
 from gateway.store.base import TokenRecord
@@ -170,16 +171,16 @@ class UserService:
             return None
         return await self._page_of(token, _user_query(request), base_url)
 
-    async def search_one(self, token: TokenRecord, filter_text: str, *, base_url: str) -> bytes | None:
+    async def search_one(self, token: TokenRecord, found: Filter, *, base_url: str) -> bytes | None:
         """
-        `search_page` of a search by `filter_text` alone (from the first user, a page of at least
-        one: limits.default_page_size ≥ 1) when the filter matches at most one user by a unique
-        attribute (userName eq ..., a point read: gateway/web/fast_lane.py); None for any other
-        filter, or as `search_page`.
+        `search_page` of a search by the (parsed) filter `found` alone (from the first user, a page
+        of at least one: limits.default_page_size ≥ 1) when it matches at most one user by a
+        unique attribute (userName eq ..., a point read: gateway/web/fast_lane.py); None for any
+        other filter, or as `search_page`.
         """
         if self._documents is None:
             return None
-        query = UserQuery(filter=parse_filter(filter_text), limit=1)
+        query = UserQuery(filter=found, limit=1)
         return await self._page_of(token, query, base_url) if is_point_query(query) else None
 
     async def _page_of(self, token: TokenRecord, query: UserQuery, base_url: str) -> bytes | None:

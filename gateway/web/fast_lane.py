@@ -51,6 +51,8 @@ from yarl import URL
 
 from gateway import metrics
 from gateway.scim.errors import ScimError
+from gateway.scim.filter.ast import AttrPath, Compare
+from gateway.scim.filter.grammar import parse_filter
 from gateway.web.http_limits import MAX_FIELD_SIZE, MAX_HEADERS, MAX_REQUEST_LINE
 from gateway.web.json_io import SCIM_JSON
 from gateway.web.keys import ACCESS_LOG, CONFIG, TOKENS, USERS
@@ -143,6 +145,23 @@ def parse_head(data: bytes) -> Head | None:
     return Head(request_line[0], request_line[1], headers, end + 4)
 
 
+# The lookup Entra ID and Okta send, `filter=<attribute> eq "<value>"` alone, percent-encoded as
+# they encode it (a space as `%20` or `+`, the quotes as `%22`), with a value of letters, digits,
+# ".", "_", "~", "-" and "@" (`%40`): nothing in it that yarl's query parsing, the filter grammar or
+# `filter_param`'s check would read otherwise, so `lookup_of` reads it to the AST they would give
+# (`parse_filter`'s simple comparison) without them. Anything else is read by them.
+_LOOKUP = re.compile(r"filter=([A-Za-z][A-Za-z0-9]*)(?:%20|\+)eq(?:%20|\+)%22((?:[A-Za-z0-9._~-]|%40)*)%22")
+
+
+def lookup_of(query_string: str) -> Compare | None:
+    """The filter of a query string that is `_LOOKUP`'s, as `parse_filter` of it decoded; else None."""
+    matched = _LOOKUP.fullmatch(query_string)
+    if matched is None:
+        return None
+    name, value = matched.groups()
+    return Compare(AttrPath(None, name.lower()), "eq", value.replace("%40", "@"))
+
+
 def is_whole_message(head: Head, size: int) -> bool:
     """
     Whether the `size` bytes that begin with `head` are exactly one request, head and body: then
@@ -192,14 +211,16 @@ class FastLane:
         if len(head.headers.getall("Authorization", ())) > 1:
             return None
         path, _, query_string = head.target.partition("?")
-        url = URL.build(path=path, query_string=query_string, encoded=True)  # as aiohttp's parser does
+        lookup = lookup_of(query_string) if query_string else None
+        # As aiohttp's parser does (a lookup's query is read above, and does not change the path).
+        url = URL.build(path=path, query_string="" if lookup else query_string, encoded=True)
         scim_path = self._router.parse(url.path)
         if scim_path is None or scim_path.resource != "Users":
             return None
         if scim_path.resource_id is not None:
             if query_string:
                 return None  # a user with a projection
-        elif not LIST_PARAMETERS.issuperset(url.query.keys()):
+        elif lookup is None and not LIST_PARAMETERS.issuperset(url.query.keys()):
             return None  # a sort, a projection
         token = self._tokens.verified(head.headers.get("Authorization"))
         if token is None:
@@ -213,10 +234,12 @@ class FastLane:
                 body, version = found
                 etag = b"ETag: %s\r\n" % version.encode()
             else:
-                query = url.query  # parsed once: yarl keeps it
-                if len(query) == 1 and "filter" in query:  # what IdPs look users up with
+                if lookup is not None:  # what IdPs look users up with, in the form they send it
+                    page = _now(self._users.search_one(token, lookup, base_url=base_url))
+                elif len(query := url.query) == 1 and "filter" in query:  # the same in another form
                     text = filter_param(query)  # checked as the route checks it (a NUL: aiohttp's 400)
-                    page = None if text is None else _now(self._users.search_one(token, text, base_url=base_url))
+                    parsed = None if text is None else parse_filter(text)  # from the parser's cache: checked
+                    page = None if parsed is None else _now(self._users.search_one(token, parsed, base_url=base_url))
                 else:  # a page, or a lookup with its startIndex and count (Okta's)
                     search = search_of(query, self._config.limits)  # read as the route reads it
                     page = _now(self._users.search_page(token, search, base_url=base_url))
