@@ -60,8 +60,11 @@ def _faults(mode: str) -> int:
 def test_freed_response_buffers_are_used_again_without_page_faults() -> None:
     plain, kept = _faults("plain"), _faults("kept")
 
-    assert plain >= 200 * 200  # 900 KB a page mapped afresh: about 220 faults a page
-    assert kept < 200  # kept: the first pages' memory serves all the others
+    # Mapped afresh, a page faults in page by page: 220 faults for its 900 KB, or 147 when only the
+    # 600 KB buffer is mapped afresh (both seen on the same machine, run to run), fewer where the
+    # kernel backs anonymous memory with larger folios. At least 10 a page, whatever the kernel.
+    assert plain >= 200 * 10
+    assert kept < 200  # kept: the first pages' memory serves all the others, under 1 fault a page
 
 
 class _FakeLibc:
