@@ -13,7 +13,7 @@ unique constraint raises. The PostgreSQL dialect lives in gateway/db/postgres.py
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
@@ -106,6 +106,16 @@ class Connection(Protocol):
 
     def executemany(self, sql: str, parameters: Iterable[Sequence[Any]], /) -> Cursor: ...
 
+    @property
+    def snapshot_memo(self) -> dict[Hashable, Any] | None:
+        """
+        While the connection reads in one snapshot shared by several units of work (SQLite's
+        `reads_together`), a dict in which they keep what they read from it for each other; None
+        otherwise. A new snapshot starts with an empty one, so nothing kept outlives the
+        database state it was read from.
+        """
+        ...
+
     def close(self) -> None:
         """For the tools that own a connection (gateway/db/connect.py); never in a unit of work."""
 
@@ -145,6 +155,7 @@ class SqliteConnection(sqlite3.Connection):
     """sqlite3's connection, carrying its dialect (made with `sqlite3.connect(factory=...)`)."""
 
     dialect = SQLITE
+    snapshot_memo: dict[Hashable, Any] | None = None  # set by SqliteDatabase.read_point inside reads_together
 
 
 class StoreNotReady(Exception):

@@ -19,7 +19,7 @@ from __future__ import annotations
 import functools
 import random
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from typing import Any, TypeVar
 
 import psycopg
@@ -58,6 +58,7 @@ class PostgresConnection:
     """A psycopg connection (autocommit) that takes `?` placeholders and carries its dialect."""
 
     dialect: Dialect = POSTGRES
+    snapshot_memo: dict[Hashable, Any] | None = None  # autocommit: no snapshot outlives a statement
 
     def __init__(self, raw: psycopg.Connection[Any]) -> None:
         self.raw = raw

@@ -89,6 +89,7 @@ class SqliteDatabase(ThreadedDatabase[SqliteConnection]):
         try:
             if self._together and not conn.in_transaction:
                 conn.execute("BEGIN")  # the snapshot is taken by the first statement that reads
+                conn.snapshot_memo = {}  # a new snapshot: nothing read from an earlier one
             return fn(conn)
         except sqlite3.OperationalError as exc:
             # A WAL reader can still find the database busy (the WAL being recovered after a
@@ -118,6 +119,7 @@ class SqliteDatabase(ThreadedDatabase[SqliteConnection]):
             yield
         finally:
             self._together = False
+            conn.snapshot_memo = None
             if conn.in_transaction:
                 try:
                     conn.execute("COMMIT")  # ends a read transaction: it cannot be refused

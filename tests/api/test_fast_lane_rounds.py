@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import re
 import socket
 import sqlite3
@@ -19,7 +20,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
-from fast_lane_calls import Served, alice_ready, get, serve_both
+from fast_lane_calls import Served, alice_ready, body_request, both, connected, create_user, get, serve_both
 
 from gateway.config import Config
 from gateway.web.connections import ConnectionGuard, ConnectionLimits, GatewayProtocol
@@ -236,3 +237,69 @@ async def test_a_request_that_came_as_the_idle_time_ran_out_is_answered_and_the_
         assert not protocol.transport.is_closing()
 
     assert request_ids(answers) == [b"first", b"second"]
+
+
+def in_store(config: Config, sql: str, *params: object) -> None:
+    """A write behind the gateway's back, as another process's, committed."""
+    with contextlib.closing(sqlite3.connect(config.store.path)) as conn, conn:
+        assert conn.execute(sql, params).rowcount == 1
+
+
+async def create_group(served: Served, name: str, members: list[str]) -> str:
+    body = {
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+        "displayName": name,
+        "members": [{"value": member} for member in members],
+    }
+    async with connected(served.plain_port) as conn:
+        answer = await conn.ask(body_request("POST", "/scim/v2/Groups", served.token, json.dumps(body).encode()))
+    assert answer.startswith(b"HTTP/1.1 201"), answer
+    return re.search(rb'"id":"([0-9a-f-]{36})"', answer)[1].decode()  # type: ignore[index]
+
+
+def groups_in(answer: bytes) -> list[str]:
+    return [group["display"] for group in json.loads(answer.split(b"\r\n\r\n", 1)[1])["groups"]]
+
+
+async def test_a_rounds_users_groups_are_named_from_its_snapshot_and_the_next_round_names_them_again(
+    served: Served, config: Config, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """
+    A round names each set of groups once, from its snapshot (gateway/backend/embedded/documents.py):
+    a group renamed while the round is answered is not in its later answers, and the next round
+    has the new name, and the group a user joined in between. Each is the answer the same request
+    gets without the fast lane (one statement, groups read with the user).
+    """
+    alice = await alice_ready(served)
+    bob = await create_user(served, "bob")
+    sales = await create_group(served, "Sales", [alice, bob])
+    answer = FastLane.answer
+
+    def rename_after_first(lane: FastLane, head: Any, size: int, remote: str | None) -> bytes | None:
+        result = answer(lane, head, size, remote)
+        if len(served.answered) == 1:
+            in_store(config, "UPDATE groups SET display_name = 'Field Sales' WHERE id = ?", sales)
+        return result
+
+    monkeypatch.setattr(FastLane, "answer", rename_after_first)
+    async with connections(served, config, 2) as pairs:
+        served.answered.clear()
+        for (protocol, _), uid in zip(pairs, (alice, bob), strict=True):
+            protocol.data_received(get(f"/scim/v2/Users/{uid}", served.token))
+        first_round = [(await responses(client, 1))[0] for _, client in pairs]
+        monkeypatch.setattr(FastLane, "answer", answer)
+        zeta = await create_group(served, "Zeta", [])
+        in_store(config, "INSERT INTO group_members (group_id, user_id) VALUES (?, ?)", zeta, alice)
+        protocol, client = pairs[0]
+        served.answered.clear()
+        protocol.data_received(get(f"/scim/v2/Users/{alice}", served.token))
+        protocol.data_received(get("/scim/v2/Users?filter=userName%20eq%20%22bob%22", served.token))
+        next_round = await responses(client, 2)
+        assert served.answered == [True, True]
+    _, plain, _ = await both(served, get(f"/scim/v2/Users/{alice}", served.token))
+
+    assert [groups_in(a) for a in first_round] == [["Sales"], ["Sales"]]
+    assert groups_in(next_round[0]) == ["Field Sales", "Zeta"] == groups_in(plain)
+    assert [g["display"] for g in json.loads(next_round[1].split(b"\r\n\r\n", 1)[1])["Resources"][0]["groups"]] == [
+        "Field Sales"
+    ]

@@ -15,7 +15,9 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from conftest import TEAM, auth, new_token, user_body
+from gateway.backend.wire_user import UserQuery
 from gateway.provisioning.users import UserService
+from gateway.scim.filter.grammar import parse_filter
 from gateway.scim.schemas import list_response
 from gateway.web.keys import BACKEND, STORE
 from gateway.web.keys import USERS as USER_SERVICE
@@ -316,3 +318,31 @@ async def test_a_lookup_by_a_unique_attribute_finds_its_one_user(client: TestCli
     other = await new_token(client, team="7e4c0000-0000-4000-8000-00000000beef")
     page = orjson.loads(await _list_bytes(client, other, "filter=" + quote(f'id eq "{ids[0]}"')))
     assert 0 == page["totalResults"]  # another team's user is not found
+
+
+async def test_lookups_that_share_a_snapshot_name_each_users_groups_as_a_lookup_alone_does(
+    client: TestClient, token: str
+) -> None:
+    """
+    Inside `reads_together` (a round of the fast lane) a lookup names its user's groups from the
+    row's `member_of`, once per snapshot, instead of reading them with the user: the same
+    groups in the same order, for users in no, one and several groups, by id and by filter.
+    """
+    ids = [*await _varied_team(client, token), (await create_user(client, token, user_body("alone")))["id"]]
+    backend, db = client.app[BACKEND], client.app[STORE].db
+    names = [(await (await client.get(f"{USERS}/{uid}", headers=auth(token))).json())["userName"] for uid in ids]
+    by_name = [UserQuery(filter=parse_filter(f'userName eq "{name}"')) for name in names]
+
+    async def lookups() -> list[Any]:
+        found = [await backend.user_document(TEAM, uid) for uid in ids]
+        return found + [await backend.search_user_documents(TEAM, query) for query in by_name]
+
+    alone = await lookups()
+    with db.reads_together():
+        together = await lookups()
+        twice = await lookups()  # the second time from what the first kept
+        kept = await db.read_point(lambda conn: conn.snapshot_memo)
+
+    assert kept or db.dialect.name == "postgres"  # (PostgreSQL: a snapshot per statement, nothing kept)
+    assert {len(document[1]) for document, _ in alone[: len(ids)]} >= {0, 1, 2}  # none, one, several groups
+    assert alone == together == twice

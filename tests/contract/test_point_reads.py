@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Hashable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from gateway.db.dialect import SqliteConnection
 from gateway.db.sqlite import READ_MMAP_BYTES, SqliteDatabase
 
 
@@ -118,6 +120,29 @@ async def test_a_failed_read_among_reads_together_does_not_hold_the_others(sqlit
             await sqlite.read_point(broken)
         assert 0 == await sqlite.read_point(count_teams)
     assert not await sqlite.read_point(lambda conn: conn.in_transaction)
+
+
+def memo_of(conn: SqliteConnection) -> dict[Hashable, Any] | None:
+    return conn.snapshot_memo
+
+
+async def test_what_reads_together_keep_for_each_other_lives_as_long_as_their_snapshot(sqlite: SqliteDatabase) -> None:
+    """
+    `snapshot_memo`: None outside a shared snapshot; one dict for the reads of one snapshot; an
+    empty one when a block's transaction had ended and the next read takes a new snapshot.
+    """
+    assert await sqlite.read_point(memo_of) is None
+    with sqlite.reads_together():
+        first = await sqlite.read_point(memo_of)
+        assert first == {}
+        first["read"] = "from the first snapshot"
+        assert await sqlite.read_point(memo_of) is first
+        await sqlite.read_point(lambda conn: conn.execute("COMMIT"))  # the snapshot ends mid-block
+        assert await sqlite.read_point(memo_of) == {}
+    assert await sqlite.read_point(memo_of) is None
+    with sqlite.reads_together():
+        assert await sqlite.read_point(memo_of) == {}
+    assert await sqlite.read(memo_of) is None  # the reader thread's connection: a snapshot per statement
 
 
 async def test_both_reading_connections_map_the_file_and_the_writer_does_not(sqlite: SqliteDatabase) -> None:

@@ -17,14 +17,17 @@ every row; rows an older release writes later are rendered on read until a newer
 
 Groups are not in the document (they change apart from the user): the row's `member_of` lists
 their ids (kept by the database's triggers on `group_members`, migration 6), and one query a
-page gives their names.
+page gives their names. One user's lookup reads its groups in its own statement, or, inside a
+snapshot that several lookups share (the fast lane's round), names its `member_of` once per
+snapshot.
 """
 
 from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
+from typing import Any
 
 from gateway.backend.documents import DocumentPage, DocumentRenderer, UserDocument
 from gateway.backend.sql.user_rows import row_to_user
@@ -77,14 +80,17 @@ def search_documents(
     return DocumentPage(total, users), rows[-1][2]
 
 
-@functools.lru_cache(maxsize=32)  # a few `where`s: the unique columns, compared as filters compile them
-def _one_user_sql(dialect: Dialect, where: str) -> str:
+@functools.lru_cache(maxsize=64)  # a few `where`s: the unique columns, compared as filters compile them
+def _one_user_sql(dialect: Dialect, where: str, member_of: bool) -> str:
     """
-    The statement of one user's current document, version and groups (as one JSON text of
-    [id, displayName] pairs, by group_members' user_id index), made once per dialect and `where`.
+    The statement of one user's current document, version and groups, made once per dialect and
+    `where`. The groups are the row's `member_of` (`member_of`: the caller names them once per
+    snapshot, `_snapshot_groups`), or else one JSON text of [id, displayName] pairs read in the
+    same statement (by group_members' user_id index).
     """
     pairs = dialect.json_pairs.format(a="g.id", b="g.display_name")
-    groups = f"(SELECT {pairs} FROM group_members m JOIN groups g ON g.id = m.group_id WHERE m.user_id = users.id)"
+    subquery = f"(SELECT {pairs} FROM group_members m JOIN groups g ON g.id = m.group_id WHERE m.user_id = users.id)"
+    groups = "member_of" if member_of else subquery
     return f"SELECT {_CURRENT_DOCUMENT}, version, {groups} FROM users WHERE team = ? AND {where}"
 
 
@@ -98,21 +104,60 @@ def _groups_of(pairs: str | None) -> tuple[tuple[str, str], ...]:
     return sorted_groups(json.loads(pairs)) if pairs else ()  # NULL (PostgreSQL) or "[]" (SQLite): none
 
 
+def _snapshot_groups(conn: Connection, memo: dict[Hashable, Any], member_of: str) -> tuple[tuple[str, str], ...]:
+    """
+    The groups a row's `member_of` lists, named once per snapshot: the requests of one round of
+    the fast lane read users in the same few groups. In a large store this spares each lookup a
+    walk of group_members' user_id index, a page of its own (docs/performance.md).
+    """
+    if not member_of:
+        return ()
+    groups = memo.get(member_of)  # the memo's keys here are member_of texts, comma-separated ids
+    if groups is None:
+        ids = member_of.split(",")
+        if len(ids) == 1:  # most users: a plain equality costs SQLite less than json_each
+            named = conn.execute("SELECT id, display_name FROM groups WHERE id = ?", ids).fetchall()
+        else:
+            values = conn.dialect.json_values
+            named = conn.execute(
+                f"SELECT id, display_name FROM groups WHERE id IN (SELECT value FROM {values})", (json.dumps(ids),)
+            ).fetchall()
+        groups = memo[member_of] = sorted_groups(named)
+    return groups
+
+
+def _one_user(
+    conn: Connection, documents: DocumentRenderer, team: str, where: str, params: Sequence[object]
+) -> list[Any]:
+    """
+    The rows (current document or None, version, groups) of the users `where` selects, read in
+    one snapshot: the groups with the row in autocommit, or named from `member_of` inside a
+    snapshot several lookups share.
+    """
+    memo = conn.snapshot_memo
+    rows = conn.execute(_one_user_sql(conn.dialect, where, memo is not None), (documents.key, team, *params)).fetchall()
+    if memo is None:
+        return [(document, version, _groups_of(groups)) for document, version, groups in rows]
+    return [(document, version, _snapshot_groups(conn, memo, member_of)) for document, version, member_of in rows]
+
+
 def user_document(
     conn: Connection, documents: DocumentRenderer, team: str, user_id: str
 ) -> tuple[UserDocument, str] | None:
     """
-    One user's current document with its groups, and its version, in one statement; None when
-    its stored document is not current (the caller renders the user). NotFound when there is no
-    such user.
+    One user's current document with its groups, and its version, read in one snapshot; None
+    when its stored document is not current (the caller renders the user). NotFound when there
+    is no such user. (`_one_user` for one row, spelled out: this is every GET by id.)
     """
-    row = conn.execute(_one_user_sql(conn.dialect, "id = ?"), (documents.key, team, user_id)).fetchone()
+    memo = conn.snapshot_memo
+    sql = _one_user_sql(conn.dialect, "id = ?", memo is not None)
+    row = conn.execute(sql, (documents.key, team, user_id)).fetchone()
     if row is None:
         raise NotFound(f"User {user_id} not found")
     document, version, groups = row
     if document is None:
         return None
-    return (document, _groups_of(groups)), version
+    return (document, _groups_of(groups) if memo is None else _snapshot_groups(conn, memo, groups)), version
 
 
 def unique_documents(
@@ -120,10 +165,9 @@ def unique_documents(
 ) -> DocumentPage | None:
     """
     The page of a filter that matches at most one user (`where` compares a unique column): one
-    statement, no count and no page window. None when the user's stored document is not current.
+    snapshot, no count and no page window. None when the user's stored document is not current.
     """
-    rows = conn.execute(_one_user_sql(conn.dialect, where), (documents.key, team, *params)).fetchall()
-    users = tuple([(document, _groups_of(groups)) for document, _, groups in rows])
+    users = tuple([(document, groups) for document, _, groups in _one_user(conn, documents, team, where, params)])
     if any(document is None for document, _ in users):
         return None
     return DocumentPage(len(users), users)
