@@ -112,7 +112,8 @@ def _snapshot_groups(conn: Connection, memo: dict[Hashable, Any], member_of: str
     """
     if not member_of:
         return ()
-    groups = memo.get(member_of)  # the memo's keys here are member_of texts, comma-separated ids
+    key = ("groups of", member_of)  # apart from what other units of work keep in the memo
+    groups = memo.get(key)
     if groups is None:
         ids = member_of.split(",")
         if len(ids) == 1:  # most users: a plain equality costs SQLite less than json_each
@@ -122,7 +123,7 @@ def _snapshot_groups(conn: Connection, memo: dict[Hashable, Any], member_of: str
             named = conn.execute(
                 f"SELECT id, display_name FROM groups WHERE id IN (SELECT value FROM {values})", (json.dumps(ids),)
             ).fetchall()
-        groups = memo[member_of] = sorted_groups(named)
+        groups = memo[key] = sorted_groups(named)
     return groups
 
 
