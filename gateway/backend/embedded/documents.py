@@ -115,16 +115,13 @@ def _snapshot_groups(conn: Connection, memo: dict[Hashable, Any], member_of: str
     key = ("groups of", member_of)  # apart from what other units of work keep in the memo
     groups = memo.get(key)
     if groups is None:
-        ids = member_of.split(",")
-        if len(ids) == 1:  # most users: a plain equality costs SQLite less than json_each
-            named = conn.execute("SELECT id, display_name FROM groups WHERE id = ?", ids).fetchall()
-        else:
-            values = conn.dialect.json_values
-            named = conn.execute(
-                f"SELECT id, display_name FROM groups WHERE id IN (SELECT value FROM {values})", (json.dumps(ids),)
-            ).fetchall()
-        groups = memo[key] = sorted_groups(named)
+        groups = memo[key] = sorted_groups(_group_names(conn, member_of.split(",")))
     return groups
+
+
+def _groups_in(conn: Connection, memo: dict[Hashable, Any] | None, column: str | None) -> tuple[tuple[str, str], ...]:
+    """The groups of a `_one_user_sql` row's last column, made with `member_of` as `memo` says."""
+    return _groups_of(column) if memo is None else _snapshot_groups(conn, memo, column or "")
 
 
 def _one_user(
@@ -137,9 +134,7 @@ def _one_user(
     """
     memo = conn.snapshot_memo
     rows = conn.execute(_one_user_sql(conn.dialect, where, memo is not None), (documents.key, team, *params)).fetchall()
-    if memo is None:
-        return [(document, version, _groups_of(groups)) for document, version, groups in rows]
-    return [(document, version, _snapshot_groups(conn, memo, member_of)) for document, version, member_of in rows]
+    return [(document, version, _groups_in(conn, memo, groups)) for document, version, groups in rows]
 
 
 def user_document(
@@ -158,7 +153,7 @@ def user_document(
     document, version, groups = row
     if document is None:
         return None
-    return (document, _groups_of(groups) if memo is None else _snapshot_groups(conn, memo, groups)), version
+    return (document, _groups_in(conn, memo, groups)), version
 
 
 def unique_documents(
@@ -180,18 +175,21 @@ def _groups_by_member_of(conn: Connection, member_ofs: set[str]) -> dict[str, tu
     the names of the few groups a page's users are in, shared by users in the same groups.
     """
     group_ids = {group_id for member_of in member_ofs if member_of for group_id in member_of.split(",")}
-    names: dict[str, str] = {}
-    if group_ids:
-        names = dict(
-            conn.execute(
-                f"SELECT id, display_name FROM groups WHERE id IN (SELECT value FROM {conn.dialect.json_values})",
-                (json.dumps(sorted(group_ids)),),
-            ).fetchall()
-        )
+    names = dict(_group_names(conn, sorted(group_ids))) if group_ids else {}
     return {
         member_of: sorted_groups([(g, names[g]) for g in member_of.split(",") if g in names]) if member_of else ()
         for member_of in member_ofs
     }
+
+
+def _group_names(conn: Connection, group_ids: list[str]) -> list[Any]:
+    """The (id, displayName) of those of `group_ids` that exist, by the groups' key."""
+    if len(group_ids) == 1:  # most users' groups: a plain equality costs SQLite less than json_each
+        return conn.execute("SELECT id, display_name FROM groups WHERE id = ?", group_ids).fetchall()
+    return conn.execute(
+        f"SELECT id, display_name FROM groups WHERE id IN (SELECT value FROM {conn.dialect.json_values})",
+        (json.dumps(group_ids),),
+    ).fetchall()
 
 
 def stale_documents(
